@@ -1,0 +1,173 @@
+"""Losses and activations on Tensors: each one node with its own backward rule in ``tensor.VJP``.
+
+    >>> import numpy as np
+    >>> import micrornn as mr
+    >>> logits = mr.Tensor([2.0, 0.5, -1.0])
+    >>> loss = cross_entropy(logits, 0)
+    >>> round(loss.item(), 4)
+    0.2413
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
+
+import numpy as np
+
+from .tensor import VJP, Tensor, _node, as_array
+from .value import Value
+
+__all__ = [
+    "softmax", "log_softmax", "cross_entropy", "mse", "linear", "embed", "activation", "ACTIVATIONS",
+]
+
+Node = Union[Tensor, Value]
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)  # shift by the max: exp never overflows
+    return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / Σ exp(x) along ``axis``, computed stably."""
+    out = np.exp(x.data - _logsumexp(x.data, axis))
+    return _node(out, (x,), (0,), axis, "softmax")
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x − log Σ exp(x) along ``axis``, computed stably."""
+    return _node(x.data - _logsumexp(x.data, axis), (x,), (0,), axis, "log_softmax")
+
+
+def _check_targets(logits: Tensor, targets: Any) -> np.ndarray:
+    t = np.asarray(targets)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy targets must be integer class indices, got dtype {t.dtype}")
+    if logits.ndim not in (1, 2) or t.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"cross_entropy expects logits (C,) with one target or (B, C) with targets (B,); "
+            f"got logits {logits.shape} and targets {t.shape}"
+        )
+    C = logits.shape[-1]
+    bad = (t < 0) | (t >= C)
+    if bad.any():
+        raise ValueError(f"cross_entropy target {t[bad].flat[0]} is out of range for {C} classes (0..{C - 1})")
+    return t
+
+
+def cross_entropy(logits: Tensor, targets: int | np.ndarray, reduction: str = "mean") -> Tensor:
+    """−log softmax(logits)[target], averaged (``"mean"``) or summed (``"sum"``) over the batch.
+
+    One fused node; its gradient is ``softmax(logits) − onehot(target)`` (scaled by the reduction).
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    t = _check_targets(logits, targets)
+    logp = logits.data - _logsumexp(logits.data, -1)
+    picked = np.take_along_axis(logp, t[..., None], axis=-1)
+    n = t.size
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    out = -picked.sum() * scale
+    return _node(np.asarray(out), (logits,), (0,), (np.exp(logp), t, scale), "cross_entropy")
+
+
+def mse(pred: Tensor, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
+    """Mean (or sum) of squared differences; ``target`` must have the shape of ``pred``."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    target_data = target.data if isinstance(target, Tensor) else as_array(target, "mse(target)")
+    if target_data.shape != pred.shape:
+        raise ValueError(f"mse: pred has shape {pred.shape} but target has shape {target_data.shape}")
+    sq = (pred - target) ** 2
+    return sq.mean() if reduction == "mean" else sq.sum()
+
+
+def linear(x: Tensor, W: Tensor) -> Tensor:
+    """``W x`` for one vector x (shape (in,)), ``x Wᵀ`` for a batch (shape (B, in)) — PyTorch's layout.
+
+    One node, so an RNN step needs no transpose node per time step.
+    """
+    if x.ndim not in (1, 2) or W.ndim != 2 or x.shape[-1] != W.shape[1]:
+        raise ValueError(
+            f"linear: expected x of shape (in,) or (batch, in) with in = {W.shape[1]} for W of shape "
+            f"{W.shape}, got x of shape {x.shape}"
+        )
+    out = W.data @ x.data if x.ndim == 1 else x.data @ W.data.T
+    return _node(out, (x, W), (0, 1), None, "linear")
+
+
+def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    x, W = out._parents
+    if which == 0:
+        return g @ W.data  # (out,) @ (out, in) or (B, out) @ (out, in)
+    return np.outer(g, x.data) if x.ndim == 1 else g.T @ x.data
+
+
+def embed(W: Tensor, ids: int | np.ndarray) -> Tensor:
+    """Column ``ids`` of ``W`` — the product ``W · onehot(ids)`` without building the one-hot vector.
+
+    For one id the result has shape (rows,); for ids of shape (B,) it is (B, rows).
+    """
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu" or ids.ndim > 1:
+        raise TypeError(f"embed: ids must be an int or a 1-D integer array, got dtype {ids.dtype}, shape {ids.shape}")
+    V = W.shape[1]
+    if ((ids < 0) | (ids >= V)).any():
+        raise ValueError(f"token id out of range: got {ids.min()}..{ids.max()}, vocabulary has {V} ids (0..{V - 1})")
+    return _node(W.data[:, ids].T.copy(), (W,), (0,), ids, "embed")
+
+
+def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    ids = out._ctx
+    dW = np.zeros_like(out._parents[0].data)
+    if ids.ndim == 0:
+        dW[:, ids] = g
+    else:
+        np.add.at(dW.T, ids, g)  # a token repeated in the batch accumulates
+    return dW
+
+
+def _vjp_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    s = out.data
+    return s * (g - np.sum(g * s, axis=out._ctx, keepdims=True))
+
+
+def _vjp_log_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    return g - np.exp(out.data) * np.sum(g, axis=out._ctx, keepdims=True)
+
+
+def _vjp_cross_entropy(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    probs, t, scale = out._ctx
+    d = probs.copy()
+    np.put_along_axis(d, t[..., None], np.take_along_axis(d, t[..., None], axis=-1) - 1.0, axis=-1)
+    return d * (g * scale)
+
+
+VJP.update(
+    softmax=_vjp_softmax,
+    log_softmax=_vjp_log_softmax,
+    cross_entropy=_vjp_cross_entropy,
+    linear=_vjp_linear,
+    embed=_vjp_embed,
+)
+
+
+def _identity(x: Node) -> Node:
+    return x
+
+
+ACTIVATIONS: dict[str, Callable[[Node], Node]] = {
+    "tanh": lambda x: x.tanh(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "relu": lambda x: x.relu(),
+    "identity": _identity,
+}
+
+
+def activation(name: str) -> Callable[[Node], Node]:
+    """The activation ``f`` of ``H_t = f(W^H H_{t-1} + W^X X_t + b)`` by name, for Values and Tensors."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]

@@ -1,0 +1,408 @@
+"""`Tensor`: one numpy float64 array per node, with broadcasting-aware vector-Jacobian products.
+
+Forward ops live on the class; the backward rule of every op lives in one plain table, ``VJP``,
+keyed by the op's name. A rule gets the gradient of the output ``g``, the output node and which
+operand it is asked about (0, 1, …), and returns the gradient for that operand; the engine then
+sums it back to the operand's shape (undoing numpy broadcasting) and accumulates it.
+
+    >>> import numpy as np
+    >>> W = Tensor(np.ones((2, 3)), label="W")
+    >>> x = Tensor([1.0, 2.0, 3.0], label="x")
+    >>> (W @ x).sum().backward()
+    >>> W.grad
+    array([[1., 2., 3.],
+           [1., 2., 3.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from numbers import Real
+from typing import Any, Union
+
+import numpy as np
+
+from . import graph
+from .graph import STATE, next_id
+
+__all__ = ["Tensor", "concatenate", "stack", "VJP"]
+
+ArrayLike = Union[np.ndarray, Sequence, float, int]
+Operand = Union["Tensor", np.ndarray, float, int]
+
+
+def as_array(data: Any, what: str) -> np.ndarray:
+    """A float64 array owned by the caller, or a clear error naming what was received."""
+    if isinstance(data, Tensor):
+        raise TypeError(f"{what}: got a Tensor; use t.detach() (shares data) or Tensor(t.data) (copies)")
+    try:
+        arr = np.array(data)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{what} must be a rectangular array of numbers: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype} from {type(data).__name__}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what} must be finite; it holds {np.count_nonzero(~np.isfinite(arr))} inf/nan entries")
+    return arr
+
+
+class Tensor:
+    """A node holding an ndarray; ``.grad`` has the same shape after ``backward()``.
+
+    >>> a = Tensor([1.0, -2.0], label="a")
+    >>> (a * a).sum().backward(); a.grad
+    array([ 2., -4.])
+    """
+
+    __slots__ = ("data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_id")
+    __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, data: ArrayLike, label: str | None = None) -> None:
+        self.data = as_array(data, "Tensor(data)")
+        self.grad: np.ndarray | None = np.zeros_like(self.data)
+        self._parents: tuple[Tensor, ...] = ()
+        self._which: tuple[int, ...] = ()
+        self._ctx: Any = None
+        self._op = ""
+        self.label = label
+        self.t = STATE.t
+        self._id = next_id()
+
+    # -- shape ------------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a Tensor with one element, got shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    # -- elementwise binary ops (numpy broadcasting) ----------------------------------------------
+    def _binary(self, other: Operand, op: str, fn: Callable, reflected: bool = False) -> Tensor:
+        if isinstance(other, Tensor):
+            x, y, which = self.data, other.data, (0, 1)
+            parents: tuple[Tensor, ...] = (self, other)
+        elif isinstance(other, (Real, np.ndarray)) and not isinstance(other, bool):
+            c = np.asarray(other, dtype=np.float64)  # a constant: no graph node for it
+            x, y, which = (c, self.data, (1,)) if reflected else (self.data, c, (0,))
+            parents = (self,)
+        else:
+            return NotImplemented
+        if op == "/" and not y.all():
+            raise ZeroDivisionError(f"division by a Tensor with {y.size - np.count_nonzero(y)} zero entries")
+        try:
+            out = fn(x, y)
+        except ValueError:
+            raise ValueError(
+                f"{op}: shapes {x.shape} and {y.shape} do not broadcast together "
+                "(trailing dimensions must be equal or 1)"
+            ) from None
+        return _node(out, parents, which, (x, y), op)
+
+    def __add__(self, other: Operand) -> Tensor:
+        return self._binary(other, "+", np.add)
+
+    def __radd__(self, other: Operand) -> Tensor:
+        return self._binary(other, "+", np.add, reflected=True)
+
+    def __sub__(self, other: Operand) -> Tensor:
+        return self._binary(other, "-", np.subtract)
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        return self._binary(other, "-", np.subtract, reflected=True)
+
+    def __mul__(self, other: Operand) -> Tensor:
+        return self._binary(other, "*", np.multiply)
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        return self._binary(other, "*", np.multiply, reflected=True)
+
+    def __truediv__(self, other: Operand) -> Tensor:
+        return self._binary(other, "/", np.divide)
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        return self._binary(other, "/", np.divide, reflected=True)
+
+    def __pow__(self, k: float) -> Tensor:
+        if isinstance(k, Tensor) or not isinstance(k, Real):
+            raise TypeError(f"Tensor ** k needs a plain number k, got {type(k).__name__}")
+        x = self.data
+        if k != int(k) and (x < 0).any():
+            raise ValueError(f"Tensor ** {k}: a fractional power of a negative entry is not real")
+        if k < 1 and not x.all():
+            raise ZeroDivisionError(f"Tensor ** {k}: the derivative k·x^(k-1) is undefined at x = 0")
+        return _node(x**k, (self,), (0,), (x, k), "**")
+
+    def __neg__(self) -> Tensor:
+        return _node(-self.data, (self,), (0,), None, "neg")
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        a, b = self.data, other.data
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"@ needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        k_right = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if a.shape[-1] != k_right:
+            raise ValueError(
+                f"@: shapes {a.shape} and {b.shape} do not match: the last dim of the left ({a.shape[-1]}) "
+                f"must equal the {'only' if b.ndim == 1 else 'second-to-last'} dim of the right ({k_right})"
+            )
+        try:
+            out = a @ b
+        except ValueError:
+            raise ValueError(f"@: batch dimensions of shapes {a.shape} and {b.shape} do not broadcast") from None
+        return _node(out, (self, other), (0, 1), (a, b), "@")
+
+    # -- elementwise functions --------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return _node(np.exp(self.data), (self,), (0,), None, "exp")
+
+    def log(self) -> Tensor:
+        x = self.data
+        if (x <= 0).any():
+            raise ValueError(f"log of a Tensor with {np.count_nonzero(x <= 0)} non-positive entries")
+        return _node(np.log(x), (self,), (0,), x, "log")
+
+    def tanh(self) -> Tensor:
+        return _node(np.tanh(self.data), (self,), (0,), None, "tanh")
+
+    def sigmoid(self) -> Tensor:
+        x = self.data
+        e = np.exp(-np.abs(x))  # stable on both sides
+        out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return _node(out, (self,), (0,), None, "sigmoid")
+
+    def relu(self) -> Tensor:
+        return _node(np.maximum(self.data, 0.0), (self,), (0,), self.data > 0, "relu")
+
+    def identity(self) -> Tensor:
+        """A new node sharing the data; used for the per-step copies ``W^H_t`` of a weight."""
+        return _node(self.data, (self,), (0,), None, "copy")
+
+    # -- reductions and shape ops -----------------------------------------------------------------
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _node(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), (0,), (axis, keepdims), "sum")
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        out = np.mean(self.data, axis=axis, keepdims=keepdims)
+        return _node(out, (self,), (0,), (axis, keepdims), "mean")
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        new = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        try:
+            out = self.data.reshape(new)
+        except ValueError:
+            raise ValueError(f"cannot reshape a Tensor of shape {self.shape} ({self.size} entries) to {new}") from None
+        return _node(out, (self,), (0,), None, "reshape")
+
+    def transpose(self, *axes: int) -> Tensor:
+        axes_t = tuple(axes) if axes else tuple(range(self.ndim))[::-1]
+        if sorted(axes_t) != list(range(self.ndim)):
+            raise ValueError(f"transpose axes {axes_t} are not a permutation of the {self.ndim} axes of {self.shape}")
+        return _node(self.data.transpose(axes_t), (self,), (0,), axes_t, "transpose")
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if isinstance(index, Tensor):
+            raise TypeError("index a Tensor with ints, slices or integer arrays, not with a Tensor")
+        try:
+            out = self.data[index]
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is invalid for a Tensor of shape {self.shape}: {e}") from None
+        return _node(np.array(out, dtype=np.float64), (self,), (0,), index, "[]")
+
+    # -- graph ------------------------------------------------------------------------------------
+    def backward(self, grad: ArrayLike | None = None) -> None:
+        """Fill ``.grad`` of every node this one depends on. Starts from a scalar unless ``grad`` is given."""
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() starts from a scalar, but this Tensor has shape {self.shape}; "
+                    "reduce it first (e.g. .sum()) or pass grad= an array of that shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = as_array(grad, "backward(grad)")
+            if seed.shape != self.shape:
+                raise ValueError(f"backward(grad): grad has shape {seed.shape}, expected {self.shape}")
+        graph.backward(self, seed, None)
+
+    def _backward(self) -> None:
+        rule = VJP[self._op]
+        g = self.grad
+        for parent, which in zip(self._parents, self._which):
+            gp = rule(g, self, which)
+            shape = parent.data.shape
+            if gp.shape != shape:
+                gp = _unbroadcast(gp, shape)
+            if parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
+                parent.grad = gp if parent._parents else np.array(gp)
+            elif parent._parents:
+                parent.grad = parent.grad + gp  # never in place: grads of inner nodes may be shared
+            else:
+                parent.grad += gp
+
+    def detach(self) -> Tensor:
+        """A leaf sharing the data, with no history: no gradient flows back through it."""
+        out = _node(self.data, (), (), None, "detach")
+        out.grad = np.zeros_like(self.data)
+        return out
+
+    def zero_grad(self) -> None:
+        self.grad = np.zeros_like(self.data)
+
+    def __repr__(self) -> str:
+        name = f"{self.label}: " if self.label else ""
+        return f"Tensor({name}shape={self.shape}, data={_short(self.data)}, grad={_short(self.grad)})"
+
+
+def _short(a: np.ndarray | None) -> str:
+    if a is None:
+        return "None"
+    return np.array2string(np.asarray(a), precision=4, threshold=6, edgeitems=2, separator=", ").replace("\n", "")
+
+
+def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> Tensor:
+    """An op's result: trusted data, no validation (the hot path of every forward pass)."""
+    v = Tensor.__new__(Tensor)
+    v.data = data
+    v.grad = None
+    if STATE.grad_enabled:
+        v._parents = parents
+        v._which = which
+        v._ctx = ctx
+    else:  # no graph: a leaf, with a grad of its own
+        v._parents = v._which = ()
+        v._ctx = None
+        v.grad = np.zeros_like(data)
+    v._op = op
+    v.label = None
+    v.t = STATE.t
+    v._id = next_id()
+    return v
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``g`` over the axes numpy broadcast, so it has ``shape`` again."""
+    if g.ndim > len(shape):
+        g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis; the gradient is split back."""
+    tensors = _check_tensors(tensors, "concatenate")
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} along axis {axis}: {e}") from None
+    splits = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return _node(out, tuple(tensors), tuple(range(len(tensors))), (axis, splits), "concatenate")
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    tensors = _check_tensors(tensors, "stack")
+    try:
+        out = np.stack([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"stack: shapes {[t.shape for t in tensors]} along axis {axis}: {e}") from None
+    return _node(out, tuple(tensors), tuple(range(len(tensors))), axis, "stack")
+
+
+def _check_tensors(tensors: Sequence[Tensor], what: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{what} needs at least one Tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: item {i} is a {type(t).__name__}, expected a Tensor")
+    return tensors
+
+
+# -- vector-Jacobian products: op name -> rule(g, out, which) -> gradient of operand `which` -------
+def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    a, b = out._ctx
+    if a.ndim == 2 and b.ndim == 1:  # W @ h, the RNN's matrix-vector product
+        return np.outer(g, b) if which == 0 else a.T @ g
+    # promote 1-D operands to matrices, as numpy's matmul does, then drop the added axis again
+    if a.ndim == 1:
+        g = np.expand_dims(g, -2)
+    if b.ndim == 1:
+        g = np.expand_dims(g, -1)
+    if which == 0:
+        da = g @ np.swapaxes(b if b.ndim > 1 else b[None, :], -1, -2)
+        return da[..., 0, :] if a.ndim == 1 else da
+    db = np.swapaxes(a if a.ndim > 1 else a[None, :], -1, -2) @ g
+    return db[..., 0] if b.ndim == 1 else db
+
+
+def _vjp_sum(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    axis, keepdims = out._ctx
+    shape = out._parents[0].data.shape
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape).copy()
+
+
+def _vjp_mean(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    x = out._parents[0].data
+    return _vjp_sum(g, out, which) * (out.data.size / x.size)
+
+
+def _vjp_getitem(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    dx = np.zeros_like(out._parents[0].data)
+    np.add.at(dx, out._ctx, g)  # repeated indices accumulate
+    return dx
+
+
+def _vjp_concatenate(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    axis, splits = out._ctx
+    return np.split(g, splits, axis=axis)[which]
+
+
+VJP: dict[str, Callable[[np.ndarray, Tensor, int], np.ndarray]] = {
+    "+": lambda g, out, which: g,
+    "-": lambda g, out, which: g if which == 0 else -g,
+    "*": lambda g, out, which: g * out._ctx[1 - which],
+    "/": lambda g, out, which: g / out._ctx[1] if which == 0 else -g * out.data / out._ctx[1],
+    "**": lambda g, out, which: g * out._ctx[1] * out._ctx[0] ** (out._ctx[1] - 1),
+    "neg": lambda g, out, which: -g,
+    "@": _vjp_matmul,
+    "exp": lambda g, out, which: g * out.data,
+    "log": lambda g, out, which: g / out._ctx,
+    "tanh": lambda g, out, which: g * (1.0 - out.data * out.data),
+    "sigmoid": lambda g, out, which: g * out.data * (1.0 - out.data),
+    "relu": lambda g, out, which: g * out._ctx,
+    "copy": lambda g, out, which: g,
+    "sum": _vjp_sum,
+    "mean": _vjp_mean,
+    "reshape": lambda g, out, which: g.reshape(out._parents[0].data.shape),
+    "transpose": lambda g, out, which: g.transpose(np.argsort(out._ctx)),
+    "[]": _vjp_getitem,
+    "concatenate": _vjp_concatenate,
+    "stack": lambda g, out, which: np.take(g, which, axis=out._ctx),
+}
