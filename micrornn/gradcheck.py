@@ -32,31 +32,41 @@ def _evaluate(fn: Callable[..., Node], inputs: Sequence[Node]) -> float:
     return float(out.data)
 
 
-def numerical_grad(fn: Callable[..., Node], inputs: Sequence[Node], eps: float = 1e-6) -> list[np.ndarray]:
-    """d fn / d input by central differences ``(f(x+ε) − f(x−ε)) / 2ε``, one element at a time."""
-    grads = []
+# Each evaluation of f is only accurate to a few ulps of |f|, so the difference quotient carries an error
+# of about that much divided by 2ε: a floor below which no tolerance can be asked of finite differences.
+_ULPS = 8 * np.finfo(np.float64).eps
+
+
+def numerical_grad(
+    fn: Callable[..., Node], inputs: Sequence[Node], eps: float = 1e-6
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """d fn / d input by central differences ``(f(x+ε) − f(x−ε)) / 2ε``, one element at a time.
+
+    Returns the gradients and, for each element, the rounding-error floor of its difference quotient.
+    """
+    grads, floors = [], []
     for x in inputs:
-        if isinstance(x, Value):
-            x0 = x.data
-            x.data = x0 + eps
-            up = _evaluate(fn, inputs)
-            x.data = x0 - eps
-            down = _evaluate(fn, inputs)
-            x.data = x0
-            grads.append(np.array((up - down) / (2 * eps)))
-            continue
-        g = np.zeros_like(x.data)
-        flat = x.data.reshape(-1)  # a view: writing it perturbs x in place
+        holder = x.data if isinstance(x, Tensor) else np.array([x.data])
+        g, floor = np.zeros(holder.shape), np.zeros(holder.shape)
+        flat = holder.reshape(-1)  # a view: writing it perturbs a Tensor in place
         for i in range(flat.size):
             x0 = flat[i]
-            flat[i] = x0 + eps
-            up = _evaluate(fn, inputs)
-            flat[i] = x0 - eps
-            down = _evaluate(fn, inputs)
+            fx = []
+            for xi in (x0 + eps, x0 - eps):
+                flat[i] = xi
+                if isinstance(x, Value):
+                    x.data = float(xi)
+                fx.append(_evaluate(fn, inputs))
             flat[i] = x0
-            g.reshape(-1)[i] = (up - down) / (2 * eps)
+            if isinstance(x, Value):
+                x.data = float(x0)
+            g.reshape(-1)[i] = (fx[0] - fx[1]) / (2 * eps)
+            floor.reshape(-1)[i] = _ULPS * (abs(fx[0]) + abs(fx[1])) / (2 * eps)
+        if isinstance(x, Value):
+            g, floor = g.reshape(()), floor.reshape(())
         grads.append(g)
-    return grads
+        floors.append(floor)
+    return grads, floors
 
 
 def gradcheck(
@@ -68,7 +78,8 @@ def gradcheck(
 ) -> bool:
     """Check ``fn(*inputs).backward()`` against central differences; ``fn`` must return a scalar node.
 
-    Passes when ``|analytic − numeric| ≤ atol + rtol·|numeric|`` for every element; otherwise raises
+    Passes when ``|analytic − numeric| ≤ atol + rtol·|numeric| + floor`` for every element, where
+    ``floor ≈ 8 ulp(|f|) / 2ε`` is the rounding error of the difference quotient itself; otherwise raises
     ``GradcheckError`` naming the worst element (input, index, analytic, numeric).
     """
     inputs = list(inputs)
@@ -79,10 +90,10 @@ def gradcheck(
         x.zero_grad()
     fn(*inputs).backward()
     analytic = [np.array(x.grad, dtype=np.float64) for x in inputs]
-    numeric = numerical_grad(fn, inputs, eps)
+    numeric, floors = numerical_grad(fn, inputs, eps)
     worst, where = -np.inf, None
-    for i, (a, n) in enumerate(zip(analytic, numeric)):
-        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+    for i, (a, n, floor) in enumerate(zip(analytic, numeric, floors)):
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n) + floor)
         if excess.size and excess.max() > worst:
             j = np.unravel_index(np.argmax(excess), excess.shape) if excess.ndim else ()
             worst, where = excess.max(), (i, j, a[j], n[j])

@@ -349,12 +349,12 @@ def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     if a.ndim == 2 and b.ndim == 1:  # W @ h, the RNN's matrix-vector product
         return np.outer(g, b) if which == 0 else a.T @ g
     # promote 1-D operands to matrices, as numpy's matmul does, then drop the added axis again
+    if b.ndim == 1:
+        g = g[..., None]
     if a.ndim == 1:
         g = np.expand_dims(g, -2)
-    if b.ndim == 1:
-        g = np.expand_dims(g, -1)
     if which == 0:
-        da = g @ np.swapaxes(b if b.ndim > 1 else b[None, :], -1, -2)
+        da = g @ np.swapaxes(b if b.ndim > 1 else b[:, None], -1, -2)
         return da[..., 0, :] if a.ndim == 1 else da
     db = np.swapaxes(a if a.ndim > 1 else a[None, :], -1, -2) @ g
     return db[..., 0] if b.ndim == 1 else db

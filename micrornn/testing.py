@@ -1,8 +1,11 @@
 """Hypothesis strategies for property-testing gradients — the ones micrornn's own tests use.
 
-    >>> from hypothesis import given
-    >>> from micrornn.testing import expressions, value_inputs
-    >>> # @given(expressions()) def test_mine(expr): ...
+    >>> from micrornn.testing import Expression
+    >>> expr = Expression(1, (("mul", (0, 0)), ("tanh", (1,))))   # tanh(x0 · x0)
+    >>> str(expr)
+    'tanh(mul(x0, x0))'
+
+In a test: ``@given(expressions(ops=SMOOTH_OPS))`` draws such programs at random.
 
 An ``Expression`` is a small random program over the ops both engines share. It runs unchanged on
 Values and on Tensors (both spell ``a + b``, ``a.tanh()`` …), so the same expression can be built at
