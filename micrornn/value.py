@@ -24,6 +24,8 @@ from .graph import STATE, next_id
 __all__ = ["Value"]
 
 Number = Union[int, float]
+# Shared local-derivative tuples: ops whose derivatives are constants allocate nothing for them.
+_ONE, _ZERO, _ONE_ONE, _ONE_MINUS_ONE, _MINUS_ONE = (1.0,), (0.0,), (1.0, 1.0), (1.0, -1.0), (-1.0,)
 
 
 def _check_number(x: object, what: str) -> float:
@@ -60,14 +62,14 @@ class Value:
 
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
-        if isinstance(other, Value):
-            return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        if type(other) is Value:
+            return _node(self.data + other.data, (self, other), _ONE_ONE, "+")
         if isinstance(other, Real):
-            return _node(self.data + other, (self,), (1.0,), "+")
+            return _node(self.data + other, (self,), _ONE, "+")
         return NotImplemented
 
     def __mul__(self, other: Value | Number) -> Value:
-        if isinstance(other, Value):
+        if type(other) is Value:
             return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
         if isinstance(other, Real):
             return _node(self.data * other, (self,), (float(other),), "*")
@@ -87,7 +89,7 @@ class Value:
         return _node(out, (self,), (k * x ** (k - 1),), f"**{k:g}")
 
     def __truediv__(self, other: Value | Number) -> Value:
-        if isinstance(other, Value):
+        if type(other) is Value:
             if other.data == 0.0:
                 raise ZeroDivisionError(f"division by a Value that is 0 (label={other.label!r})")
             inv = 1.0 / other.data
@@ -102,19 +104,19 @@ class Value:
         return other * self**-1
 
     def __neg__(self) -> Value:
-        return _node(-self.data, (self,), (-1.0,), "neg")
+        return _node(-self.data, (self,), _MINUS_ONE, "neg")
 
     def __sub__(self, other: Value | Number) -> Value:
-        if isinstance(other, Value):
-            return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        if type(other) is Value:
+            return _node(self.data - other.data, (self, other), _ONE_MINUS_ONE, "-")
         if isinstance(other, Real):
-            return _node(self.data - other, (self,), (1.0,), "-")
+            return _node(self.data - other, (self,), _ONE, "-")
         return NotImplemented
 
     def __rsub__(self, other: Number) -> Value:  # 1 - v
         if not isinstance(other, Real):
             return NotImplemented
-        return _node(other - self.data, (self,), (-1.0,), "-")
+        return _node(other - self.data, (self,), _MINUS_ONE, "-")
 
     __radd__ = __add__
     __rmul__ = __mul__
@@ -139,12 +141,13 @@ class Value:
         return _node(out, (self,), (out * (1.0 - out),), "sigmoid")
 
     def relu(self) -> Value:
-        x = self.data
-        return _node(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        if self.data > 0.0:
+            return _node(self.data, (self,), _ONE, "relu")
+        return _node(0.0, (self,), _ZERO, "relu")
 
     def identity(self) -> Value:
         """A new node with the same value; used for the per-step copies ``W^H_t`` of a weight."""
-        return _node(self.data, (self,), (1.0,), "copy")
+        return _node(self.data, (self,), _ONE, "copy")
 
     # -- graph -----------------------------------------------------------------------------------
     def backward(self, grad: float = 1.0) -> None:
