@@ -1,0 +1,164 @@
+"""Small deterministic datasets, made on the fly (no downloads). Each takes a ``seed``.
+
+    >>> xs, labels, vocab = sentiment(4, seed=0)
+    >>> xs.shape, labels.shape                 # (T, batch) token ids, one label per sentence
+    ((6, 4), (4,))
+    >>> " ".join(vocab[i] for i in xs[:, 0])
+    'the movie was really very boring'
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["sentiment", "dna", "zen", "CharVocab", "char_windows", "melodies", "adding_problem", "BLOOD_TYPES"]
+
+
+def _check_n(n: int, what: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+
+
+# -- sentiment whose label hinges on negation ----------------------------------------------------------
+_GOOD, _BAD = ["good", "great", "fun", "nice"], ["bad", "boring", "awful", "dull"]
+_DETS, _NOUNS = ["the", "this"], ["movie", "film", "plot", "story"]
+_MODIFIERS = ["not", "very", "really", "so", "quite"]
+SENTIMENT_VOCAB = _DETS + _NOUNS + ["was"] + _MODIFIERS + _GOOD + _BAD
+
+
+def sentiment(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``n`` six-word sentences "the movie was M1 M2 ADJ" and labels (1 positive, 0 negative).
+
+    The label is the adjective's polarity, flipped by each "not" among M1, M2 — so a model must
+    remember a word seen one or two steps before the adjective. Returns ids (6, n), labels (n,), vocab.
+    """
+    _check_n(n, "sentiment(n)")
+    rng = np.random.default_rng(seed)
+    index = {w: i for i, w in enumerate(SENTIMENT_VOCAB)}
+    xs, labels = [], []
+    for _ in range(n):
+        good = rng.random() < 0.5
+        mods = list(rng.choice(_MODIFIERS, size=2))
+        adj = rng.choice(_GOOD if good else _BAD)
+        words = [rng.choice(_DETS), rng.choice(_NOUNS), "was", *mods, adj]
+        xs.append([index[w] for w in words])
+        labels.append(int(good) ^ (mods.count("not") % 2))
+    return np.array(xs).T, np.array(labels), list(SENTIMENT_VOCAB)
+
+
+# -- DNA → blood type: a long-range dependency -----------------------------------------------------------
+BASES = "ACGT"
+BLOOD_TYPES = ["A", "B", "AB", "O"]
+_MOTIFS = ["GAT", "CTA", "TCG", "AGC"]  # motif k at the start ⇒ blood type k
+
+
+def dna(n: int, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random ACGT strings whose class (a "blood type") is set by the motif at the *start*.
+
+    The rest is noise, so the label must be carried across ``length − 3`` steps: the notes' example of
+    a long-range dependency. Returns ids (length, n) over "ACGT" and labels (n,) indexing BLOOD_TYPES.
+    """
+    _check_n(n, "dna(n)")
+    if isinstance(length, bool) or not isinstance(length, int) or length < 4:
+        raise ValueError(f"dna(length) must be an int ≥ 4 (a 3-base motif and at least one more base), got {length!r}")
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(_MOTIFS), size=n)
+    xs = rng.integers(0, 4, size=(length, n))
+    for j, k in enumerate(labels):
+        xs[:3, j] = [BASES.index(c) for c in _MOTIFS[k]]
+    return xs, labels
+
+
+# -- characters: the Zen of Python -----------------------------------------------------------------------
+def zen() -> str:
+    """The Zen of Python, from the standard library's ``this`` module (decoded without printing it)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        import this  # noqa: F401  (importing it prints the Zen; we only want its text)
+    return codecs.decode(this.s, "rot13")
+
+
+@dataclass(frozen=True)
+class CharVocab:
+    """Characters ↔ ids, in sorted order.
+
+    >>> v = CharVocab.of("hello")
+    >>> v.encode("hel").tolist(), v.decode([3, 2])
+    ([1, 0, 2], 'ol')
+    """
+
+    chars: str
+
+    @classmethod
+    def of(cls, text: str) -> CharVocab:
+        if not text:
+            raise ValueError("CharVocab.of needs a non-empty text")
+        return cls("".join(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        missing = sorted(set(text) - set(self.chars))
+        if missing:
+            raise ValueError(f"characters not in the vocabulary: {missing}")
+        index = {c: i for i, c in enumerate(self.chars)}
+        return np.array([index[c] for c in text], dtype=np.int64)
+
+    def decode(self, ids: object) -> str:
+        return "".join(self.chars[int(i)] for i in np.asarray(ids).reshape(-1))
+
+
+def char_windows(ids: np.ndarray, T: int, batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``batch`` random windows of ``T`` inputs and their next-character targets: shapes (T, batch)."""
+    ids = np.asarray(ids)
+    if len(ids) < T + 1:
+        raise ValueError(f"char_windows: the text has {len(ids)} characters, need at least T + 1 = {T + 1}")
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, len(ids) - T, size=batch)
+    xs = np.stack([ids[s:s + T] for s in starts], axis=1)
+    ys = np.stack([ids[s + 1:s + T + 1] for s in starts], axis=1)
+    return xs, ys
+
+
+# -- one-to-many: melodies from a class vector -----------------------------------------------------------
+MELODY_SHAPES = {"rising": [0, 1, 2, 3, 4, 5], "falling": [5, 4, 3, 2, 1, 0], "bouncing": [0, 2, 1, 3, 2, 4]}
+N_NOTES, N_KEYS = 8, 3
+
+
+def melodies(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``n`` pairs (class vector → melody). The vector is one-hot(shape) ⊕ one-hot(key); the melody is
+    that shape transposed by the key, as note ids 0..7. Returns x (n, 6), notes (6, n), shape names."""
+    _check_n(n, "melodies(n)")
+    rng = np.random.default_rng(seed)
+    names = list(MELODY_SHAPES)
+    x = np.zeros((n, len(names) + N_KEYS))
+    notes = np.zeros((6, n), dtype=np.int64)
+    for j in range(n):
+        shape, key = rng.integers(len(names)), rng.integers(N_KEYS)
+        x[j, shape] = x[j, len(names) + key] = 1.0
+        notes[:, j] = np.array(MELODY_SHAPES[names[shape]]) + key
+    return x, notes, names
+
+
+# -- the adding problem: long-range memory ------------------------------------------------------------------
+def adding_problem(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (T, n, 2): a random number and a marker per step; two steps are marked, one in each
+    half. Target (n, 1): the sum of the two marked numbers. Predicting the mean (1.0) scores MSE ≈ 1/6."""
+    _check_n(n, "adding_problem(n)")
+    if isinstance(T, bool) or not isinstance(T, int) or T < 2:
+        raise ValueError(f"adding_problem(T) must be an int ≥ 2, got {T!r}")
+    rng = np.random.default_rng(seed)
+    xs = np.zeros((T, n, 2))
+    xs[:, :, 0] = rng.random((T, n))
+    first = rng.integers(0, T // 2, size=n)
+    second = rng.integers(T // 2, T, size=n)
+    cols = np.arange(n)
+    xs[first, cols, 1] = 1.0
+    xs[second, cols, 1] = 1.0
+    ys = (xs[first, cols, 0] + xs[second, cols, 0])[:, None]
+    return xs, ys

@@ -1,0 +1,189 @@
+"""Modules: parameters with names, `Linear`, and the recurrent net of the notes.
+
+    H_t = f(W^H H_{t-1} + W^X X_t + b)        O_t = W^O H_t + b^O
+
+Shapes follow PyTorch's ``nn.RNN``: ``W_h`` is hidden×hidden, ``W_x`` hidden×input, ``W_o``
+output×hidden; a batch is a leading dimension. The graph itself is built by ``micrornn.unroll``.
+
+    >>> rnn = RNN(input_size=2, hidden_size=3, output_size=1, seed=0)
+    >>> [(name, p.shape) for name, p in rnn.named_parameters()]
+    [('W_h', (3, 3)), ('W_x', (3, 2)), ('b', (3,)), ('W_o', (1, 3)), ('b_o', (1,))]
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import functional as F
+from .tensor import Tensor
+
+__all__ = ["Module", "Linear", "RNN", "Elman", "Jordan", "FEEDBACKS"]
+
+FEEDBACKS = ("hidden", "output")
+# Parameter names in code and in the notes' notation (used as labels in pictures).
+NOTATION = {"W_h": "W^H", "W_x": "W^X", "b": "b", "W_o": "W^O", "b_o": "b^O", "W": "W"}
+
+
+def _positive_int(x: object, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+        raise ValueError(f"{name} must be a positive int, got {x!r}")
+    return int(x)
+
+
+class Module:
+    """Parameters are the ``Tensor`` attributes listed in ``_param_names``, in that (stable) order."""
+
+    _param_names: tuple[str, ...] = ()
+
+    def named_parameters(self) -> list[tuple[str, Tensor]]:
+        return [(name, getattr(self, name)) for name in self._param_names]
+
+    def parameters(self) -> list[Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters; on any mismatch nothing is changed and the error says what."""
+        expected = {name: p.shape for name, p in self.named_parameters()}
+        missing, extra = set(expected) - set(state), set(state) - set(expected)
+        if missing or extra:
+            raise ValueError(
+                f"state does not match {type(self).__name__}: missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
+        for name, shape in expected.items():
+            arr = np.asarray(state[name])
+            if arr.shape != shape:
+                raise ValueError(f"state[{name!r}] has shape {arr.shape}, {type(self).__name__} expects {shape}")
+            if arr.dtype.kind not in "iuf" or not np.isfinite(arr).all():
+                raise ValueError(f"state[{name!r}] must hold finite real numbers")
+        for name, p in self.named_parameters():  # all checked: now write
+            p.data[...] = state[name]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the parameters to an ``.npz`` file, atomically (a temporary file, then a rename)."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **self.state_dict())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Read parameters saved by ``save``; a corrupt file or another architecture leaves the model unchanged."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            raise ValueError(f"cannot read parameters from {path}: {e}") from None
+        self.load_state_dict(state)
+
+
+class Linear(Module):
+    """``y = W x + b`` with W of shape (out, in), as ``torch.nn.Linear``.
+
+    >>> layer = Linear(3, 2, seed=0)
+    >>> layer(Tensor([1.0, 0.0, -1.0])).shape
+    (2,)
+    """
+
+    _param_names = ("W", "b")
+
+    def __init__(self, in_features: int, out_features: int, seed: int = 0) -> None:
+        n_in, n_out = _positive_int(in_features, "in_features"), _positive_int(out_features, "out_features")
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(n_in)
+        self.W = Tensor(rng.uniform(-bound, bound, (n_out, n_in)), label="W")
+        self.b = Tensor(rng.uniform(-bound, bound, n_out), label="b")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.W) + self.b
+
+
+class RNN(Module):
+    """The simple recurrent net of the notes; ``micrornn.unroll`` turns it into a graph.
+
+    feedback="hidden" feeds ``H_{t-1}`` back (Elman); "output" feeds ``O_{t-1}`` (Jordan), so ``W_h``
+    is then hidden×output. ``truncate=k`` cuts the graph every k steps with ``detach()`` (``None``:
+    full BPTT; 1: the copy nets, whose context units hold a copy no gradient flows back through).
+    Parameters are uniform in ±1/√hidden, drawn from ``seed``.
+    """
+
+    _param_names = ("W_h", "W_x", "b", "W_o", "b_o")
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        activation: str = "tanh",
+        feedback: str = "hidden",
+        truncate: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.input_size = _positive_int(input_size, "input_size")
+        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.output_size = _positive_int(output_size, "output_size")
+        self.f = F.activation(activation)  # raises for an unknown name
+        self.activation = activation
+        if feedback not in FEEDBACKS:
+            raise ValueError(f"feedback must be one of {FEEDBACKS} (Elman / Jordan), got {feedback!r}")
+        self.feedback = feedback
+        if truncate is not None:
+            truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
+        self.truncate = truncate
+        self.seed = seed
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(self.hidden_size)
+        H, I, O = self.hidden_size, self.input_size, self.output_size
+
+        def init(*shape: int) -> np.ndarray:
+            return rng.uniform(-bound, bound, shape)
+
+        self.W_h = Tensor(init(H, H if feedback == "hidden" else O), label="W^H")
+        self.W_x = Tensor(init(H, I), label="W^X")
+        self.b = Tensor(init(H), label="b")
+        self.W_o = Tensor(init(O, H), label="W^O")
+        self.b_o = Tensor(init(O), label="b^O")
+
+    @property
+    def context_size(self) -> int:
+        """Width of what is fed back: H_{t-1} (Elman) or O_{t-1} (Jordan)."""
+        return self.hidden_size if self.feedback == "hidden" else self.output_size
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
+            f"output_size={self.output_size}, activation={self.activation!r}, feedback={self.feedback!r}, "
+            f"truncate={self.truncate}, seed={self.seed})"
+        )
+
+
+class Elman(RNN):
+    """The Elman copy net: the hidden state is *copied* into context units (``truncate=1``)."""
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str = "tanh",
+                 seed: int = 0) -> None:
+        super().__init__(input_size, hidden_size, output_size, activation, feedback="hidden", truncate=1, seed=seed)
+
+
+class Jordan(RNN):
+    """The Jordan copy net: the *output* is copied into the context units (``truncate=1``)."""
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str = "tanh",
+                 seed: int = 0) -> None:
+        super().__init__(input_size, hidden_size, output_size, activation, feedback="output", truncate=1, seed=seed)
+

@@ -1,0 +1,439 @@
+"""The four topologies as explicit unrolled graphs: BPTT is ordinary backprop on them.
+
+Every step t builds, inside ``with timestep(t):``,
+
+    W^H_t, W^X_t, b_t, …  per-step copies of the shared parameters (identity nodes)
+    H_t = f(W^H_t C_t + W^X_t X_t + b_t)     C_t = H_{t-1} (Elman) or O_{t-1} (Jordan)
+    O_t = W^O_t H_t + b^O_t,   L_t = loss(O_t, y_t)
+
+so after ``backward()`` each copy's ``.grad`` is that step's contribution and the shared
+parameter's ``.grad`` is their sum, dL/dW^H = Σ_t dL/dW^H_t — by ordinary backprop.
+
+    >>> import numpy as np
+    >>> from micrornn.nn import RNN
+    >>> rnn = RNN(input_size=2, hidden_size=3, output_size=2, seed=0)
+    >>> u = many_to_one(rnn, np.ones((4, 2)), 1)     # T = 4 steps, class 1
+    >>> u.backward()
+    >>> len(u.copies["W_h"])                          # no H_0: W^H is used at steps 2..4
+    3
+    >>> np.allclose(sum(c.grad for c in u.copies["W_h"]), rnn.W_h.grad)
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from . import functional as F
+from .graph import no_grad, timestep
+from .nn import RNN
+from .tensor import Tensor
+from .value import Value
+
+__all__ = ["Unrolled", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "sample", "grad_of", "TOPOLOGIES"]
+
+Node = Union[Tensor, Value, np.ndarray]  # np.ndarray: an object array of Values (scalar=True)
+LOSSES = ("cross_entropy", "mse")
+
+
+# -- two granularities, one cell ------------------------------------------------------------------------
+class TensorBackend:
+    """One node per array: the parameters themselves are the leaves."""
+
+    scalar = False
+
+    def leaf(self, p: Tensor) -> Tensor:
+        return p
+
+    def copy(self, leaf: Tensor, label: str) -> Tensor:
+        return _labelled(leaf.identity(), label)
+
+    def constant(self, x: np.ndarray, label: str) -> Tensor:
+        return Tensor(x, label=label)
+
+    def detach(self, node: Tensor, label: str) -> Tensor:
+        return _labelled(node.detach(), label)
+
+    def matvec(self, W: Tensor, h: Tensor) -> Tensor:
+        return F.linear(h, W)
+
+    def embed(self, W: Tensor, ids: np.ndarray) -> Tensor:
+        return F.embed(W, ids)
+
+    def cross_entropy(self, o: Tensor, y: np.ndarray) -> Tensor:
+        return F.cross_entropy(o, y)
+
+    def mse(self, o: Tensor, y: np.ndarray) -> Tensor:
+        return F.mse(o, y)
+
+    def label(self, node: Tensor, label: str) -> Tensor:
+        return _labelled(node, label)
+
+
+class ValueBackend:
+    """One ``Value`` per number: nodes are numpy object arrays of Values (for tiny nets and cross-checks)."""
+
+    scalar = True
+
+    def leaf(self, p: Tensor) -> np.ndarray:
+        return self.constant(p.data, p.label)
+
+    def copy(self, leaf: np.ndarray, label: str) -> np.ndarray:
+        return self.label(_map(lambda v: v.identity(), leaf), label)
+
+    def constant(self, x: np.ndarray, label: str) -> np.ndarray:
+        return self.label(_map(Value, np.asarray(x, dtype=np.float64)), label)
+
+    def detach(self, node: np.ndarray, label: str) -> np.ndarray:
+        return self.label(_map(lambda v: v.detach(), node), label)
+
+    def matvec(self, W: np.ndarray, h: np.ndarray) -> np.ndarray:
+        return W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
+
+    def embed(self, W: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        return W[:, ids].T  # the very Value nodes of those columns: no new nodes, as a one-hot product
+
+    def cross_entropy(self, o: np.ndarray, y: np.ndarray) -> Value:
+        rows, ys = (o[None], np.atleast_1d(y)) if o.ndim == 1 else (o, y)
+        losses = []
+        for row, k in zip(rows, ys):
+            m = max(v.data for v in row)  # a constant shift: exp never overflows, gradients unchanged
+            lse = _vsum([(v - m).exp() for v in row]).log() + m
+            losses.append(lse - row[k])
+        return _vsum(losses) * (1.0 / len(losses))
+
+    def mse(self, o: np.ndarray, y: np.ndarray) -> Value:
+        sq = [(v - float(t)) ** 2 for v, t in zip(o.reshape(-1), np.asarray(y).reshape(-1))]
+        return _vsum(sq) * (1.0 / len(sq))
+
+    def label(self, node: Any, label: str) -> Any:
+        if isinstance(node, Value):
+            node.label = label
+            return node
+        for idx, v in np.ndenumerate(node):
+            v.label = f"{label}[{','.join(map(str, idx))}]"
+        return node
+
+
+def _labelled(node: Tensor, label: str) -> Tensor:
+    node.label = label
+    return node
+
+
+def _map(fn: Callable[[Any], Any], arr: np.ndarray) -> np.ndarray:
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = fn(v)
+    return out
+
+
+def _vsum(values: Sequence[Value]) -> Value:
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total
+
+
+def grad_of(node: Node) -> np.ndarray:
+    """The gradient held by a node as an ndarray — for a Tensor, a Value, or an object array of Values."""
+    if isinstance(node, Tensor):
+        return np.zeros_like(node.data) if node.grad is None else node.grad
+    if isinstance(node, Value):
+        return np.array(node.grad)
+    return np.vectorize(lambda v: v.grad, otypes=[np.float64])(node) if node.size else np.zeros(node.shape)
+
+
+def data_of(node: Node) -> np.ndarray:
+    """The value held by a node as an ndarray (see ``grad_of``)."""
+    if isinstance(node, (Tensor, Value)):
+        return np.asarray(node.data)
+    return np.vectorize(lambda v: v.data, otypes=[np.float64])(node) if node.size else np.zeros(node.shape)
+
+
+# -- the record -----------------------------------------------------------------------------------------
+@dataclass
+class Unrolled:
+    """An unrolled graph: the nodes of every step in time order, the loss, and the per-step copies.
+
+    ``X``, ``H``, ``O`` and ``L`` are lists in time order. ``H[0]`` is ``H_0`` when an initial state
+    was given to an Elman-fed net (``O[0]`` is ``O_0`` for a Jordan net); ``steps`` has the t of each
+    entry. ``copies[name]`` lists the per-step copies of a parameter; ``cuts`` lists the places where
+    the context was copied with ``detach()`` (copy nets, truncation) as ``(t, source, copy)``.
+    """
+
+    topology: str
+    rnn: RNN
+    scalar: bool
+    T: int
+    loss: Node
+    X: list[Any] = field(default_factory=list)
+    H: list[Node] = field(default_factory=list)
+    O: list[Node] = field(default_factory=list)
+    L: list[Node] = field(default_factory=list)
+    steps: dict[str, list[int]] = field(default_factory=dict)
+    copies: dict[str, list[Node]] = field(default_factory=dict)
+    leaves: dict[str, Node] = field(default_factory=dict)
+    cuts: list[tuple[int, Node, Node]] = field(default_factory=list)
+
+    def backward(self) -> None:
+        """Backprop from the loss. For ``scalar=True`` the Value grads are added into the RNN's parameters too."""
+        self.loss.backward()
+        if self.scalar:
+            for name, p in self.rnn.named_parameters():
+                p.grad += grad_of(self.leaves[name])
+
+    def at(self, t: int) -> dict[str, Any]:
+        """The nodes of time step t by kind, e.g. ``u.at(3)["H"]`` is H_3."""
+        out = {}
+        for kind in ("X", "H", "O", "L"):
+            ts = self.steps.get(kind, [])
+            if t in ts:
+                out[kind] = getattr(self, kind)[ts.index(t)]
+        return out
+
+    def param_grad(self, name: str) -> np.ndarray:
+        """dL/d(parameter) from this graph alone (the sum over its per-step copies)."""
+        return grad_of(self.leaves[name])
+
+    def copy_grads(self, name: str) -> list[np.ndarray]:
+        """The per-step contributions dL/dW_t, in time order."""
+        return [grad_of(c) for c in self.copies[name]]
+
+
+# -- input checking: every message names what was received and what was expected -------------------------
+def _inputs(rnn: RNN, xs: Any, where: str) -> tuple[list[Any], bool, int | None]:
+    """Per-step inputs, whether they are token ids, and the batch size (None: unbatched)."""
+    if isinstance(xs, (Tensor, Value)):
+        raise TypeError(f"{where}: pass inputs as a numpy array or nested lists, not a {type(xs).__name__}")
+    arr = np.asarray(xs)
+    I = rnn.input_size
+    expected = f"(T, {I}) or (T, batch, {I}) floats, or token ids of shape (T,) or (T, batch)"
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: inputs must be numbers, got dtype {arr.dtype}; expected {expected}")
+    if arr.ndim == 0 or len(arr) == 0:
+        raise ValueError(f"{where}: T = 0 — a sequence needs at least one time step; expected {expected}")
+    if arr.dtype.kind in "iu":
+        if arr.ndim > 2:
+            raise ValueError(f"{where}: token ids must have shape (T,) or (T, batch), got {arr.shape}")
+        if arr.min() < 0 or arr.max() >= I:
+            raise ValueError(f"{where}: token id {arr.max() if arr.max() >= I else arr.min()} is out of range "
+                             f"for input_size {I} (ids 0..{I - 1})")
+        return list(arr), True, (arr.shape[1] if arr.ndim == 2 else None)
+    if arr.ndim not in (2, 3) or arr.shape[-1] != I:
+        raise ValueError(f"{where}: inputs have shape {arr.shape}, expected {expected}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{where}: inputs hold inf/nan values")
+    return list(arr.astype(np.float64)), False, (arr.shape[1] if arr.ndim == 3 else None)
+
+
+def _target(rnn: RNN, y: Any, batch: int | None, loss: str | None, where: str) -> tuple[np.ndarray, str]:
+    """One step's target and its loss: integer classes → cross-entropy, floats → MSE (unless `loss` says)."""
+    if loss is not None and loss not in LOSSES:
+        raise ValueError(f"{where}: loss must be one of {LOSSES} or None (chosen from the targets), got {loss!r}")
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: targets must be numbers, got dtype {y.dtype}")
+    kind = loss or ("cross_entropy" if y.dtype.kind in "iu" else "mse")
+    O = rnn.output_size
+    if kind == "cross_entropy":
+        want = () if batch is None else (batch,)
+        if y.dtype.kind not in "iu" or y.shape != want:
+            raise ValueError(f"{where}: a class target must be {'an int' if batch is None else f'ints of shape {want}'}"
+                             f", got {y.dtype} of shape {y.shape}")
+        if y.min() < 0 or y.max() >= O:
+            bad = y.max() if y.max() >= O else y.min()
+            raise ValueError(f"{where}: class index {bad} is out of range for output_size {O} (classes 0..{O - 1})")
+    else:
+        want = (O,) if batch is None else (batch, O)
+        if y.shape != want:
+            raise ValueError(f"{where}: a regression target must have shape {want}, got {y.shape}")
+        if not np.isfinite(y.astype(np.float64)).all():
+            raise ValueError(f"{where}: targets hold inf/nan values")
+        y = y.astype(np.float64)
+    return y, kind
+
+
+def _targets(rnn: RNN, ys: Any, T: int, batch: int | None, loss: str | None, where: str) -> list[tuple]:
+    if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__"):
+        raise TypeError(f"{where}: ys must be a sequence of T = {T} targets, got {type(ys).__name__}")
+    if len(ys) != T:
+        raise ValueError(f"{where}: got {len(ys)} targets for T = {T} inputs; xs and ys must have the same length")
+    return [_target(rnn, y, batch, loss, f"{where}, step {t}") for t, y in enumerate(ys, start=1)]
+
+
+def _initial_state(rnn: RNN, h0: Any, batch: int | None, where: str) -> np.ndarray | None:
+    if h0 is None:
+        return None
+    C = rnn.context_size
+    want = (C,) if batch is None else (batch, C)
+    arr = np.asarray(h0.data if isinstance(h0, Tensor) else h0)
+    if arr.dtype.kind not in "biuf" or arr.shape != want:
+        raise ValueError(f"{where}: h0 must be numbers of shape {want} (the {rnn.feedback} state), got {arr.shape}")
+    return arr.astype(np.float64)
+
+
+# -- the builder shared by the four topologies ------------------------------------------------------------
+def _unroll(
+    topology: str,
+    rnn: RNN,
+    inputs: list[Any],
+    ids: bool,
+    targets: dict[int, tuple],
+    T: int,
+    h0: np.ndarray | None,
+    scalar: bool,
+    feed: str = "input",
+) -> Unrolled:
+    if not isinstance(rnn, RNN):
+        raise TypeError(f"{topology}: the first argument must be a micrornn.nn.RNN, got {type(rnn).__name__}")
+    be = ValueBackend() if scalar else TensorBackend()
+    leaves = {name: be.leaf(p) for name, p in rnn.named_parameters()}
+    u = Unrolled(topology, rnn, scalar, T, loss=None, leaves=leaves,
+                 copies={name: [] for name in leaves}, steps={k: [] for k in "XHOL"})
+    notation = {name: p.label for name, p in rnn.named_parameters()}
+
+    def copy(name: str, t: int) -> Node:
+        node = be.copy(leaves[name], f"{notation[name]}_{t}")
+        u.copies[name].append(node)
+        return node
+
+    def record(kind: str, t: int, node: Node) -> Node:
+        getattr(u, kind).append(node)
+        u.steps[kind].append(t)
+        return node
+
+    hidden_fed = rnn.feedback == "hidden"
+    context = None
+    if h0 is not None:
+        with timestep(0):
+            context = record("H" if hidden_fed else "O", 0, be.constant(h0, "H_0" if hidden_fed else "O_0"))
+    losses = []
+    for t in range(1, T + 1):
+        with timestep(t):
+            # the context C_t: H_{t-1} or O_{t-1}; a copy (no gradient) every `truncate` steps
+            if context is not None and rnn.truncate and t > 1 and (t - 1) % rnn.truncate == 0:
+                source = context
+                context = be.detach(source, f"C_{t}")
+                u.cuts.append((t, source, context))
+            z = copy("b", t)
+            if context is not None:
+                z = be.matvec(copy("W_h", t), context) + z
+            x_t = inputs[t - 1] if t - 1 < len(inputs) else None
+            if feed == "output" and t > 1:
+                x_t = u.O[-1]  # one-to-many, feed="output": X_t = O_{t-1}, inside the graph
+            elif x_t is not None and not ids:
+                x_t = be.constant(x_t, f"X_{t}")
+            if x_t is not None:
+                record("X", t, x_t)
+                W_x = copy("W_x", t)
+                z = (be.embed(W_x, x_t) if ids else be.matvec(W_x, x_t)) + z
+            H_t = record("H", t, be.label(_apply(rnn.f, z), f"H_{t}"))
+            context = H_t
+            if t in targets or (not hidden_fed and t < T):
+                O_t = be.matvec(copy("W_o", t), H_t) + copy("b_o", t)
+                record("O", t, be.label(O_t, f"O_{t}"))
+                if not hidden_fed:
+                    context = O_t
+            if t in targets:
+                y, kind = targets[t]
+                L_t = be.cross_entropy(O_t, y) if kind == "cross_entropy" else be.mse(O_t, y)
+                losses.append(record("L", t, be.label(L_t, f"L_{t}")))
+    total = losses[0]
+    for L_t in losses[1:]:
+        total = total + L_t  # L = L_1 + … + L_T
+    if len(losses) > 1:
+        be.label(total, "L")
+    u.loss = total
+    return u
+
+
+def _apply(f: Callable[[Any], Any], z: Node) -> Node:
+    return _map(f, z) if isinstance(z, np.ndarray) else f(z)
+
+
+# -- the four topologies ------------------------------------------------------------------------------------
+def one_to_one(rnn: RNN, x: Any, y: Any, loss: str | None = None, scalar: bool = False) -> Unrolled:
+    """One input, one output, no recurrence (an MLP): ``H_1 = f(W^X X + b)``, ``O = W^O H_1 + b^O``."""
+    inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_one(x)")
+    target = _target(rnn, y, batch, loss, "one_to_one(y)")
+    return _unroll("one_to_one", rnn, inputs, ids, {1: target}, 1, None, scalar)
+
+
+def many_to_one(rnn: RNN, xs: Any, y: Any, h0: Any = None, loss: str | None = None, scalar: bool = False) -> Unrolled:
+    """A sequence in, one output at the last step (sequence classification): ``L = L_T``."""
+    inputs, ids, batch = _inputs(rnn, xs, "many_to_one(xs)")
+    T = len(inputs)
+    target = _target(rnn, y, batch, loss, "many_to_one(y)")
+    state = _initial_state(rnn, h0, batch, "many_to_one")
+    return _unroll("many_to_one", rnn, inputs, ids, {T: target}, T, state, scalar)
+
+
+def many_to_many(rnn: RNN, xs: Any, ys: Any, h0: Any = None, loss: str | None = None,
+                 scalar: bool = False) -> Unrolled:
+    """An output and a loss at every step: ``L = L_1 + … + L_T``, ``dL/dH_t = Σ_{i≥t} dL_i/dH_t``."""
+    inputs, ids, batch = _inputs(rnn, xs, "many_to_many(xs)")
+    T = len(inputs)
+    targets = _targets(rnn, ys, T, batch, loss, "many_to_many(ys)")
+    state = _initial_state(rnn, h0, batch, "many_to_many")
+    return _unroll("many_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar)
+
+
+def one_to_many(rnn: RNN, x: Any, ys: Any, feed: str = "zeros", h0: Any = None, loss: str | None = None,
+                scalar: bool = False) -> Unrolled:
+    """One input, a sequence out. After step 1 the input is zero (``feed="zeros"``: no W^X term) or the
+    previous output (``feed="output"``: ``X_t = O_{t-1}``, needs ``input_size == output_size``)."""
+    if feed not in ("zeros", "output"):
+        raise ValueError(f"one_to_many: feed must be 'zeros' or 'output', got {feed!r}")
+    inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_many(x)")
+    if feed == "output" and (ids or rnn.input_size != rnn.output_size):
+        raise ValueError(f"one_to_many: feed='output' needs float inputs and input_size == output_size, got "
+                         f"input_size {rnn.input_size}, output_size {rnn.output_size}{', token ids' if ids else ''}")
+    if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__") or len(ys) == 0:
+        raise ValueError("one_to_many: ys must be a non-empty sequence of targets, one per output step")
+    T = len(ys)
+    targets = _targets(rnn, ys, T, batch, loss, "one_to_many(ys)")
+    state = _initial_state(rnn, h0, batch, "one_to_many")
+    return _unroll("one_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar,
+                   feed="output" if feed == "output" else "input")
+
+
+TOPOLOGIES = {"one-to-one": one_to_one, "many-to-one": many_to_one, "many-to-many": many_to_many,
+              "one-to-many": one_to_many}
+
+
+# -- generation ---------------------------------------------------------------------------------------------
+def sample(rnn: RNN, start: int | Sequence[int], steps: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
+    """Generate ``steps`` token ids from a token model (``input_size == output_size``), under ``no_grad()``.
+
+    ``start`` is one id or a list of ids that primes the state; each next id is drawn from
+    ``softmax(O_t / temperature)`` and fed back as the next input.
+    """
+    if rnn.input_size != rnn.output_size:
+        raise ValueError(f"sample: needs a token model with input_size == output_size, got "
+                         f"{rnn.input_size} and {rnn.output_size}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"sample: steps must be a positive int, got {steps!r}")
+    if not temperature > 0:
+        raise ValueError(f"sample: temperature must be > 0, got {temperature!r}")
+    prime = [start] if isinstance(start, (int, np.integer)) else list(start)
+    _inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the ids
+    rng = np.random.default_rng(seed)
+    out: list[int] = []
+    with no_grad():
+        h = o = None
+        for i, tok in enumerate(prime + [None] * (steps - 1)):
+            tok = out[-1] if tok is None else tok
+            z = F.embed(rnn.W_x, np.int64(tok)) + rnn.b
+            context = h if rnn.feedback == "hidden" else o
+            if context is not None:
+                z = F.linear(context, rnn.W_h) + z
+            h = rnn.f(z)
+            o = F.linear(h, rnn.W_o) + rnn.b_o
+            if i >= len(prime) - 1:
+                p = F.softmax(o * (1.0 / temperature)).data
+                out.append(int(rng.choice(len(p), p=p)))
+    return out
