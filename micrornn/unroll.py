@@ -185,6 +185,12 @@ class Unrolled:
         if self.scalar:
             for name, p in self.rnn.named_parameters():
                 p.grad += grad_of(self.leaves[name])
+            return
+        # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
+        copies = [c for cs in self.copies.values() for c in cs]
+        for node in [*self.H, *self.O, *self.L, *copies, *(x for x in self.X if isinstance(x, Tensor))]:
+            if node.grad is None:
+                node.grad = np.zeros_like(node.data)
 
     def at(self, t: int) -> dict[str, Any]:
         """The nodes of time step t by kind, e.g. ``u.at(3)["H"]`` is H_3."""

@@ -1,0 +1,59 @@
+"""Random RNN problems for the property tests: one strategy draws net, topology and data together."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from micrornn import unroll as U
+from micrornn.nn import RNN
+
+TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many", "one_to_many")
+
+
+@dataclass
+class Problem:
+    rnn: RNN
+    topology: str
+    kwargs: dict
+
+    def build(self, scalar=False, **extra):
+        return getattr(U, self.topology)(self.rnn, scalar=scalar, **self.kwargs, **extra)
+
+    def __repr__(self):
+        shapes = {k: np.shape(v) for k, v in self.kwargs.items()}
+        return f"Problem({self.rnn!r}, {self.topology}, {shapes})"
+
+
+@st.composite
+def problems(draw, topologies=TOPOLOGIES, activations=("tanh", "sigmoid", "relu", "identity"),
+             truncations=(None, 1, 2, 3), max_T=12, max_batch=3, allow_ids=True):
+    topology = draw(st.sampled_from(topologies))
+    feedback = draw(st.sampled_from(("hidden", "output")))
+    I, H, O = (draw(st.integers(1, 3)) for _ in range(3))
+    rnn = RNN(I, H, O, activation=draw(st.sampled_from(activations)), feedback=feedback,
+              truncate=draw(st.sampled_from(truncations)), seed=draw(st.integers(0, 2**16)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    batch = draw(st.sampled_from([None, *range(1, max_batch + 1)]))
+    T = 1 if topology == "one_to_one" else draw(st.integers(1, max_T))
+    bshape = () if batch is None else (batch,)
+    ids = allow_ids and draw(st.booleans())
+    classes = O > 1 and draw(st.booleans())
+
+    def x_of(n):
+        return rng.integers(0, I, size=(n, *bshape)) if ids else rng.uniform(-1, 1, size=(n, *bshape, I))
+
+    def y_of(n):
+        return rng.integers(0, O, size=(n, *bshape)) if classes else rng.uniform(-1, 1, size=(n, *bshape, O))
+
+    h0 = rng.uniform(-0.5, 0.5, size=(*bshape, rnn.context_size)) if draw(st.booleans()) else None
+    if topology == "one_to_one":
+        kwargs = dict(x=x_of(1)[0], y=y_of(1)[0])
+    elif topology == "many_to_one":
+        kwargs = dict(xs=x_of(T), y=y_of(1)[0], h0=h0)
+    elif topology == "many_to_many":
+        kwargs = dict(xs=x_of(T), ys=y_of(T), h0=h0)
+    else:
+        feed = "output" if (not ids and I == O and draw(st.booleans())) else "zeros"
+        kwargs = dict(x=x_of(1)[0], ys=y_of(T), h0=h0, feed=feed)
+    return Problem(rnn, topology, kwargs)
