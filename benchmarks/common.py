@@ -8,16 +8,21 @@ import time
 from collections.abc import Callable
 
 
-def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` runs, after ``warmup`` runs."""
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1, number: int = 1) -> float:
+    """Median over ``repeats`` samples of the wall time of one ``fn()`` call, in seconds.
+
+    Each sample runs ``fn`` ``number`` times back to back (as a training loop does) and divides;
+    the collector runs between samples, never inside one.
+    """
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
     return statistics.median(times)
 
 

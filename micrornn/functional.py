@@ -64,13 +64,20 @@ def cross_entropy(logits: Tensor, targets: int | np.ndarray, reduction: str = "m
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    t = _check_targets(logits, targets)
+    return _cross_entropy(logits, _check_targets(logits, targets), reduction == "mean")
+
+
+def _rows(t: np.ndarray) -> tuple:
+    """Index of entry ``t`` in each row: ``x[_rows(t)]`` picks x[t] (one row) or x[b, t_b] (a batch)."""
+    return (t,) if t.ndim == 0 else (np.arange(t.size), t)
+
+
+def _cross_entropy(logits: Tensor, t: np.ndarray, mean: bool = True) -> Tensor:
+    """cross_entropy without the checks, for callers that validated a whole sequence of targets once."""
     logp = logits.data - _logsumexp(logits.data, -1)
-    picked = np.take_along_axis(logp, t[..., None], axis=-1)
-    n = t.size
-    scale = 1.0 / n if reduction == "mean" else 1.0
-    out = -picked.sum() * scale
-    return _node(np.asarray(out), (logits,), (0,), (np.exp(logp), t, scale), "cross_entropy")
+    scale = 1.0 / t.size if mean else 1.0
+    out = -logp[_rows(t)].sum() * scale
+    return _node(np.asarray(out), (logits,), (0,), (logp, t, scale), "cross_entropy")
 
 
 def mse(pred: Tensor, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
@@ -84,25 +91,38 @@ def mse(pred: Tensor, target: Tensor | np.ndarray, reduction: str = "mean") -> T
     return sq.mean() if reduction == "mean" else sq.sum()
 
 
-def linear(x: Tensor, W: Tensor) -> Tensor:
-    """``W x`` for one vector x (shape (in,)), ``x Wᵀ`` for a batch (shape (B, in)) — PyTorch's layout.
+def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
+    """``W x + b`` for one vector x (shape (in,)), ``x Wᵀ + b`` for a batch (shape (B, in)) — PyTorch's layout.
 
-    One node, so an RNN step needs no transpose node per time step.
+    One node (the RNN's ``W^O H_t + b^O``), so a step needs no transpose or extra add node.
     """
+    if not isinstance(x, Tensor) or not isinstance(W, Tensor) or not isinstance(b, (Tensor, type(None))):
+        raise TypeError("linear(x, W, b=None) takes Tensors")
     if x.ndim not in (1, 2) or W.ndim != 2 or x.shape[-1] != W.shape[1]:
         raise ValueError(
             f"linear: expected x of shape (in,) or (batch, in) with in = {W.shape[1]} for W of shape "
             f"{W.shape}, got x of shape {x.shape}"
         )
+    if b is not None and b.shape != (W.shape[0],):
+        raise ValueError(f"linear: b must have shape ({W.shape[0]},) for W of shape {W.shape}, got {b.shape}")
+    return _linear(x, W, b)
+
+
+def _linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
     out = W.data @ x.data if x.ndim == 1 else x.data @ W.data.T
-    return _node(out, (x, W), (0, 1), None, "linear")
+    if b is None:
+        return _node(out, (x, W), (0, 1), None, "linear")
+    out += b.data
+    return _node(out, (x, W, b), (0, 1, 2), None, "linear")
 
 
 def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    x, W = out._parents
+    x, W = out._parents[:2]
     if which == 0:
         return g @ W.data  # (out,) @ (out, in) or (B, out) @ (out, in)
-    return np.outer(g, x.data) if x.ndim == 1 else g.T @ x.data
+    if which == 1:
+        return np.outer(g, x.data) if x.ndim == 1 else g.T @ x.data
+    return g  # the bias; summed over a batch by the engine
 
 
 def embed(W: Tensor, ids: int | np.ndarray) -> Tensor:
@@ -116,6 +136,10 @@ def embed(W: Tensor, ids: int | np.ndarray) -> Tensor:
     V = W.shape[1]
     if ((ids < 0) | (ids >= V)).any():
         raise ValueError(f"token id out of range: got {ids.min()}..{ids.max()}, vocabulary has {V} ids (0..{V - 1})")
+    return _embed(W, ids)
+
+
+def _embed(W: Tensor, ids: np.ndarray) -> Tensor:
     return _node(W.data[:, ids].T.copy(), (W,), (0,), ids, "embed")
 
 
@@ -139,9 +163,9 @@ def _vjp_log_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
 
 
 def _vjp_cross_entropy(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    probs, t, scale = out._ctx
-    d = probs.copy()
-    np.put_along_axis(d, t[..., None], np.take_along_axis(d, t[..., None], axis=-1) - 1.0, axis=-1)
+    logp, t, scale = out._ctx
+    d = np.exp(logp)  # softmax − onehot(t)
+    d[_rows(t)] -= 1.0
     return d * (g * scale)
 
 

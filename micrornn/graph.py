@@ -45,19 +45,25 @@ next_id = itertools.count().__next__  # called once per node; creation order = t
 _by_id = attrgetter("_id")
 
 
-@contextmanager
-def timestep(t: int | None) -> Iterator[None]:
+class timestep:
     """Tag every node built inside the block with time step ``t`` (read back as ``node.t``).
 
     Cell code never threads ``t`` around; the unroll loop wraps each step in ``with timestep(t):``.
+    (A class rather than a generator: it is entered once per time step, so it should be cheap.)
     """
-    if t is not None and not isinstance(t, int):
-        raise TypeError(f"timestep(t) expects an int or None, got {type(t).__name__}")
-    previous, STATE.t = STATE.t, t
-    try:
-        yield
-    finally:
-        STATE.t = previous
+
+    __slots__ = ("t", "previous")
+
+    def __init__(self, t: int | None) -> None:
+        if t is not None and not isinstance(t, int):
+            raise TypeError(f"timestep(t) expects an int or None, got {type(t).__name__}")
+        self.t = t
+
+    def __enter__(self) -> None:
+        self.previous, STATE.t = STATE.t, self.t
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.t = self.previous
 
 
 @contextmanager

@@ -58,14 +58,15 @@ class TensorBackend:
     def detach(self, node: Tensor, label: str) -> Tensor:
         return _labelled(node.detach(), label)
 
-    def matvec(self, W: Tensor, h: Tensor) -> Tensor:
-        return F.linear(h, W)
+    # shapes, ids and targets were checked for the whole sequence up front: the unchecked ops follow
+    def affine(self, W: Tensor, h: Tensor, b: Tensor | None = None) -> Tensor:
+        return F._linear(h, W, b)
 
     def embed(self, W: Tensor, ids: np.ndarray) -> Tensor:
-        return F.embed(W, ids)
+        return F._embed(W, ids)
 
     def cross_entropy(self, o: Tensor, y: np.ndarray) -> Tensor:
-        return F.cross_entropy(o, y)
+        return F._cross_entropy(o, y)
 
     def mse(self, o: Tensor, y: np.ndarray) -> Tensor:
         return F.mse(o, y)
@@ -91,8 +92,9 @@ class ValueBackend:
     def detach(self, node: np.ndarray, label: str) -> np.ndarray:
         return self.label(_map(lambda v: v.detach(), node), label)
 
-    def matvec(self, W: np.ndarray, h: np.ndarray) -> np.ndarray:
-        return W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
+    def affine(self, W: np.ndarray, h: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        Wh = W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
+        return Wh if b is None else Wh + b
 
     def embed(self, W: np.ndarray, ids: np.ndarray) -> np.ndarray:
         return W[:, ids].T  # the very Value nodes of those columns: no new nodes, as a one-hot product
@@ -325,9 +327,7 @@ def _unroll(
                 source = context
                 context = be.detach(source, f"C_{t}")
                 u.cuts.append((t, source, context))
-            z = copy("b", t)
-            if context is not None:
-                z = be.matvec(copy("W_h", t), context) + z
+            z = be.affine(copy("W_h", t), context, copy("b", t)) if context is not None else copy("b", t)
             x_t = inputs[t - 1] if t - 1 < len(inputs) else None
             if feed == "output" and t > 1:
                 x_t = u.O[-1]  # one-to-many, feed="output": X_t = O_{t-1}, inside the graph
@@ -336,11 +336,11 @@ def _unroll(
             if x_t is not None:
                 record("X", t, x_t)
                 W_x = copy("W_x", t)
-                z = (be.embed(W_x, x_t) if ids else be.matvec(W_x, x_t)) + z
+                z = (be.embed(W_x, x_t) if ids else be.affine(W_x, x_t)) + z
             H_t = record("H", t, be.label(_apply(rnn.f, z), f"H_{t}"))
             context = H_t
             if t in targets or (not hidden_fed and t < T):
-                O_t = be.matvec(copy("W_o", t), H_t) + copy("b_o", t)
+                O_t = be.affine(copy("W_o", t), H_t, copy("b_o", t))
                 record("O", t, be.label(O_t, f"O_{t}"))
                 if not hidden_fed:
                     context = O_t
