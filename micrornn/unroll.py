@@ -116,8 +116,8 @@ class ValueBackend:
         if isinstance(node, Value):
             node.label = label
             return node
-        for idx, v in np.ndenumerate(node):
-            v.label = f"{label}[{','.join(map(str, idx))}]"
+        for idx, v in np.ndenumerate(node):  # one number: no index (the univariate pictures of the notes)
+            v.label = label if node.size == 1 else f"{label}[{','.join(map(str, idx))}]"
         return node
 
 
