@@ -1,0 +1,192 @@
+"""Pictures: structure read from the DOT source (not pixels), rendering, guards, the stepper page."""
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import micrornn as mr
+from micrornn import plots, viz
+from micrornn import unroll as U
+from micrornn.cli import main as cli
+from micrornn.nn import RNN, Elman
+
+HAVE_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot is not installed (make test installs it)")
+
+
+def unrolled(T=5, h0=False, scalar=False, net=None, topology="many_to_one"):
+    net = net or RNN(2, 3, 2, seed=0)
+    xs = np.random.default_rng(0).normal(size=(T, net.input_size))
+    if topology == "many_to_one":
+        y = np.full(net.output_size, 0.5)
+        u = U.many_to_one(net, xs, y, h0=np.zeros(net.context_size) if h0 else None, scalar=scalar)
+    else:
+        u = U.many_to_many(net, xs, np.arange(T) % net.output_size, scalar=scalar)
+    net.zero_grad()
+    u.backward()
+    return u
+
+
+def node_line(source, node):
+    return next(line for line in source.splitlines() if line.strip().startswith(f"n{id(node)} [label="))
+
+
+@pytest.mark.parametrize("h0", [False, True])
+def test_clusters_parameters_and_copy_edges(h0):
+    T = 5
+    u = unrolled(T, h0=h0)
+    src = viz.draw(u).source
+    assert len(re.findall(r"subgraph cluster_t\d+", src)) == T + h0  # one per step (and t = 0 for H_0)
+    for name, p in u.rnn.named_parameters():
+        assert src.count(f"n{id(p)} [label=") == 1  # drawn once
+    copy_edges = re.findall(rf"\bn{id(u.rnn.W_h)} -> (n\d+)", src)
+    assert len(copy_edges) == (T if h0 else T - 1)
+    assert sorted(copy_edges) == sorted(f"n{id(c)}" for c in u.copies["W_h"])
+
+
+def test_sigma_label_equals_parameter_gradient():
+    u = unrolled(6, scalar=True, net=RNN(1, 1, 1, seed=3))
+    src = viz.draw(u).source
+    for name, p in u.rnn.named_parameters():
+        leaf = u.leaves[name].item()
+        label = node_line(src, leaf)
+        value = float(re.search(r"</SUB> = (-?[\d.e+-]+)", label).group(1))
+        assert value == pytest.approx(p.grad.item(), rel=1e-3)
+    u = unrolled(4)
+    label = node_line(viz.draw(u).source, u.rnn.W_h)
+    norm = float(re.search(r"= ‖([\d.e+-]+)‖", label).group(1))
+    assert norm == pytest.approx(np.linalg.norm(u.rnn.W_h.grad), rel=1e-3)
+
+
+def test_edge_labels_are_local_derivatives():
+    a, b = mr.Value(2.0, label="a"), mr.Value(-3.0, label="b")
+    y = (a * b).tanh()
+    y.label = "y"
+    y.backward()
+    src = viz.draw(y, view="ops").source
+    prod = y._parents[0]
+    assert re.search(rf"n{id(a)} -> op{id(prod)} \[label=-3\]", src)  # ∂(ab)/∂a = b
+    assert re.search(rf"n{id(b)} -> op{id(prod)} \[label=2\]", src)
+    assert re.search(rf'n{id(prod)} -> op{id(y)} \[label="?{y._local[0]:.4g}"?\]', src)  # 1 − tanh²
+
+
+def test_univariate_coarse_edges_carry_the_chain_factors():
+    net = RNN(1, 1, 1, activation="tanh", seed=0)
+    net.W_h.data[...] = 1.5
+    u = unrolled(4, scalar=True, net=net)
+    src = viz.draw(u).source
+    for prev, cur in zip(u.H, u.H[1:]):
+        factor = 1.5 * (1 - cur.item().data ** 2)  # ∂H_t/∂H_{t-1} = f'(z_t) w
+        assert re.search(rf'n{id(prev.item())} -> n{id(cur.item())} \[label="?{factor:.4g}"?\]', src)
+
+
+def test_long_sequences_fold_into_one_node_and_sigma_counts_every_step():
+    u = unrolled(50)
+    src = viz.draw(u, max_steps=8).source
+    assert len(re.findall(r"subgraph cluster_t\d+", src)) == 8
+    assert "… 42 steps …" in src and "t = 5–46" in src
+    assert "49 per-step copies" in src  # W^H: the Σ still counts every copy
+
+
+def test_node_budget_switches_to_coarse_and_says_so():
+    u = unrolled(30)
+    src = viz.draw(u, view="ops", max_steps=30, node_budget=100).source
+    assert "ops view over the 100-node budget: drawn coarse" in src
+    assert "collapsed to" in src
+
+
+def test_copy_net_context_edges_are_dashed():
+    u = unrolled(4, net=Elman(2, 3, 2), topology="many_to_many")
+    src = viz.draw(u).source
+    assert src.count("copy — no gradient") == 3 == len(u.cuts)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="view must be one of"):
+        viz.draw(mr.Value(1.0), view="fine")
+    with pytest.raises(TypeError, match="takes an Unrolled, a Tensor or a Value"):
+        viz.draw([1, 2])
+    with pytest.raises(ValueError, match="max_steps must be an int ≥ 2"):
+        viz.draw(mr.Value(1.0), max_steps=1)
+
+
+def test_missing_dot_names_the_install_and_keeps_the_source(tmp_path, monkeypatch):
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    with pytest.raises(viz.DotNotFound, match="apt-get install graphviz"):
+        viz.render(viz.draw(unrolled(3)), tmp_path / "p.svg")
+    assert (tmp_path / "p.svg.dot").read_text().startswith("digraph")
+
+
+@needs_dot
+def test_dot_runs_with_a_timeout():
+    with pytest.raises(TimeoutError, match="longer than"):
+        viz.to_svg(viz.draw(unrolled(8)), timeout=1e-4)
+
+
+@needs_dot
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_render_files(tmp_path, fmt):
+    for view in ("coarse", "ops"):
+        out = viz.render(viz.draw(unrolled(4), view=view), tmp_path / f"p_{view}.{fmt}")
+        assert out.stat().st_size > 1000
+    svg = viz.to_svg(viz.draw(unrolled(4)))
+    assert svg.count('class="cluster"') == 4
+
+
+@needs_dot
+def test_backward_frames_and_stepper_page(tmp_path):
+    T = 4
+    u = unrolled(T)
+    frames = viz.backward_frames(u)
+    assert len(frames) == T + 2  # forward, one per step from T down to 1, done
+    assert "grad ·" in frames[0][0].source and "grad ·" not in frames[-1][0].source
+    assert "Σ over 1 of 3 copies" in frames[1][0].source  # W^H at t = 4: one of its copies (t = 2, 3, 4)
+    assert "Σ over 2 of 3 copies" in frames[2][0].source
+    page = viz.save_stepper(frames, tmp_path / "bptt.html")
+    html = page.read_text()
+    assert html.count('class="frame"') == T + 2 and "<svg" in html and "http" not in html.split("<svg")[0]
+
+
+def find_browser():
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@needs_dot
+@pytest.mark.skipif(find_browser() is None, reason="no Chromium: .ci/run installs Debian's chromium")
+def test_stepper_steps_in_a_real_browser(tmp_path):
+    page = viz.save_stepper(viz.backward_frames(unrolled(3)), tmp_path / "bptt.html")
+    cmd = [find_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom"]
+    before = subprocess.run(cmd + [page.as_uri()], capture_output=True, text=True, timeout=60).stdout
+    after = subprocess.run(cmd + [page.as_uri() + "#selftest"], capture_output=True, text=True, timeout=60).stdout
+    assert 'data-frame="0"' in before
+    assert 'data-frame="2"' in after  # one step by the → key, one by the button
+    shown = re.findall(r'<div class="frame" data-index="(\d+)"(?! hidden)', after)
+    assert shown == ["2"]
+
+
+def test_plots():
+    u = unrolled(10)
+    fig = plots.gradient_flow({"tanh": u})
+    assert fig.axes[0].get_yscale() == "log"
+    radii = [0.9, 1.0, 1.1]
+    ratios = plots.sweep_gradients(radii, T=20, hidden=4)
+    assert np.allclose(ratios, np.array(radii) ** 19, rtol=1e-9)  # identity f: exactly ρ^(T-1)
+    assert plots.spectral_sweep(radii, T=10, hidden=3).axes
+    assert plots.training_curves({"loss": [3, 2, 1]}).axes
+    with pytest.raises(ValueError):
+        plots.training_curves({})
+
+
+@needs_dot
+def test_cli_draw(tmp_path, capsys):
+    out = tmp_path / "picture.svg"
+    assert cli(["draw", "--topology", "many-to-one", "--steps", "5", "--hidden", "3", "--out", str(out)]) == 0
+    assert out.read_text().count('class="cluster"') == 5
+    assert "wrote" in capsys.readouterr().out
+    assert cli(["draw", "--topology", "one-to-many", "--steps", "3", "--scalar", "--out", str(tmp_path / "s.png")]) == 0
+    assert cli(["draw", "--steps", "3", "--out", str(tmp_path / "p.xyz")]) == 2  # dot's error, one line
