@@ -40,7 +40,7 @@ def test_clusters_parameters_and_copy_edges(h0):
     u = unrolled(T, h0=h0)
     src = viz.draw(u).source
     assert len(re.findall(r"subgraph cluster_t\d+", src)) == T + h0  # one per step (and t = 0 for H_0)
-    for name, p in u.rnn.named_parameters():
+    for p in u.rnn.parameters():
         assert src.count(f"n{id(p)} [label=") == 1  # drawn once
     copy_edges = re.findall(rf"\bn{id(u.rnn.W_h)} -> (n\d+)", src)
     assert len(copy_edges) == (T if h0 else T - 1)
