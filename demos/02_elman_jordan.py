@@ -9,8 +9,6 @@
 # %%
 from pathlib import Path
 
-import numpy as np
-
 import micrornn as mr
 from micrornn import data, optim, plots, unroll, viz
 from micrornn.nn import RNN, Elman, Jordan
