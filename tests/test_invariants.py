@@ -31,14 +31,14 @@ def test_shared_weight_grad_is_sum_of_per_step_copies(p):
 
 
 # 2. gradients equal central finite differences (full BPTT; smooth activations)
-@settings(max_examples=25)
+@settings(max_examples=60)
 @given(p=problems(activations=("tanh", "sigmoid", "identity"), truncations=(None,), max_T=6))
 def test_gradients_match_finite_differences(p):
     gradcheck(lambda *params: p.build().loss, p.rnn.parameters())
 
 
 # 3. the scalar (Value) unroll equals the Tensor unroll
-@settings(max_examples=25)
+@settings(max_examples=60)
 @given(p=problems(max_T=6))
 def test_scalar_unroll_equals_tensor_unroll(p):
     u = p.build()
@@ -82,7 +82,7 @@ def test_w_to_the_k_chain(w, T):
 
 
 # 5. many-to-many: dL/dH_t = Σ_{i≥t} dL_i/dH_t
-@settings(max_examples=25)
+@settings(max_examples=60)
 @given(p=problems(topologies=("many_to_many",), max_T=8))
 def test_per_loss_decomposition(p):
     u = p.build()
@@ -103,7 +103,7 @@ def test_per_loss_decomposition(p):
 
 
 # 6. copy nets: no gradient reaches the previous step; equal to BPTT cut at every step
-@settings(max_examples=25)
+@settings(max_examples=60)
 @given(p=problems(topologies=("many_to_many",), truncations=(1,), max_T=8))
 def test_copy_nets_are_bptt_cut_at_every_step(p):
     u = p.build()
