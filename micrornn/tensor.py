@@ -23,7 +23,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import graph
-from .graph import STATE, next_id
+from .graph import STATE
 
 __all__ = ["Tensor", "concatenate", "stack", "VJP"]
 
@@ -55,7 +55,7 @@ class Tensor:
     array([ 2., -4.])
     """
 
-    __slots__ = ("data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_id")
+    __slots__ = ("data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data: ArrayLike, label: str | None = None) -> None:
@@ -67,7 +67,6 @@ class Tensor:
         self._op = ""
         self.label = label
         self.t = STATE.t
-        self._id = next_id()
 
     # -- shape ------------------------------------------------------------------------------------
     @property
@@ -298,7 +297,6 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     v._op = op
     v.label = None
     v.t = STATE.t
-    v._id = next_id()
     return v
 
 

@@ -19,7 +19,7 @@ from numbers import Real
 from typing import Union
 
 from . import graph
-from .graph import STATE, next_id
+from .graph import STATE
 
 __all__ = ["Value"]
 
@@ -47,7 +47,7 @@ class Value:
     2.0
     """
 
-    __slots__ = ("data", "grad", "_parents", "_local", "_op", "label", "t", "_id")
+    __slots__ = ("data", "grad", "_parents", "_local", "_op", "label", "t")
     __array_ufunc__ = None  # numpy scalars defer to us: np.float64(2) * v calls v.__rmul__
 
     def __init__(self, data: Number, label: str | None = None) -> None:
@@ -58,7 +58,6 @@ class Value:
         self._op = ""
         self.label = label
         self.t = STATE.t
-        self._id = next_id()
 
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
@@ -190,5 +189,4 @@ def _node(data: float, parents: tuple[Value, ...], local: tuple[float, ...], op:
     v._op = op
     v.label = None
     v.t = STATE.t
-    v._id = next_id()
     return v

@@ -159,12 +159,7 @@ def _roots(obj: Any) -> tuple[list[Any], list[tuple[int, Any, Any]], str]:
 
 
 def _collect(roots: list[Any]) -> list[Any]:
-    seen: dict[int, Any] = {}
-    for r in roots:
-        if id(r) not in seen:
-            for n in topological_order(r):
-                seen.setdefault(id(n), n)
-    return sorted(seen.values(), key=lambda n: n._id)
+    return topological_order(*roots)  # parents first
 
 
 def _local(node: Any, i: int) -> float | None:
@@ -414,6 +409,7 @@ _ORDER = {"X": 0, "C": 1, "W^X": 2, "W^H": 3, "b": 4, "H": 5, "W^O": 6, "b^O": 7
 def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widths: dict[str, float],
           key: Callable[[Any], str]) -> dict[str, tuple[float, float]]:
     """Pinned positions: one block of columns per time step (the fold between), one row per kind."""
+    rank = {id(n): i for i, n in enumerate(drawn)}  # drawn is in topological order: a stable tie-break
     blocks: dict[Any, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     steps = sorted({n.t for n in drawn if n.t is not None and id(n) not in params})
     for n in drawn:
@@ -421,7 +417,7 @@ def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widt
             blocks[n.t][_row(n, params)].append(n)
 
     def order(n: Any) -> tuple:
-        return _ORDER.get((n.label or "").split("_")[0].split("[")[0], 9), n._id
+        return _ORDER.get((n.label or "").split("_")[0].split("[")[0], 9), rank[id(n)]
 
     pos: dict[str, tuple[float, float]] = {}
     x = 0.0
@@ -454,7 +450,7 @@ def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widt
     span = max(x - _STEP_GAP, 1.0)
     outside = [n for n in drawn if n.t is None or id(n) in params]
     for r in ("param", "total", "input", "state", "output", "loss"):
-        ns = sorted((n for n in outside if _row(n, params) == r), key=lambda n: n._id)
+        ns = sorted((n for n in outside if _row(n, params) == r), key=lambda n: rank[id(n)])
         if not ns:
             continue
         total = sum(widths[key(n)] for n in ns) + _GAP * (len(ns) - 1)
