@@ -19,19 +19,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, tensor_list
 
 __all__ = ["SGD", "Adagrad", "Adam", "clip_grad_norm_", "clip_grad_value_", "grad_norm"]
-
-
-def _params(params: Iterable[Tensor], where: str) -> list[Tensor]:
-    params = list(params)
-    if not params:
-        raise ValueError(f"{where}: got an empty parameter list")
-    for i, p in enumerate(params):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{where}: parameter {i} is a {type(p).__name__}, expected a Tensor")
-    return params
 
 
 def _grad(p: Tensor) -> np.ndarray:
@@ -50,7 +40,7 @@ def clip_grad_norm_(
     params: Iterable[Tensor], max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> float:
     """Scale all gradients by ``max_norm / (total + 1e-6)`` when that is below 1; return the total before."""
-    params = _params(params, "clip_grad_norm_")
+    params = tensor_list(params, "clip_grad_norm_", "parameter")
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm!r}")
     total = grad_norm(params, norm_type)
@@ -69,7 +59,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(params: Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]``."""
-    params = _params(params, "clip_grad_value_")
+    params = tensor_list(params, "clip_grad_value_", "parameter")
     if not clip_value > 0:
         raise ValueError(f"clip_grad_value_: clip_value must be > 0, got {clip_value!r}")
     for p in params:
@@ -78,7 +68,7 @@ def clip_grad_value_(params: Iterable[Tensor], clip_value: float) -> None:
 
 class Optimizer:
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        self.params = _params(params, type(self).__name__)
+        self.params = tensor_list(params, type(self).__name__, "parameter")
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr!r}")
         self.lr = lr

@@ -16,7 +16,7 @@ sums it back to the operand's shape (undoing numpy broadcasting) and accumulates
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 from typing import Any, Union
 
@@ -312,7 +312,7 @@ def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis; the gradient is split back."""
-    tensors = _check_tensors(tensors, "concatenate")
+    tensors = tensor_list(tensors, "concatenate")
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
     except (ValueError, np.exceptions.AxisError) as e:
@@ -323,7 +323,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
-    tensors = _check_tensors(tensors, "stack")
+    tensors = tensor_list(tensors, "stack")
     try:
         out = np.stack([t.data for t in tensors], axis=axis)
     except (ValueError, np.exceptions.AxisError) as e:
@@ -331,13 +331,14 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return _node(out, tuple(tensors), tuple(range(len(tensors))), axis, "stack")
 
 
-def _check_tensors(tensors: Sequence[Tensor], what: str) -> list[Tensor]:
-    tensors = list(tensors)
+def tensor_list(items: Iterable[Tensor], what: str, noun: str = "item") -> list[Tensor]:
+    """``items`` as a non-empty list of Tensors, or an error naming the first item that is not one."""
+    tensors = list(items)
     if not tensors:
         raise ValueError(f"{what} needs at least one Tensor")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"{what}: item {i} is a {type(t).__name__}, expected a Tensor")
+            raise TypeError(f"{what}: {noun} {i} is a {type(t).__name__}, expected a Tensor")
     return tensors
 
 

@@ -8,6 +8,17 @@ from micrornn import unroll as U
 from micrornn.nn import RNN
 
 
+def fit(rnn, build, iters, lr):
+    """Adam on the loss of ``build()`` (a fresh unrolled graph each step); returns the last graph."""
+    opt = optim.Adam(rnn.parameters(), lr=lr)
+    for _ in range(iters):
+        rnn.zero_grad()
+        u = build()
+        u.backward()
+        opt.step()
+    return u
+
+
 def accuracy(rnn, xs, ys):
     with mr.no_grad():
         return float((U.many_to_one(rnn, xs, ys).O[-1].data.argmax(-1) == ys).mean())
@@ -17,12 +28,8 @@ def test_sentiment_with_negation_is_learned():
     xs, ys, vocab = data.sentiment(200, seed=0)
     xt, yt, _ = data.sentiment(200, seed=1)
     rnn = RNN(len(vocab), 16, 2, seed=0)
-    opt = optim.Adam(rnn.parameters(), lr=0.03)
     before = accuracy(rnn, xt, yt)
-    for _ in range(100):
-        rnn.zero_grad()
-        U.many_to_one(rnn, xs, ys).backward()
-        opt.step()
+    fit(rnn, lambda: U.many_to_one(rnn, xs, ys), 100, lr=0.03)
     after = accuracy(rnn, xt, yt)
     assert after >= 0.95 > before + 0.2, (before, after)
 
@@ -53,24 +60,14 @@ def test_char_model_loss_falls_well_below_uniform():
 def test_adding_problem_short_gap_beats_the_mean():
     xs, ys = data.adding_problem(64, T=6, seed=0)
     rnn = RNN(2, 16, 1, seed=0)
-    opt = optim.Adam(rnn.parameters(), lr=0.02)
-    for _ in range(200):
-        rnn.zero_grad()
-        u = U.many_to_one(rnn, xs, ys)
-        u.backward()
-        opt.step()
+    u = fit(rnn, lambda: U.many_to_one(rnn, xs, ys), 200, lr=0.02)
     assert u.loss.item() < 0.05 < np.var(ys)  # predicting the mean scores the variance ≈ 1/6
 
 
 def test_one_to_many_melodies():
     x, notes, _ = data.melodies(48, seed=0)
     rnn = RNN(x.shape[1], 24, data.N_NOTES + data.N_KEYS, seed=0)
-    opt = optim.Adam(rnn.parameters(), lr=0.03)
-    for _ in range(150):
-        rnn.zero_grad()
-        u = U.one_to_many(rnn, x, notes)
-        u.backward()
-        opt.step()
+    fit(rnn, lambda: U.one_to_many(rnn, x, notes), 150, lr=0.03)
     with mr.no_grad():
         u = U.one_to_many(rnn, x, notes)
     predicted = np.stack([o.data.argmax(-1) for o in u.O])
