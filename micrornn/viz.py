@@ -158,10 +158,6 @@ def _roots(obj: Any) -> tuple[list[Any], list[tuple[int, Any, Any]], str]:
     raise TypeError(f"draw() takes an Unrolled, a Tensor or a Value, got {type(obj).__name__}")
 
 
-def _collect(roots: list[Any]) -> list[Any]:
-    return topological_order(*roots)  # parents first
-
-
 def _local(node: Any, i: int) -> float | None:
     """∂node/∂parent_i when it is a number (Values store it on the edge); None for arrays."""
     return node._local[i] if isinstance(node, Value) else None
@@ -224,7 +220,7 @@ def draw(
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 2:
         raise ValueError(f"max_steps must be an int ≥ 2 (first and last steps are always drawn), got {max_steps!r}")
     roots, cuts, auto_title = _roots(obj)
-    nodes = _collect(roots)
+    nodes = topological_order(*roots)  # parents first
     notes = []
     steps = _steps(nodes)
     hidden = _hidden_steps(steps, max_steps)
@@ -520,7 +516,7 @@ def backward_frames(obj: Any, view: str = "coarse", max_steps: int = 8,
     first. Without time steps: one frame per labelled node, in backward order.
     """
     roots, _, _ = _roots(obj)
-    nodes = _collect(roots)
+    nodes = topological_order(*roots)  # parents first
     steps = [t for t in _steps(nodes) if t >= 1]
     frames = [(draw(obj, view=view, max_steps=max_steps, reveal=lambda n: False, **kwargs),
                "Forward pass: every value is computed; no gradient yet.")]
