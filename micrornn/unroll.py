@@ -133,7 +133,8 @@ def _map(fn: Callable[[Any], Any], arr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _vsum(values: Sequence[Value]) -> Value:
+def _vsum(values: Sequence[Any]) -> Any:
+    """values[0] + values[1] + …, left to right (no 0 + … node in front)."""
     total = values[0]
     for v in values[1:]:
         total = total + v
@@ -142,18 +143,21 @@ def _vsum(values: Sequence[Value]) -> Value:
 
 def grad_of(node: Node) -> np.ndarray:
     """The gradient held by a node as an ndarray — for a Tensor, a Value, or an object array of Values."""
-    if isinstance(node, Tensor):
-        return np.zeros_like(node.data) if node.grad is None else node.grad
-    if isinstance(node, Value):
-        return np.array(node.grad)
-    return np.vectorize(lambda v: v.grad, otypes=[np.float64])(node) if node.size else np.zeros(node.shape)
+    return _as_numbers(node, "grad")
 
 
 def data_of(node: Node) -> np.ndarray:
     """The value held by a node as an ndarray (see ``grad_of``)."""
+    return _as_numbers(node, "data")
+
+
+def _as_numbers(node: Node, attr: str) -> np.ndarray:
     if isinstance(node, (Tensor, Value)):
-        return np.asarray(node.data)
-    return np.vectorize(lambda v: v.data, otypes=[np.float64])(node) if node.size else np.zeros(node.shape)
+        x = getattr(node, attr)
+        return np.zeros_like(np.asarray(node.data)) if x is None else np.asarray(x)
+    if node.size == 0:
+        return np.zeros(node.shape)
+    return np.vectorize(lambda v: getattr(v, attr), otypes=[np.float64])(node)
 
 
 # -- the record -----------------------------------------------------------------------------------------
@@ -348,9 +352,7 @@ def _unroll(
                 y, kind = targets[t]
                 L_t = be.cross_entropy(O_t, y) if kind == "cross_entropy" else be.mse(O_t, y)
                 losses.append(record("L", t, be.label(L_t, f"L_{t}")))
-    total = losses[0]
-    for L_t in losses[1:]:
-        total = total + L_t  # L = L_1 + … + L_T
+    total = _vsum(losses)  # L = L_1 + … + L_T
     if len(losses) > 1:
         be.label(total, "L")
     u.loss = total
