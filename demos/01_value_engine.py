@@ -16,7 +16,7 @@ from micrornn.tour import Report, save
 
 
 def main(out_dir: Path, quick: bool = False) -> Report:
-    # %% the forward pass, every intermediate named
+    # — the forward pass, every intermediate named
     w, x, b = mr.Value(0.8, label="w"), mr.Value(1.5, label="x"), mr.Value(-0.3, label="b")
     z = w * x + b
     z.label = "z"
@@ -26,7 +26,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     L.label = "L"
     L.backward()
 
-    # %% the same gradients by hand: dL/dh = 2h, dh/dz = 1 − h², dz/dw = x, dz/dx = w, dz/db = 1
+    # — the same gradients by hand: dL/dh = 2h, dh/dz = 1 − h², dz/dw = x, dz/dx = w, dz/db = 1
     hv = math.tanh(0.8 * 1.5 - 0.3)
     dL_dz = 2 * hv * (1 - hv**2)
     by_hand = {"w": dL_dz * 1.5, "x": dL_dz * 0.8, "b": dL_dz}
@@ -35,11 +35,8 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     for k in by_hand:
         print(f"{k:4}{by_hand[k]:14.10f}{engine[k]:14.10f}")
 
-    # %% [markdown]
     # The picture: each box holds label | data | grad; each edge carries ∂out/∂in. Multiply along a
     # path and you get that path's share of the gradient.
-
-    # %%
     pic = save(viz.draw(L, view="ops"), out_dir / "value_graph.svg")
     return Report(
         title="1. The engine: local derivatives on every edge",
@@ -50,5 +47,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/01_value_engine")).print()

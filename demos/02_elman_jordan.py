@@ -28,13 +28,13 @@ def main(out_dir: Path, quick: bool = False) -> Report:
             "RNN with BPTT": RNN(4, 16, 4, seed=0)}
     figures, acc, history = [], {}, {}
     for name, net in nets.items():
-        # %% the same three-step graph for each: the copy nets' context edges are dashed
+        # — the same three-step graph for each: the copy nets' context edges are dashed
         small = unroll.many_to_one(net, xs[:3, :1], ys[:1])
         small.backward()
         stem = name.split()[0].lower()
         figures.append((save(viz.draw(small), out_dir / f"{stem}.svg"), f"{name}: three steps"))
         net.zero_grad()
-        # %% train on the long-range task
+        # — train on the long-range task
         opt = optim.Adam(net.parameters(), lr=0.03)
         history[name] = []
         for _ in range(iters):
@@ -56,5 +56,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/02_elman_jordan")).print()

@@ -21,7 +21,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     u.backward()
     H, O = u.H[0], u.O[0]
 
-    # %% the formulas of the notes, against the engine
+    # — the formulas of the notes, against the engine
     dL_dH = rnn.W_o.data.T @ O.grad
     dL_dWo = np.outer(O.grad, H.data)
     err_H = float(np.abs(dL_dH - H.grad).max())
@@ -40,5 +40,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/03_one_to_one")).print()

@@ -32,13 +32,13 @@ def accuracy(rnn, xs, ys) -> float:
 
 def main(out_dir: Path, quick: bool = False) -> Report:
     iters = 100 if quick else 150
-    # %% sentiment with negation
+    # — sentiment with negation
     xs, ys, vocab = data.sentiment(200, seed=0)
     xt, yt, _ = data.sentiment(300, seed=1)
     senti = RNN(len(vocab), 16, 2, seed=0)
     train(senti, xs, ys, iters)
     acc_s = accuracy(senti, xt, yt)
-    # %% DNA → blood type
+    # — DNA → blood type
     dx, dy = data.dna(256, length=12, seed=0)
     dxt, dyt = data.dna(256, length=12, seed=1)
     dna = RNN(4, 16, 4, seed=0)
@@ -46,7 +46,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     acc_d = accuracy(dna, dxt, dyt)
     print(f"sentiment accuracy {acc_s:.1%}, DNA blood type accuracy {acc_d:.1%}")
 
-    # %% one sentence, unrolled: per-step copies and their Σ
+    # — one sentence, unrolled: per-step copies and their Σ
     j = next(i for i in range(xs.shape[1]) if vocab.index("not") in xs[:, i])  # a sentence with a "not"
     one = unroll.many_to_one(senti, xs[:, j], ys[j])
     senti.zero_grad()
@@ -54,7 +54,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     sentence = " ".join(vocab[i] for i in xs[:, j])
     pic = save(viz.draw(one), out_dir / "sentence.svg")
 
-    # %% how the contributions to dL/dW^X are spread over time
+    # — how the contributions to dL/dW^X are spread over time
     contrib = [float(np.linalg.norm(g)) for g in one.copy_grads("W_x")]
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.bar(range(1, len(contrib) + 1), contrib, color="#31688e")
@@ -75,5 +75,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/04_many_to_one")).print()

@@ -29,7 +29,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     before = vocab.decode(mr.sample(rnn, prime, 60, temperature=0.7, seed=1))
     opt = optim.Adagrad(rnn.parameters(), lr=0.1)
     losses = []
-    # %% training, with a progress bar
+    # — training, with a progress bar
     for it in tqdm(range(iters), desc="char model", ncols=70, leave=False):
         xs, ys = data.char_windows(ids, T, 16, seed=it)
         u = unroll.many_to_many(rnn, xs, ys)
@@ -41,7 +41,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     after = vocab.decode(mr.sample(rnn, prime, 60, temperature=0.7, seed=1))
     print(f"before: Beautiful{before!r}\nafter:  Beautiful{after!r}")
 
-    # %% dL/dH_t = Σ_{i≥t} dL_i/dH_t, on one short window
+    # — dL/dH_t = Σ_{i≥t} dL_i/dH_t, on one short window
     x, y = ids[:8], ids[1:9]
     full = unroll.many_to_many(rnn, x, y)
     full.backward()
@@ -81,5 +81,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/05_many_to_many")).print()

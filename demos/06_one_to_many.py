@@ -52,5 +52,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/06_one_to_many")).print()

@@ -56,7 +56,7 @@ def adding(T: int, seed: int, n: int, iters: int) -> tuple[float, float]:
 
 
 def main(out_dir: Path, quick: bool = False) -> Report:
-    # %% 50 steps back, by backprop
+    # — 50 steps back, by backprop
     numbers = {}
     for w in (1.1, 0.9):
         numbers[f"w = {w}: dL/dH_(T-50) / dL/dH_T"] = back(univariate(w, 51), 50)
@@ -64,7 +64,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     for k, v in numbers.items():
         print(f"{k:34} {v:.6g}")
 
-    # %% the heat picture: the colour fades step by step as the gradient vanishes
+    # — the heat picture: the colour fades step by step as the gradient vanishes
     vanish = univariate(0.5, 8, scalar=True)
     heat = save(viz.draw(vanish), out_dir / "vanishing_heat.svg")
     explode = univariate(1.5, 8, scalar=True)
@@ -72,11 +72,11 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     flow = {f"w = {w}": univariate(w, 30) for w in (1.1, 1.0, 0.9)}
     flow_fig = save(plots.gradient_flow(flow), out_dir / "gradient_flow.png")
 
-    # %% the eigenvalue criterion: sweep the spectral radius of an 8×8 W^H
+    # — the eigenvalue criterion: sweep the spectral radius of an 8×8 W^H
     radii = np.linspace(0.6, 1.4, 9 if quick else 17)
     sweep = save(plots.spectral_sweep(radii, T=30), out_dir / "spectral_sweep.png")
 
-    # %% the adding problem: the gap to the first marked number grows with T
+    # — the adding problem: the gap to the first marked number grows with T
     gaps, seeds = ((5, 20), (0,)) if quick else ((5, 10, 20, 40), (0, 1))
     for T in gaps:
         runs = [adding(T, s, 128 if quick else 512, 120 if quick else 300) for s in seeds]
@@ -96,5 +96,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/07_vanishing_exploding")).print()

@@ -27,7 +27,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     g.backward()
     H = [h.item() for h in g.H]  # Value nodes H_1..H_3
 
-    # %% forward, by hand
+    # — forward, by hand
     rows = []
     h_prev, hs = None, []
     for t, x in enumerate(X, start=1):
@@ -39,7 +39,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     o = v * hs[-1]
     rows.append(("O_3 = v H_3", o, g.O[-1].item().data))
     rows.append(("L = (O_3 − y)²", (o - y) ** 2, g.loss.data))
-    # %% backward, by hand: each dL/dH_t is the next one times f'(·)·w
+    # — backward, by hand: each dL/dH_t is the next one times f'(·)·w
     dO = 2 * (o - y)
     dH = [0.0, 0.0, v * dO]
     for t in (2, 1):
@@ -74,5 +74,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     )
 
 
+# %% [markdown]
+# Run it: the numbers print, the pictures go to `out/`.
+
+# %%
 if __name__ == "__main__":
     main(Path("out/09_bptt_worked_example")).print()
