@@ -1,7 +1,7 @@
 # Two commands for a fresh machine: `make demo` and `make test`. Both create .venv on first use.
 VENV := .venv
 PY := $(VENV)/bin/python
-DOT_HELP := Graphviz's `dot` is missing: Debian/Ubuntu: sudo apt-get install graphviz | macOS: brew install graphviz | conda: conda install -c conda-forge graphviz
+DOT_HELP := Graphviz's dot program is missing. Install it - Debian/Ubuntu: sudo apt-get install graphviz | macOS: brew install graphviz | conda: conda install -c conda-forge graphviz
 
 .PHONY: demo test lint bench dot clean
 
