@@ -63,22 +63,23 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             return _node(self.data + other.data, (self, other), _ONE_ONE, "+")
-        if isinstance(other, Real):
+        if type(other) is float or isinstance(other, Real):  # the float test first: isinstance(…, Real) is slow
             return _node(self.data + other, (self,), _ONE, "+")
         return NotImplemented
 
     def __mul__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
-        if isinstance(other, Real):
+        if type(other) is float or isinstance(other, Real):
             return _node(self.data * other, (self,), (float(other),), "*")
         return NotImplemented
 
     def __pow__(self, k: Number) -> Value:
-        if isinstance(k, Value):
-            raise TypeError("Value ** Value is not supported: the exponent must be a plain number")
-        if not isinstance(k, Real):
-            return NotImplemented
+        if type(k) is not int and type(k) is not float:
+            if isinstance(k, Value):
+                raise TypeError("Value ** Value is not supported: the exponent must be a plain number")
+            if not isinstance(k, Real):
+                return NotImplemented
         x = self.data
         if x == 0.0 and k < 1:
             raise ZeroDivisionError(f"0 ** {k}: the derivative k·x^(k-1) is undefined at x = 0")
@@ -108,7 +109,7 @@ class Value:
     def __sub__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             return _node(self.data - other.data, (self, other), _ONE_MINUS_ONE, "-")
-        if isinstance(other, Real):
+        if type(other) is float or isinstance(other, Real):
             return _node(self.data - other, (self,), _ONE, "-")
         return NotImplemented
 
