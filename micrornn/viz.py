@@ -118,7 +118,7 @@ class _Heat:
         ticks = np.linspace(self.lo, self.hi, 5)
         cells = "".join(f'<TD BGCOLOR="{self.colour(10**v)[0]}" WIDTH="34"> </TD>' for v in np.linspace(
             self.lo, self.hi, len(_VIRIDIS)))
-        labels = "".join(f'<TD COLSPAN="2">1e{v:+.1f}</TD>' for v in ticks)
+        labels = "".join(f'<TD COLSPAN="2">{10 ** v:.2g}</TD>' for v in ticks)
         return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD COLSPAN="{len(_VIRIDIS)}">'
                 f"<B>|∂L/∂·|</B> (log scale)</TD><TD> </TD></TR><TR>{cells}"
                 f'<TD BGCOLOR="{_NO_GRAD}">no grad</TD></TR><TR>{labels}</TR></TABLE>>')
