@@ -186,3 +186,22 @@ def test_mse_linear_embed():
     ids = np.array([1, 5, 1])
     assert np.array_equal(F.embed(E, ids).data, E.data[:, ids].T)
     gradcheck(lambda E: (F.embed(E, ids) ** 2).sum(), [E])
+
+
+@st.composite
+def matmul_operands(draw):
+    """Shapes (…, n, k) @ (…, k, m), either side possibly 1-D, batch dimensions broadcasting."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    batch = draw(shapes(0, 2, 3))
+    left = (k,) if draw(st.booleans()) else (*batch[draw(st.integers(0, len(batch))):], n, k)
+    right = (k,) if draw(st.booleans()) else (*batch[draw(st.integers(0, len(batch))):], k, m)
+    return mr.Tensor(draw(arrays(left))), mr.Tensor(draw(arrays(right)))
+
+
+@given(operands=matmul_operands())
+def test_matmul_against_finite_differences_over_drawn_shapes(operands):
+    a, b = operands
+    out = a @ b
+    assert out.shape == np.matmul(a.data, b.data).shape
+    w = np.linspace(-1, 1, out.data.size).reshape(out.shape)
+    gradcheck(lambda a, b: ((a @ b) * w).sum(), [a, b])
