@@ -61,14 +61,14 @@ class Value:
 
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _node(self.data + other.data, (self, other), _ONE_ONE, "+")
         if type(other) is float or isinstance(other, Real):  # the float test first: isinstance(…, Real) is slow
             return _node(self.data + other, (self,), _ONE, "+")
         return NotImplemented
 
     def __mul__(self, other: Value | Number) -> Value:
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
         if type(other) is float or isinstance(other, Real):
             return _node(self.data * other, (self,), (float(other),), "*")
@@ -89,7 +89,7 @@ class Value:
         return _node(out, (self,), (k * x ** (k - 1),), f"**{k:g}")
 
     def __truediv__(self, other: Value | Number) -> Value:
-        if type(other) is Value:
+        if isinstance(other, Value):
             if other.data == 0.0:
                 raise ZeroDivisionError(f"division by a Value that is 0 (label={other.label!r})")
             inv = 1.0 / other.data
@@ -107,7 +107,7 @@ class Value:
         return _node(-self.data, (self,), _MINUS_ONE, "neg")
 
     def __sub__(self, other: Value | Number) -> Value:
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _node(self.data - other.data, (self, other), _ONE_MINUS_ONE, "-")
         if type(other) is float or isinstance(other, Real):
             return _node(self.data - other, (self,), _ONE, "-")

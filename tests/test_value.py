@@ -169,3 +169,13 @@ def test_gradcheck_reports_worst_element():
 
     with pytest.raises(GradcheckError, match=r"at a: analytic 2, numeric 1(\.0+\d*)? "):
         gradcheck(bad, [a])
+
+
+def test_subclasses_of_value_combine():
+    class Named(mr.Value):
+        pass
+
+    a, b = Named(2.0), Named(3.0)
+    y = a * b + a - b / a
+    y.backward()
+    assert y.data == pytest.approx(6.5) and a.grad == pytest.approx(3 + 1 + 3 / 4) and b.grad == pytest.approx(1.5)
