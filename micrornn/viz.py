@@ -159,7 +159,7 @@ def _roots(obj: Any) -> tuple[list[Any], list[tuple[int, Any, Any]], str]:
 
 
 def _local(node: Any, i: int) -> float | None:
-    """∂node/∂parent_i when it is a number (Values store it on the edge); None for arrays."""
+    """∂node/∂parent_i when it is a number (a Value keeps it with the edge); None for arrays."""
     return node._local[i] if isinstance(node, Value) else None
 
 
