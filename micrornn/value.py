@@ -84,9 +84,9 @@ class Value:
         if x == 0.0 and k < 1:
             raise ZeroDivisionError(f"0 ** {k}: the derivative k·x^(k-1) is undefined at x = 0")
         out = x**k
-        if isinstance(out, complex):
+        if type(out) is complex:
             raise ValueError(f"{x} ** {k} is not a real number (negative base, fractional exponent)")
-        return _node(out, (self,), k * x ** (k - 1), 0.0, f"**{k:g}")
+        return _node(out, (self,), k * x ** (k - 1), 0.0, f"**{k}")
 
     def __truediv__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
