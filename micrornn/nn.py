@@ -25,8 +25,6 @@ from .tensor import Tensor
 __all__ = ["Module", "Linear", "RNN", "Elman", "Jordan", "FEEDBACKS"]
 
 FEEDBACKS = ("hidden", "output")
-# Parameter names in code and in the notes' notation (used as labels in pictures).
-NOTATION = {"W_h": "W^H", "W_x": "W^X", "b": "b", "W_o": "W^O", "b_o": "b^O", "W": "W"}
 
 
 def _positive_int(x: object, name: str) -> int:

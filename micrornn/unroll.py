@@ -34,7 +34,7 @@ from .nn import RNN
 from .tensor import Tensor
 from .value import Value
 
-__all__ = ["Unrolled", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "sample", "grad_of", "TOPOLOGIES"]
+__all__ = ["Unrolled", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "sample", "grad_of", "data_of"]
 
 Node = Union[Tensor, Value, np.ndarray]  # np.ndarray: an object array of Values (scalar=True)
 LOSSES = ("cross_entropy", "mse")
@@ -407,10 +407,6 @@ def one_to_many(rnn: RNN, x: Any, ys: Any, feed: str = "zeros", h0: Any = None, 
     state = _initial_state(rnn, h0, batch, "one_to_many")
     return _unroll("one_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar,
                    feed="output" if feed == "output" else "input")
-
-
-TOPOLOGIES = {"one-to-one": one_to_one, "many-to-one": many_to_one, "many-to-many": many_to_many,
-              "one-to-many": one_to_many}
 
 
 # -- generation ---------------------------------------------------------------------------------------------

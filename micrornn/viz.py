@@ -82,14 +82,6 @@ def _magnitude(x: Any) -> float:
     return float(abs(a)) if a.ndim == 0 else float(np.sqrt(np.sum(a * a)))
 
 
-def _describe(x: Any) -> str:
-    """A number as a number; an array as its norm and shape."""
-    a = np.asarray(x, dtype=np.float64)
-    if a.size == 1:
-        return _fmt(float(a.reshape(())))
-    return f"‖·‖ {_fmt(_magnitude(a))} {a.shape}"
-
-
 # -- colour -----------------------------------------------------------------------------------------------
 @dataclass
 class _Heat:
@@ -537,7 +529,7 @@ def backward_frames(obj: Any, view: str = "coarse", max_steps: int = 8,
     for i, n in enumerate(order[:60], start=1):
         done = {id(m) for m in order[:i]}
         frames.append((draw(obj, view=view, max_steps=max_steps, reveal=lambda m, done=done: id(m) in done,
-                            **kwargs), f"Backward step {i}: ∂L/∂{n.label} = {_describe(n.grad)}"))
+                            **kwargs), f"Backward step {i}: ∂L/∂{n.label} = {_value(n.grad)}"))
     return frames
 
 
