@@ -4,7 +4,9 @@ A node is any object with these attributes:
 
     data      its value (a float or an ndarray)
     grad      dL/d(node) after backward()
-    _parents  the nodes it was computed from, in argument order (``a + a`` has two edges)
+    _parents  a tuple of the nodes it was computed from, in argument order (``a + a`` has two edges)
+    _op       the name of the op that made it; "" for a leaf (made by the user, by ``detach()`` or
+              under ``no_grad()``), which has no parents
     _backward a method that sends ``self.grad`` on to each parent (the chain rule, one node)
 
 The topological order is a depth-first post-order kept on an explicit stack — no recursion, so an
@@ -21,6 +23,7 @@ order is a topological order too, but a creation counter costs every node an int
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -113,16 +116,34 @@ def backward(root: Any, seed: Any, zero: Any) -> list[Any]:
     detached copies) accumulate, as in PyTorch, so two calls double leaf grads and nothing else.
     Returns the nodes in the order their gradients were completed.
     """
-    order = topological_order(root)
-    order.reverse()  # children first: a node's gradient is complete before it is passed on
-    for node in order:
-        if node._parents:
-            node.grad = zero
-    root.grad = seed if root._parents else root.grad + seed
-    for node in order:
-        if node._parents:
-            node._backward()
+    with _collector_paused():
+        order = topological_order(root)
+        order.reverse()  # children first: a node's gradient is complete before it is passed on
+        for node in order:
+            if node._op:
+                node.grad = zero
+        root.grad = seed if root._op else root.grad + seed
+        for node in order:
+            if node._op:
+                node._backward()
     return order
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector out of the sweep.
+
+    The sweep makes only short-lived, acyclic temporaries, yet every few hundred of them the
+    collector would rescan the whole (live, acyclic) graph: on a 10,000-step unroll that was a
+    third of backward's time. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def zero_grad(nodes: Iterable[Any]) -> None:

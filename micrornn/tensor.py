@@ -263,7 +263,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
-        out = _node(self.data, (), (), None, "detach")
+        out = _node(self.data, (), (), None, "")
         out.grad = np.zeros_like(self.data)
         return out
 
@@ -290,11 +290,12 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
         v._parents = parents
         v._which = which
         v._ctx = ctx
-    else:  # no graph: a leaf, with a grad of its own
+        v._op = op
+    else:  # no graph: a leaf (no parents, made by no op), with a grad of its own
         v._parents = v._which = ()
         v._ctx = None
+        v._op = ""
         v.grad = np.zeros_like(data)
-    v._op = op
     v.label = None
     v.t = STATE.t
     return v

@@ -3,9 +3,13 @@
 Each node stores the *local derivative* of each edge, ∂out/∂parent, next to the parent itself,
 instead of a closure. Backward is then ``parent.grad += local * out.grad`` per edge; nodes hold
 no reference cycles; and the pictures can print the local derivative on every edge — the factors
-whose product is the vanishing/exploding chain. Every Value op has one or two inputs, so the two
-local derivatives live in two float slots, ``_d0`` and ``_d1`` (a tuple per node would cost an
-allocation each: a quarter of the engine's time).
+whose product is the vanishing/exploding chain.
+
+Every Value op has one or two inputs, so a node keeps its parents in two slots, ``_p0`` and ``_p1``
+(``None`` when absent), and their local derivatives in ``_d0`` and ``_d1``. ``node._parents`` gives
+the parents as a tuple in argument order, as the graph protocol asks. Storing that tuple instead
+would make every node two objects for the allocator and the garbage collector to handle: a third
+of the engine's time on long sequences (see ``benchmarks/bench_engine.py``).
 
     >>> a = Value(2.0, label="a")
     >>> y = (a * a).tanh()
@@ -47,14 +51,15 @@ class Value:
     2.0
     """
 
-    __slots__ = ("data", "grad", "_parents", "_d0", "_d1", "_op", "label", "t")
+    __slots__ = ("data", "grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t")
     __array_ufunc__ = None  # numpy scalars defer to us: np.float64(2) * v calls v.__rmul__
 
     def __init__(self, data: Number, label: str | None = None) -> None:
         self.data = _check_number(data, "Value(data)")
         self.grad = 0.0
-        self._parents: tuple[Value, ...] = ()
-        self._d0 = self._d1 = 0.0  # ∂self/∂parent for the first and second parent
+        self._p0: Value | None = None  # first and second parent (None: absent)
+        self._p1: Value | None = None
+        self._d0 = self._d1 = 0.0  # ∂self/∂_p0 and ∂self/∂_p1
         self._op = ""
         self.label = label
         self.t = STATE.t
@@ -62,16 +67,18 @@ class Value:
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _node(self.data + other.data, (self, other), 1.0, 1.0, "+")
+            return _node(self.data + other.data, self, other, 1.0, 1.0, "+")
         if type(other) is float or isinstance(other, Real):  # the float test first: isinstance(…, Real) is slow
-            return _node(self.data + other, (self,), 1.0, 0.0, "+")
+            return _node(self.data + other, self, None, 1.0, 0.0, "+")
         return NotImplemented
 
     def __mul__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _node(self.data * other.data, (self, other), other.data, self.data, "*")
-        if type(other) is float or isinstance(other, Real):
-            return _node(self.data * other, (self,), float(other), 0.0, "*")
+            return _node(self.data * other.data, self, other, other.data, self.data, "*")
+        if type(other) is float:
+            return _node(self.data * other, self, None, other, 0.0, "*")
+        if isinstance(other, Real):
+            return _node(self.data * other, self, None, float(other), 0.0, "*")
         return NotImplemented
 
     def __pow__(self, k: Number) -> Value:
@@ -81,19 +88,21 @@ class Value:
             if not isinstance(k, Real):
                 return NotImplemented
         x = self.data
+        if k == 2:  # the square of every squared-error loss: worth a path without the general power
+            return _node(x * x, self, None, 2.0 * x, 0.0, "**2")
         if x == 0.0 and k < 1:
             raise ZeroDivisionError(f"0 ** {k}: the derivative k·x^(k-1) is undefined at x = 0")
         out = x**k
         if type(out) is complex:
             raise ValueError(f"{x} ** {k} is not a real number (negative base, fractional exponent)")
-        return _node(out, (self,), k * x ** (k - 1), 0.0, f"**{k}")
+        return _node(out, self, None, k * x ** (k - 1), 0.0, f"**{k}")
 
     def __truediv__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
             if other.data == 0.0:
                 raise ZeroDivisionError(f"division by a Value that is 0 (label={other.label!r})")
             inv = 1.0 / other.data
-            return _node(self.data * inv, (self, other), inv, -self.data * inv * inv, "/")
+            return _node(self.data * inv, self, other, inv, -self.data * inv * inv, "/")
         if isinstance(other, Real):
             return self * (1.0 / other)
         return NotImplemented
@@ -104,19 +113,19 @@ class Value:
         return other * self**-1
 
     def __neg__(self) -> Value:
-        return _node(-self.data, (self,), -1.0, 0.0, "neg")
+        return _node(-self.data, self, None, -1.0, 0.0, "neg")
 
     def __sub__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _node(self.data - other.data, (self, other), 1.0, -1.0, "-")
+            return _node(self.data - other.data, self, other, 1.0, -1.0, "-")
         if type(other) is float or isinstance(other, Real):
-            return _node(self.data - other, (self,), 1.0, 0.0, "-")
+            return _node(self.data - other, self, None, 1.0, 0.0, "-")
         return NotImplemented
 
     def __rsub__(self, other: Number) -> Value:  # 1 - v
         if not isinstance(other, Real):
             return NotImplemented
-        return _node(other - self.data, (self,), -1.0, 0.0, "-")
+        return _node(other - self.data, self, None, -1.0, 0.0, "-")
 
     __radd__ = __add__
     __rmul__ = __mul__
@@ -124,30 +133,30 @@ class Value:
     # -- functions ------------------------------------------------------------------------------
     def exp(self) -> Value:
         out = math.exp(self.data) if self.data < 709.0 else math.inf
-        return _node(out, (self,), out, 0.0, "exp")
+        return _node(out, self, None, out, 0.0, "exp")
 
     def log(self) -> Value:
         if self.data <= 0.0:
             raise ValueError(f"log of a non-positive Value {self.data} (label={self.label!r})")
-        return _node(math.log(self.data), (self,), 1.0 / self.data, 0.0, "log")
+        return _node(math.log(self.data), self, None, 1.0 / self.data, 0.0, "log")
 
     def tanh(self) -> Value:
         out = math.tanh(self.data)
-        return _node(out, (self,), 1.0 - out * out, 0.0, "tanh")
+        return _node(out, self, None, 1.0 - out * out, 0.0, "tanh")
 
     def sigmoid(self) -> Value:
         x = self.data
         out = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return _node(out, (self,), out * (1.0 - out), 0.0, "sigmoid")
+        return _node(out, self, None, out * (1.0 - out), 0.0, "sigmoid")
 
     def relu(self) -> Value:
         if self.data > 0.0:
-            return _node(self.data, (self,), 1.0, 0.0, "relu")
-        return _node(0.0, (self,), 0.0, 0.0, "relu")
+            return _node(self.data, self, None, 1.0, 0.0, "relu")
+        return _node(0.0, self, None, 0.0, 0.0, "relu")
 
     def identity(self) -> Value:
         """A new node with the same value; used for the per-step copies ``W^H_t`` of a weight."""
-        return _node(self.data, (self,), 1.0, 0.0, "copy")
+        return _node(self.data, self, None, 1.0, 0.0, "copy")
 
     # -- graph -----------------------------------------------------------------------------------
     def backward(self, grad: float = 1.0) -> None:
@@ -156,10 +165,16 @@ class Value:
 
     def _backward(self) -> None:
         g = self.grad
-        parents = self._parents
-        parents[0].grad += self._d0 * g
-        if len(parents) == 2:  # a + a has two edges to a: both add
-            parents[1].grad += self._d1 * g
+        self._p0.grad += self._d0 * g
+        if self._p1 is not None:  # a + a has two edges to a: both add
+            self._p1.grad += self._d1 * g
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:
+        """The nodes this one was computed from, in argument order (``a + a`` gives ``(a, a)``)."""
+        if self._p1 is not None:
+            return (self._p0, self._p1)
+        return () if self._p0 is None else (self._p0,)
 
     @property
     def _local(self) -> tuple[float, ...]:
@@ -168,7 +183,7 @@ class Value:
 
     def detach(self) -> Value:
         """A leaf with the same value and no history: no gradient flows back through it."""
-        return _node(self.data, (), 0.0, 0.0, "detach")
+        return _node(self.data, None, None, 0.0, 0.0, "")
 
     def zero_grad(self) -> None:
         self.grad = 0.0
@@ -184,15 +199,20 @@ class Value:
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
 
-def _node(data: float, parents: tuple[Value, ...], d0: float, d1: float, op: str) -> Value:
+def _node(data: float, p0: Value | None, p1: Value | None, d0: float, d1: float, op: str) -> Value:
     """An op's result: trusted data, no validation (the hot path of every forward pass)."""
     v = Value.__new__(Value)
     v.data = data
     v.grad = 0.0
-    v._parents = parents if STATE.grad_enabled else ()
+    if STATE.grad_enabled:
+        v._p0 = p0
+        v._p1 = p1
+        v._op = op
+    else:  # no graph: a leaf (no parents, made by no op)
+        v._p0 = v._p1 = None
+        v._op = ""
     v._d0 = d0
     v._d1 = d1
-    v._op = op
     v.label = None
     v.t = STATE.t
     return v
