@@ -7,6 +7,7 @@ A node is any object with these attributes:
     _parents  a tuple of the nodes it was computed from, in argument order (``a + a`` has two edges)
     _op       the name of the op that made it; "" for a leaf (made by the user, by ``detach()`` or
               under ``no_grad()``), which has no parents
+    _mark     scratch space for the topological walk (``None`` on a new node)
     _backward a method that sends ``self.grad`` on to each parent (the chain rule, one node)
 
 The topological order is a depth-first post-order kept on an explicit stack — no recursion, so an
@@ -88,19 +89,23 @@ def is_grad_enabled() -> bool:
 
 
 def topological_order(*roots: Any) -> list[Any]:
-    """Every node the roots depend on, each one after all of its parents (parents first)."""
+    """Every node the roots depend on, each one after all of its parents (parents first).
+
+    Nodes already visited carry this walk's own token in ``node._mark`` (a fresh object per walk):
+    reading an attribute is cheaper than a lookup in a set of a hundred thousand nodes.
+    """
     order: list[Any] = []
-    visited = set()
+    mark = object()
     for root in roots:
-        if root in visited:
+        if root._mark is mark:
             continue
-        visited.add(root)
+        root._mark = mark
         stack = [(root, iter(root._parents))]  # a node, and the parents it has still to visit
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                if parent not in visited:
-                    visited.add(parent)
+                if parent._mark is not mark:
+                    parent._mark = mark
                     stack.append((parent, iter(parent._parents)))
                     break
             else:  # all parents placed: the node can follow them

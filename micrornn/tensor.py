@@ -55,7 +55,7 @@ class Tensor:
     array([ 2., -4.])
     """
 
-    __slots__ = ("data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t")
+    __slots__ = ("data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_mark")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data: ArrayLike, label: str | None = None) -> None:
@@ -67,6 +67,7 @@ class Tensor:
         self._op = ""
         self.label = label
         self.t = STATE.t
+        self._mark = None
 
     # -- shape ------------------------------------------------------------------------------------
     @property
@@ -298,6 +299,7 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
         v.grad = np.zeros_like(data)
     v.label = None
     v.t = STATE.t
+    v._mark = None
     return v
 
 

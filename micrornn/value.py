@@ -51,7 +51,7 @@ class Value:
     2.0
     """
 
-    __slots__ = ("data", "grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t")
+    __slots__ = ("data", "grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t", "_mark")
     __array_ufunc__ = None  # numpy scalars defer to us: np.float64(2) * v calls v.__rmul__
 
     def __init__(self, data: Number, label: str | None = None) -> None:
@@ -63,6 +63,7 @@ class Value:
         self._op = ""
         self.label = label
         self.t = STATE.t
+        self._mark = None
 
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
@@ -215,4 +216,5 @@ def _node(data: float, p0: Value | None, p1: Value | None, d0: float, d1: float,
     v._d1 = d1
     v.label = None
     v.t = STATE.t
+    v._mark = None
     return v
