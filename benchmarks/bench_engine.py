@@ -125,6 +125,31 @@ def bytes_per_node(V, T: int = 2000) -> float:
     return peak / n
 
 
+def time_split(T: int = 1000, repeats: int = 15) -> str:
+    """Where micrornn's time goes at one T: building the graph, backward, and freeing it (medians)."""
+    import statistics
+    import time
+
+    xs, ys = data(T)
+    parts: dict[str, list[float]] = {"forward": [], "backward": [], "free": []}
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        w, u, b, h, loss = mr.Value(W), mr.Value(U), mr.Value(B), mr.Value(0.0), mr.Value(0.0)
+        for x, y in zip(xs, ys):
+            h = (w * h + u * x + b).relu()
+            loss = loss + (h - y) ** 2
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        del h, loss
+        t3 = time.perf_counter()
+        for part, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
+            parts[part].append(dt)
+    return f"micrornn at T={T:,} (relu), medians: " + ", ".join(
+        f"{part} {statistics.median(v) * 1e3:.2f} ms" for part, v in parts.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, T = 1,000 only")
@@ -159,6 +184,7 @@ def main() -> None:
         mg_b = bytes_per_node(MGValue)
         line += f", micrograd {mg_b:.0f} B, ratio {ours_b / mg_b:.2f}"
     print(line)
+    print(time_split())
     print(note)
 
 

@@ -12,8 +12,8 @@ A node is any object with these attributes:
 
 The topological order is a depth-first post-order kept on an explicit stack — no recursion, so an
 unrolled graph of 100,000 time steps backpropagates at Python's default recursion limit. (Creation
-order is a topological order too, but a creation counter costs every node an int: 36 bytes of its
-~200, and a sort. The walk below needs neither.)
+order is a topological order too, but a creation counter costs every node an int and the walk a
+sort; measured, it was no faster, and slower on long graphs.)
 
     >>> import micrornn as mr
     >>> with mr.timestep(3):
