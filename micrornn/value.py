@@ -8,7 +8,7 @@ whose product is the vanishing/exploding chain.
 Every Value op has one or two inputs, so a node keeps its parents in two slots, ``_p0`` and ``_p1``
 (``None`` when absent), and their local derivatives in ``_d0`` and ``_d1``. ``node._parents`` gives
 the parents as a tuple in argument order, as the graph protocol asks. Storing that tuple instead
-would make every node two objects for the allocator and the garbage collector to handle: a third
+would make every node two objects for the allocator and the garbage collector to handle: a fifth
 of the engine's time on long sequences (see ``benchmarks/bench_engine.py``).
 
     >>> a = Value(2.0, label="a")
