@@ -26,8 +26,8 @@ Node = Union[Tensor, Value]
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    m = np.max(x, axis=axis, keepdims=True)  # shift by the max: exp never overflows
-    return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    m = x.max(axis=axis, keepdims=True)  # shift by the max: exp never overflows
+    return m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -121,7 +121,7 @@ def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     if which == 0:
         return g @ W.data  # (out,) @ (out, in) or (B, out) @ (out, in)
     if which == 1:
-        return np.outer(g, x.data) if x.ndim == 1 else g.T @ x.data
+        return g[:, None] * x.data if x.ndim == 1 else g.T @ x.data  # the outer product g xᵀ
     return g  # the bias; summed over a batch by the engine
 
 
@@ -145,7 +145,7 @@ def _embed(W: Tensor, ids: np.ndarray) -> Tensor:
 
 def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     ids = out._ctx
-    dW = np.zeros_like(out._parents[0].data)
+    dW = np.zeros(out._parents[0].data.shape)
     if ids.ndim == 0:
         dW[:, ids] = g
     else:
@@ -155,11 +155,11 @@ def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
 
 def _vjp_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     s = out.data
-    return s * (g - np.sum(g * s, axis=out._ctx, keepdims=True))
+    return s * (g - (g * s).sum(axis=out._ctx, keepdims=True))
 
 
 def _vjp_log_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    return g - np.exp(out.data) * np.sum(g, axis=out._ctx, keepdims=True)
+    return g - np.exp(out.data) * g.sum(axis=out._ctx, keepdims=True)
 
 
 def _vjp_cross_entropy(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:

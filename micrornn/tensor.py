@@ -60,7 +60,7 @@ class Tensor:
 
     def __init__(self, data: ArrayLike, label: str | None = None) -> None:
         self.data = as_array(data, "Tensor(data)")
-        self.grad: np.ndarray | None = np.zeros_like(self.data)
+        self.grad: np.ndarray | None = np.zeros(self.data.shape)
         self._parents: tuple[Tensor, ...] = ()
         self._which: tuple[int, ...] = ()
         self._ctx: Any = None
@@ -198,10 +198,10 @@ class Tensor:
 
     # -- reductions and shape ops -----------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _node(np.sum(self.data, axis=axis, keepdims=keepdims), (self,), (0,), (axis, keepdims), "sum")
+        return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (0,), (axis, keepdims), "sum")
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        out = np.mean(self.data, axis=axis, keepdims=keepdims)
+        out = self.data.mean(axis=axis, keepdims=keepdims)
         return _node(out, (self,), (0,), (axis, keepdims), "mean")
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
@@ -265,11 +265,11 @@ class Tensor:
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
         out = _node(self.data, (), (), None, "")
-        out.grad = np.zeros_like(self.data)
+        out.grad = np.zeros(self.data.shape)
         return out
 
     def zero_grad(self) -> None:
-        self.grad = np.zeros_like(self.data)
+        self.grad = np.zeros(self.data.shape)
 
     def __repr__(self) -> str:
         name = f"{self.label}: " if self.label else ""
@@ -296,7 +296,7 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
         v._parents = v._which = ()
         v._ctx = None
         v._op = ""
-        v.grad = np.zeros_like(data)
+        v.grad = np.zeros(data.shape)
     v.label = None
     v.t = STATE.t
     v._mark = None
@@ -349,7 +349,7 @@ def tensor_list(items: Iterable[Tensor], what: str, noun: str = "item") -> list[
 def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     a, b = out._ctx
     if a.ndim == 2 and b.ndim == 1:  # W @ h, the RNN's matrix-vector product
-        return np.outer(g, b) if which == 0 else a.T @ g
+        return g[:, None] * b if which == 0 else a.T @ g  # the outer product g bᵀ
     # promote 1-D operands to matrices, as numpy's matmul does, then drop the added axis again
     if b.ndim == 1:
         g = g[..., None]
@@ -376,7 +376,7 @@ def _vjp_mean(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
 
 
 def _vjp_getitem(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    dx = np.zeros_like(out._parents[0].data)
+    dx = np.zeros(out._parents[0].data.shape)
     np.add.at(dx, out._ctx, g)  # repeated indices accumulate
     return dx
 
