@@ -12,7 +12,7 @@ A node is any object with these attributes:
 
 The topological order is a depth-first post-order kept on an explicit stack — no recursion, so an
 unrolled graph of 100,000 time steps backpropagates at Python's default recursion limit. (Creation
-order is a topological order too; sorting by a creation counter was 15% faster on 1,000 steps but
+order is a topological order too; sorting by a creation counter was ~10% faster on 1,000 steps but
 12% slower on 10,000, where the extra int per node costs more than the walk saves.)
 
     >>> import micrornn as mr
