@@ -76,10 +76,9 @@ class Value:
     def __mul__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
             return _node(self.data * other.data, self, other, other.data, self.data, "*")
-        if type(other) is float:
-            return _node(self.data * other, self, None, other, 0.0, "*")
-        if isinstance(other, Real):
-            return _node(self.data * other, self, None, float(other), 0.0, "*")
+        if type(other) is float or isinstance(other, Real):
+            d = other if type(other) is float else float(other)  # the local derivative is always a float
+            return _node(self.data * other, self, None, d, 0.0, "*")
         return NotImplemented
 
     def __pow__(self, k: Number) -> Value:
