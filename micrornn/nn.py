@@ -108,7 +108,7 @@ class Linear(Module):
         self.b = Tensor(rng.uniform(-bound, bound, n_out), label="b")
 
     def __call__(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.W) + self.b
+        return F.linear(x, self.W, self.b)
 
 
 class RNN(Module):
