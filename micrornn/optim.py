@@ -44,12 +44,11 @@ def clip_grad_norm_(
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm!r}")
     total = grad_norm(params, norm_type)
-    if not math.isfinite(total):
-        if error_if_nonfinite:
-            raise RuntimeError(
-                f"clip_grad_norm_: the total {norm_type}-norm of the gradients is {total}; "
-                "they cannot be clipped (pass error_if_nonfinite=False to scale them anyway)"
-            )
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total {norm_type}-norm of the gradients is {total}; "
+            "they cannot be clipped (pass error_if_nonfinite=False to scale them anyway)"
+        )
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for p in params:
