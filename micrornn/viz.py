@@ -255,7 +255,7 @@ def _emit(pic: _Picture, view: str, grads: bool, heat: bool, hidden: set[int], n
           reveal: Callable[[Any], bool] | None) -> graphviz.Digraph:
     shown = reveal or (lambda n: True)
     by_id = {id(n): n for n in pic.nodes}
-    params = {id(n): _copies_of(pic, n) for n in pic.kept if not n._parents and _copies_of(pic, n)}
+    params = {id(n): cs for n in pic.kept if not n._parents and (cs := _copies_of(pic, n))}
 
     def grad_of(n: Any) -> Any:
         if id(n) in params:  # a shared parameter shows Σ_t of its (revealed) per-step copies
@@ -273,8 +273,7 @@ def _emit(pic: _Picture, view: str, grads: bool, heat: bool, hidden: set[int], n
         "fontname": "Helvetica", "fontsize": "11", "labelloc": "b", "labeljust": "l", "outputorder": "edgesfirst",
         # routed splines avoid the nodes but cost seconds on hundreds of edges: curved ones past a size
         **({"splines": "true" if len(drawn) <= SPLINE_NODES else "curved", "overlap": "true"} if grid else
-           {"rankdir": "LR", "nodesep": "0.2",
-                                                                 "ranksep": "0.3"})})
+           {"rankdir": "LR", "nodesep": "0.2", "ranksep": "0.3"})})
     g.attr("node", fontname="Helvetica", fontsize="10", shape="plain")
     g.attr("edge", fontname="Helvetica", fontsize="9", color="#555555", arrowsize="0.6")
 
@@ -394,6 +393,11 @@ def _row(n: Any, params: dict[int, list[Any]]) -> str:
 _ORDER = {"X": 0, "C": 1, "W^X": 2, "W^H": 3, "b": 4, "H": 5, "W^O": 6, "b^O": 7}
 
 
+def _kind(n: Any) -> str:
+    """The name in a node's label without step and index: 'W^H_3[0,1]' → 'W^H'."""
+    return (n.label or "").split("_")[0].split("[")[0]
+
+
 def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widths: dict[str, float],
           key: Callable[[Any], str]) -> dict[str, tuple[float, float]]:
     """Pinned positions: one block of columns per time step (the fold between), one row per kind."""
@@ -405,7 +409,7 @@ def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widt
             blocks[n.t][_row(n, params)].append(n)
 
     def order(n: Any) -> tuple:
-        return _ORDER.get((n.label or "").split("_")[0].split("[")[0], 9), rank[id(n)]
+        return _ORDER.get(_kind(n), 9), rank[id(n)]
 
     pos: dict[str, tuple[float, float]] = {}
     x = 0.0
@@ -419,7 +423,7 @@ def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widt
             x += 2.0 + _STEP_GAP
             continue
         rows = blocks[item]
-        main = {r: [n for n in ns if _ORDER.get((n.label or "").split("_")[0].split("[")[0]) not in (6, 7)]
+        main = {r: [n for n in ns if _kind(n) not in ("W^O", "b^O")]
                 for r, ns in rows.items()}  # the output layer's copies W^O_t, b^O_t go beside, not under, O_t
         extra = {r: [n for n in ns if n not in main[r]] for r, ns in rows.items()}
 
