@@ -13,7 +13,9 @@ import argparse
 import gc
 import math
 import random
+import statistics
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -63,8 +65,8 @@ def hand_bptt(xs: list[float], ys: list[float], relu: bool = False) -> tuple[flo
 
 
 # -- the same net on a scalar autodiff engine ------------------------------------------------------------
-def engine_rnn(V, xs: list[float], ys: list[float], relu: bool = False):
-    """Build the unrolled graph with Value class ``V`` (micrornn's or micrograd's), then backward."""
+def unrolled_graph(V, xs: list[float], ys: list[float], relu: bool = False):
+    """Build the unrolled graph with Value class ``V`` (micrornn's or micrograd's): (loss, w, u, b)."""
     w, u, b = V(W), V(U), V(B)
     h = V(0.0)
     loss = V(0.0)
@@ -72,6 +74,12 @@ def engine_rnn(V, xs: list[float], ys: list[float], relu: bool = False):
         z = w * h + u * x + b
         h = z.relu() if relu else z.tanh()
         loss = loss + (h - y) ** 2
+    return loss, w, u, b
+
+
+def engine_rnn(V, xs: list[float], ys: list[float], relu: bool = False):
+    """Build the unrolled graph, then backward."""
+    loss, w, u, b = unrolled_graph(V, xs, ys, relu)
     loss.backward()
     return loss, w, u, b
 
@@ -106,10 +114,7 @@ def bytes_per_node(V, T: int = 2000) -> float:
     xs, ys = data(T)
     gc.collect()
     tracemalloc.start()
-    w, u, b, h, loss = V(W), V(U), V(B), V(0.0), V(0.0)
-    for x, y in zip(xs, ys):
-        h = (w * h + u * x + b).relu()
-        loss = loss + (h - y) ** 2
+    loss, *_ = unrolled_graph(V, xs, ys, relu=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     if isinstance(loss, mr.Value):
@@ -127,22 +132,16 @@ def bytes_per_node(V, T: int = 2000) -> float:
 
 def time_split(T: int = 1000, repeats: int = 15) -> str:
     """Where micrornn's time goes at one T: building the graph, backward, and freeing it (medians)."""
-    import statistics
-    import time
-
     xs, ys = data(T)
     parts: dict[str, list[float]] = {"forward": [], "backward": [], "free": []}
     for _ in range(repeats):
         gc.collect()
         t0 = time.perf_counter()
-        w, u, b, h, loss = mr.Value(W), mr.Value(U), mr.Value(B), mr.Value(0.0), mr.Value(0.0)
-        for x, y in zip(xs, ys):
-            h = (w * h + u * x + b).relu()
-            loss = loss + (h - y) ** 2
+        graph = unrolled_graph(mr.Value, xs, ys, relu=True)
         t1 = time.perf_counter()
-        loss.backward()
+        graph[0].backward()
         t2 = time.perf_counter()
-        del h, loss
+        del graph
         t3 = time.perf_counter()
         for part, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
             parts[part].append(dt)
