@@ -292,8 +292,11 @@ def _child(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_table(hidden: int = 256, lengths: tuple[tuple[int, int], ...] = ((1_000, 5), (10_000, 3))) -> str:
-    """The long-unroll table; ``lengths`` are (T, timing repeats), each T ten times the one before."""
+def memory_table(hidden: int = 256, lengths: tuple[tuple[int, int], ...] = ((1_000, 5), (10_000, 3))
+                 ) -> tuple[str, dict]:
+    """The long-unroll table and its results by (T, backend); ``lengths`` are (T, timing repeats), each T
+    ten times the one before (the next T's memory is estimated from the last before it runs)."""
+    measured = {}
     rows = [["T", "backend", "peak memory (MB)", "median time (s)", "time/floor"]]
     notes, estimate = [], {}
     for steps, repeats in lengths:
@@ -312,11 +315,12 @@ def memory_table(hidden: int = 256, lengths: tuple[tuple[int, int], ...] = ((1_0
                 abs(r["norms"][k] - v) <= 1e-7 * v + 1e-12 for k, v in ref["norms"].items())
             if not same:
                 raise AssertionError(f"T = {steps}: {backend}'s loss or gradient norms differ from the floor's")
+            measured[steps, backend] = {"peak_mb": r["peak_mb"], "ratio": r["seconds"] / ref["seconds"]}
             rows.append([f"{steps:,}", backend, f"{r['peak_mb']:,.1f}", f"{r['seconds']:.3f}",
                          f"{r['seconds'] / ref['seconds']:.2f}x"])
     head = (f"many_to_many forward+backward, hidden {hidden}, batch 1, vocab {VOCAB}, token ids, one thread; peak "
             "= RSS high-water above the resting process, one fresh process per backend; medians")
-    return "\n".join([head, table(rows), *notes])
+    return "\n".join([head, table(rows), *notes]), measured
 
 
 # -- the report ----------------------------------------------------------------------------------------------
@@ -343,13 +347,13 @@ def main() -> None:
     repeats = 7 if args.quick else 15
     rows = [["cell", "hidden", "batch", "floor (ms)", "micrornn (ms)", "micrornn/floor", "no copies/floor",
              "copies cost", "torch unrolled/floor", "torch nn/floor"]]
-    notes = []
+    notes, results = [], {}
     for cell, hidden, batch in configs:
         # each configuration in a fresh interpreter: the heap state one leaves behind (glibc's trim and
         # mmap thresholds) would otherwise change the next one's timings by up to 2x
         no_torch = [] if use_torch else ["--no-torch"]
         result = _child("--one", cell, str(hidden), str(batch), str(repeats), *no_torch)
-        times = result["times"]
+        results[cell, hidden, batch] = times = result["times"]
         notes += result["notes"]
         floor = times["floor"]
 
@@ -361,6 +365,8 @@ def main() -> None:
                      ratio("micrornn"), ratio("no copies"),
                      ratio("micrornn", times["no copies"]) if "no copies" in times else "n/a",
                      ratio("torch unrolled"), ratio("torch nn")])
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the timings (above the "
+          "core count the numbers are noisy)")
     print(f"many_to_many forward+backward, vocab {VOCAB}, T = {T}, token ids, one thread; medians, ratios from "
           f"the same process{'' if use_torch else ' (PyTorch not used: pip install torch==2.13.0)'}")
     print("copies cost = micrornn / the same graph with its per-step copies switched off; torch nn = "
@@ -368,9 +374,41 @@ def main() -> None:
     print(table(rows))
     for note in dict.fromkeys(notes):
         print(f"note: {note}")
+    memory = {}
     if args.memory:
+        text, memory = memory_table()
         print()
-        print(memory_table())
+        print(text)
+    print()
+    print(targets(results, memory))
+
+
+def targets(results: dict, memory: dict) -> str:
+    """The targets of issues [H] and [G], each with this run's number: met, MISSED, or not measured."""
+    lines = ["targets (issues [H], [G]; medians of this run):"]
+
+    def add(what: str, value: float | None, bound: float, unit: str = "x") -> None:
+        if value is None:
+            lines.append(f"  {what} <= {bound:g}{unit}: not measured in this run")
+        else:
+            lines.append(f"  {what} <= {bound:g}{unit}: {value:,.2f}{unit}  {'met' if value <= bound else 'MISSED'}")
+
+    def ratio(key: tuple, name: str, over: str = "floor") -> float | None:
+        times = results.get(key, {})
+        return times[name] / times[over] if name in times and over in times else None
+
+    for key in results:
+        cell, hidden, batch = key
+        name = f"{cell} hidden {hidden} batch {batch}"
+        add(f"{name}: copies cost", ratio(key, "micrornn", "no copies"), 1.1)
+        add(f"{name}: micrornn/floor", ratio(key, "micrornn"), 1.5 if cell == "rnn" else 2.0)
+        # faster than PyTorch: [H] asks it of the RNN at hidden 100 batch 1, [G] of every cell's unrolled ops
+        for torch_row in ("torch unrolled", "torch nn") if key == ("rnn", 100, 1) else ("torch unrolled",):
+            add(f"{name}: micrornn/{torch_row}", ratio(key, "micrornn", torch_row), 1.0)
+    long = memory.get((10_000, "micrornn"))
+    add("T = 10,000 hidden 256: micrornn peak memory", long and long["peak_mb"], 500, " MB")
+    add("T = 10,000 hidden 256: micrornn/floor", long and long["ratio"], 2.0)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
