@@ -7,15 +7,17 @@
     --quick      hidden 100 batch 1 only (RNN, LSTM, GRU), fewer repeats: well under a minute
     --memory     also the long unroll: hidden 256, batch 1, T = 1,000 and 10,000 — peak memory (RSS high-water
                  of a fresh process per backend) and time against the numpy floor. T = 10,000 runs only when
-                 the machine's available memory covers ten times the T = 1,000 peak (it was 5.7 GB)
+                 the machine's available memory covers ten times the T = 1,000 peak (7.7 GB RSS before
+                 issue [H]'s factored copy gradients); a few minutes
     --no-torch   leave PyTorch out even when installed
 
-Every row runs in this one process per configuration, on one thread: the hand-derived numpy BPTT
-(the floor, ``floors.py``), micrornn, micrornn with its per-step copies switched off (benchmark-only,
-see ``copies_off``), and when installed PyTorch CPU — explicit unrolled ops under autograd, and
-``nn.RNN``/``nn.LSTM``/``nn.GRU``. Every backend's loss and gradients are checked equal to the floor's
-(and the floor against finite differences) before anything is timed. micrornn's LSTM/GRU rows appear
-when ``micrornn.nn`` has ``LSTM``/``GRU``; otherwise a note says why they are missing.
+Each configuration runs in a fresh process, all its backends in that one process, on one thread, their
+timing samples interleaved: the hand-derived numpy BPTT (the floor, ``floors.py``), micrornn, micrornn
+with its per-step copies switched off (benchmark-only, see ``copies_off``), and when installed PyTorch
+CPU — explicit unrolled ops under autograd, and ``nn.RNN``/``nn.LSTM``/``nn.GRU``. Every backend's loss
+and gradients are checked equal to the floor's (and the floor against finite differences) before
+anything is timed. The last lines compare the results with the targets of issues [H] and [G].
+micrornn's LSTM/GRU rows appear when ``micrornn.nn`` has ``LSTM``/``GRU``; otherwise a note says why they are missing.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from contextlib import contextmanager, nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -90,19 +92,14 @@ def copies_off() -> Iterator[None]:
 
 def micrornn_step(model, xs: np.ndarray, ys: np.ndarray, copies: bool = True) -> tuple[float, dict]:
     model.zero_grad()
-    if copies:
+    with nullcontext() if copies else copies_off():
         u = U.many_to_many(model, xs, ys)
-    else:
-        with copies_off():
-            u = U.many_to_many(model, xs, ys)
     u.backward()
     return u.loss.item(), {n: p.grad for n, p in model.named_parameters()}
 
 
 def graph_size(model, xs: np.ndarray, ys: np.ndarray, copies: bool) -> int:
-    if copies:
-        return len(topological_order(U.many_to_many(model, xs, ys).loss))
-    with copies_off():
+    with nullcontext() if copies else copies_off():
         return len(topological_order(U.many_to_many(model, xs, ys).loss))
 
 

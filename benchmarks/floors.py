@@ -48,6 +48,12 @@ def _softmax_ce(o: np.ndarray, y: int) -> tuple[float, np.ndarray]:
     return loss, p
 
 
+def _one_sequence(where: str, xs: np.ndarray, ys: np.ndarray) -> None:
+    if xs.ndim != 1 or ys.shape != xs.shape:
+        raise ValueError(f"{where}: takes one sequence, token ids of shape (T,) for xs and ys; "
+                         f"got {xs.shape} and {ys.shape}")
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-a))
 
@@ -116,6 +122,7 @@ def lstm_bptt(params: Params, xs: np.ndarray, ys: np.ndarray) -> tuple[float, Pa
         da = [di ⊙ i(1−i), df ⊙ f(1−f), dg ⊙ (1−g²), do ⊙ o(1−o)]   (σ' = σ(1−σ), tanh' = 1−tanh²)
         dW^X[:, x_t] += da,  db^X += da,  db^H += da,  dW^H += da H_{t-1}^T,  dH_{t-1} = W^H^T da
     """
+    _one_sequence("lstm_bptt", xs, ys)
     W_h, W_x, b_x, b_h, W_o, b_o = (params[k] for k in ("W_h", "W_x", "b_x", "b_h", "W_o", "b_o"))
     H = W_h.shape[1]
     b = b_x + b_h  # both biases enter every a_t as a sum: one add per step, not two
@@ -176,6 +183,7 @@ def gru_bptt(params: Params, xs: np.ndarray, ys: np.ndarray) -> tuple[float, Par
         dW^X[:, x_t] += dax,  db^X += dax,  dW^H += dah H_{t-1}^T,  db^H += dah,
         dH_{t-1} = W^H^T dah + dH_t ⊙ z
     """
+    _one_sequence("gru_bptt", xs, ys)
     W_h, W_x, b_x, b_h, W_o, b_o = (params[k] for k in ("W_h", "W_x", "b_x", "b_h", "W_o", "b_o"))
     H = W_h.shape[1]
     h = np.zeros(H)
