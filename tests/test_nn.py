@@ -66,8 +66,8 @@ def test_optimisers_follow_their_formulas():
     ada = [1.0, 2.0] - 0.1 * g * sum(1 / np.sqrt(k) for k in (1, 2, 3)) / np.abs(g)
     assert np.allclose(run(optim.Adagrad, lr=0.1), ada)
     assert np.allclose(run(optim.Adam, lr=0.01), [1.0, 2.0] - 3 * 0.01 * np.sign(g), atol=1e-6)
-    with pytest.raises(ValueError, match="lr must be > 0"):
-        optim.SGD([mr.Tensor([1.0])], lr=0)
+    with pytest.raises(ValueError, match="lr must be finite and ≥ 0"):  # torch.optim allows lr=0
+        optim.SGD([mr.Tensor([1.0])], lr=-0.1)
     with pytest.raises(TypeError, match="parameter 0 is a Value"):
         optim.SGD([mr.Value(1.0)], lr=0.1)
 
