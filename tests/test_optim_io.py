@@ -1,12 +1,21 @@
 """Issue [E] items 3, 5 (optimisers and clipping on every input), 10, 11 (save and load of checkpoints)."""
 
+import io
 import math
+import os
+import re
+import stat
+import tracemalloc
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.lib import format as npy
 
 import micrornn as mr
 from micrornn import optim
+from micrornn.nn import RNN
 
 
 def tensor_with_grad(grad) -> mr.Tensor:
@@ -151,3 +160,173 @@ def test_e5_optimiser_ranges_are_pytorchs():
     opt = optim.Adam([w], lr=np.float64(0.1), betas=(0.0, 0.0), eps=0)
     opt.step()
     assert np.allclose(w.data, [-0.1, 0.1]) and np.isfinite(w.data).all()
+
+
+# -- E10: save keeps the file's mode and writes through symlinks, still atomically ------------------------
+def same_parameters(a, b) -> bool:
+    return all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_e10_save_keeps_an_existing_files_mode(tmp_path):
+    path = tmp_path / "rnn.npz"
+    for mode in (0o644, 0o640, 0o604):
+        path.write_bytes(b"old")
+        path.chmod(mode)
+        RNN(3, 4, 2).save(path)
+        assert stat.S_IMODE(path.stat().st_mode) == mode  # not mkstemp's 0o600
+
+
+def test_e10_a_new_file_gets_0666_less_the_umask(tmp_path):
+    for umask in (0o022, 0o027, 0o077):
+        old = os.umask(umask)
+        try:
+            RNN(3, 4, 2).save(tmp_path / f"new{umask:o}.npz")
+        finally:
+            os.umask(old)
+        assert stat.S_IMODE((tmp_path / f"new{umask:o}.npz").stat().st_mode) == 0o666 & ~umask
+
+
+def test_e10_save_writes_through_a_symlink(tmp_path):
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store" / "rnn.npz"
+    RNN(3, 4, 2, seed=1).save(target)
+    link, chain = tmp_path / "latest.npz", tmp_path / "chain.npz"
+    link.symlink_to(Path("store") / "rnn.npz")  # relative, as `ln -s` makes them
+    chain.symlink_to(link)
+    for seed, via in ((2, link), (3, chain)):
+        a = RNN(3, 4, 2, seed=seed)
+        a.save(via)
+        assert link.is_symlink() and os.readlink(link) == str(Path("store") / "rnn.npz") and chain.is_symlink()
+        b = RNN(3, 4, 2)
+        b.load(target)
+        assert same_parameters(a, b)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["chain.npz", "latest.npz", "rnn.npz", "store"]
+
+
+def test_e10_a_crash_mid_write_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "rnn.npz"
+    RNN(3, 4, 2, seed=1).save(path)
+    before = path.read_bytes()
+
+    def crash(f, **arrays):
+        f.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        RNN(3, 4, 2, seed=2).save(path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["rnn.npz"]
+
+
+def test_e10_save_to_a_directory_or_nowhere_is_a_clear_error(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory; give a file name such as"):
+        RNN(3, 4, 2).save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="the directory .*nowhere does not exist"):
+        RNN(3, 4, 2).save(tmp_path / "nowhere" / "rnn.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
+def test_e10_save_respects_a_read_only_file(tmp_path):
+    path = tmp_path / "rnn.npz"
+    path.write_bytes(b"keep me")
+    path.chmod(0o444)
+    with pytest.raises(PermissionError, match="is not writable"):
+        RNN(3, 4, 2).save(path)
+    assert path.read_bytes() == b"keep me"
+
+
+# -- E11: load says "not a micrornn checkpoint" and checks every header before reading data ---------------
+def npy_bytes(shape, descr="<f8", data=b"") -> bytes:
+    f = io.BytesIO()
+    npy.write_array_header_1_0(f, {"descr": descr, "fortran_order": False, "shape": shape})
+    return f.getvalue() + data
+
+
+def checkpoint_with(path, model, **members: bytes):
+    """``model``'s checkpoint at ``path`` with some members' .npy bytes replaced."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, p in model.named_parameters():
+            f = io.BytesIO()
+            np.save(f, p.data)
+            z.writestr(name + ".npy", members.get(name, f.getvalue()))
+
+
+def damaged_directory(raw: bytes) -> bytes:
+    """A checkpoint whose second directory entry's name runs over the entries after it."""
+    entries = [i for i in range(len(raw)) if raw.startswith(b"PK\x01\x02", i)]
+    end_record, e = raw.rindex(b"PK\x05\x06"), entries[1]
+    name, extra, comment = (int.from_bytes(raw[e + k:e + k + 2], "little") for k in (28, 30, 32))
+    longer = name + end_record - (e + 46 + name + extra + comment)
+    return raw[:e + 28] + longer.to_bytes(2, "little") + raw[e + 30:]
+
+
+def test_e11_what_is_not_a_checkpoint_is_named(tmp_path):
+    rnn = RNN(3, 4, 2, seed=0)
+    before = rnn.state_dict()
+    good = tmp_path / "good.npz"
+    rnn.save(good)
+    raw = good.read_bytes()
+    cases = {
+        "random.npz": (np.random.default_rng(0).bytes(1000), "not an .npz \\(zip\\) archive"),
+        "empty.npz": (b"", "an empty file"),
+        "truncated.npz": (raw[: len(raw) // 2], "a damaged or truncated zip archive"),
+        "directory.npz": (damaged_directory(raw), "damaged zip archive \\(lists 2 of its 5 entries\\)"),
+        "flipped.npz": (raw[:100] + bytes([raw[100] ^ 0xFF]) + raw[101:], "member W_h.npy: Bad CRC-32"),
+    }
+    for name, (content, _) in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.save(tmp_path / "plain.npy", np.zeros((4, 4)))
+    cases["plain.npy"] = (None, "a single .npy array; save\\(\\) writes an .npz archive")
+    for name, (_, what) in cases.items():
+        with pytest.raises(ValueError, match=f"^not a micrornn checkpoint: {re.escape(str(tmp_path / name))}: {what}"):
+            rnn.load(tmp_path / name)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        rnn.load(tmp_path / "missing.npz")
+    with pytest.raises(IsADirectoryError, match="is a directory, not a checkpoint file"):
+        rnn.load(tmp_path)
+    assert all(np.array_equal(before[n], p.data) for n, p in rnn.named_parameters())
+
+
+def test_e11_a_huge_member_fails_on_its_header_before_any_data_is_read(tmp_path):
+    rnn = RNN(3, 4, 2)
+    path = tmp_path / "huge.npz"
+    checkpoint_with(path, rnn, W_h=npy_bytes((125_000_000,), data=bytes(64)))  # claims 1 GB of float64
+    assert path.stat().st_size < 10_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"^checkpoint {re.escape(str(path))} does not fit this RNN: "
+                                             r"state\['W_h'\] has shape \(125000000,\), RNN expects \(4, 4\)"):
+            rnn.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_e11_member_headers_and_data_are_checked(tmp_path):
+    rnn = RNN(3, 4, 2)
+    before = rnn.state_dict()
+    cases = {
+        "object": (dict(b=npy_bytes((4,), "|O", b"\x80\x04junk")), r"does not fit this RNN: .*dtype object"),
+        "short": (dict(b=npy_bytes((4,), data=bytes(16))), r"member b.npy: its data ends after 16 of the 32 bytes"),
+        "long": (dict(b=npy_bytes((4,), data=bytes(40))), r"member b.npy: it holds more than the 32 bytes"),
+        "magic": (dict(b=b"not an npy"), r"member b.npy: the magic string is not correct"),
+        "nan": (dict(b=npy_bytes((4,), data=np.full(4, np.nan).tobytes())), r"state\['b'\] must hold finite"),
+    }
+    for name, (members, message) in cases.items():
+        checkpoint_with(tmp_path / f"{name}.npz", rnn, **members)
+        with pytest.raises(ValueError, match=message):
+            rnn.load(tmp_path / f"{name}.npz")
+    assert all(np.array_equal(before[n], p.data) for n, p in rnn.named_parameters())
+
+
+def test_e11_any_npz_of_the_right_arrays_loads(tmp_path):
+    a = RNN(3, 4, 2, seed=1)
+    state = a.state_dict()
+    state["W_h"] = np.asfortranarray(state["W_h"])  # stored column-major: the header says so
+    state["b"] = state["b"].astype(">f8")  # big-endian
+    np.savez_compressed(tmp_path / "other.npz", **state)
+    b = RNN(3, 4, 2, seed=2)
+    b.load(tmp_path / "other.npz")
+    assert all(np.array_equal(state[n], p.data) for n, p in b.named_parameters())
