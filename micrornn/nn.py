@@ -102,6 +102,8 @@ class Module:
         if not target.parent.is_dir():
             raise FileNotFoundError(f"save: the directory {target.parent} does not exist")
         mode = None
+        if target.exists() and not target.is_file():  # a rename would swap /dev/null or a pipe for a file
+            raise ValueError(f"save: {target} is not a regular file; give the path of an .npz file")
         if target.exists():
             if not os.access(target, os.W_OK):  # replacing it would bypass its read-only bits
                 raise PermissionError(f"save: {target} is not writable")

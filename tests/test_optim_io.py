@@ -224,6 +224,11 @@ def test_e10_save_to_a_directory_or_nowhere_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="the directory .*nowhere does not exist"):
         RNN(3, 4, 2).save(tmp_path / "nowhere" / "rnn.npz")
     assert list(tmp_path.iterdir()) == []
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="pipe is not a regular file"):
+        RNN(3, 4, 2).save(fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still a pipe, not replaced by a file
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
