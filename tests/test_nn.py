@@ -85,12 +85,12 @@ def test_clip_nonfinite_and_value():
 
 
 def test_sample_is_deterministic_and_in_range():
-    rnn = RNN(6, 8, 6, seed=0)
+    rnn = RNN(6, 8, 6, seed=0, token_ids=True)
     a = mr.sample(rnn, [1, 2], 30, seed=3)
     assert a == mr.sample(rnn, [1, 2], 30, seed=3) and len(a) == 30 and 0 <= min(a) and max(a) < 6
-    assert mr.sample(Jordan(6, 8, 6), 0, 5)
+    assert mr.sample(Jordan(6, 8, 6, token_ids=True), 0, 5)
     with pytest.raises(ValueError, match="input_size == output_size"):
-        mr.sample(RNN(3, 4, 2), 0, 5)
+        mr.sample(RNN(3, 4, 2, token_ids=True), 0, 5)
     with pytest.raises(ValueError, match="token id 9 is out of range"):
         mr.sample(rnn, [9], 5)
     with pytest.raises(ValueError, match="temperature"):
@@ -135,7 +135,7 @@ def test_bad_unroll_inputs():
     with pytest.raises(ValueError, match=r"class index 4 is out of range for output_size 4 \(classes 0..3\)"):
         U.many_to_one(rnn, np.ones((5, 2)), 4)
     with pytest.raises(ValueError, match="token id 2 is out of range for input_size 2"):
-        U.many_to_one(rnn, np.array([0, 1, 2]), 1)
+        U.many_to_one(RNN(2, 3, 4, token_ids=True), np.array([0, 1, 2]), 1)
     with pytest.raises(ValueError, match=r"regression target must have shape \(4,\), got \(3,\)"):
         U.many_to_one(rnn, np.ones((5, 2)), np.zeros(3))
     with pytest.raises(ValueError, match=r"h0 must be numbers of shape \(3,\)"):
