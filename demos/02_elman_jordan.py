@@ -24,8 +24,9 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     length, n, iters = 10, (128 if quick else 256), (80 if quick else 150)
     xs, ys = data.dna(n, length=length, seed=0)
     xt, yt = data.dna(256, length=length, seed=1)
-    nets = {"Elman copy net": Elman(4, 16, 4, seed=0), "Jordan copy net": Jordan(4, 16, 4, seed=0),
-            "RNN with BPTT": RNN(4, 16, 4, seed=0)}
+    nets = {"Elman copy net": Elman(4, 16, 4, seed=0, token_ids=True),
+            "Jordan copy net": Jordan(4, 16, 4, seed=0, token_ids=True),
+            "RNN with BPTT": RNN(4, 16, 4, seed=0, token_ids=True)}
     figures, acc, history = [], {}, {}
     for name, net in nets.items():
         # — the same three-step graph for each: the copy nets' context edges are dashed

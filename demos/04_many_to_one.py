@@ -35,13 +35,13 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     # — sentiment with negation
     xs, ys, vocab = data.sentiment(200, seed=0)
     xt, yt, _ = data.sentiment(300, seed=1)
-    senti = RNN(len(vocab), 16, 2, seed=0)
+    senti = RNN(len(vocab), 16, 2, seed=0, token_ids=True)
     train(senti, xs, ys, iters)
     acc_s = accuracy(senti, xt, yt)
     # — DNA → blood type
     dx, dy = data.dna(256, length=12, seed=0)
     dxt, dyt = data.dna(256, length=12, seed=1)
-    dna = RNN(4, 16, 4, seed=0)
+    dna = RNN(4, 16, 4, seed=0, token_ids=True)
     train(dna, dx, dy, iters)
     acc_d = accuracy(dna, dxt, dyt)
     print(f"sentiment accuracy {acc_s:.1%}, DNA blood type accuracy {acc_d:.1%}")

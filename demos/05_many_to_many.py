@@ -24,7 +24,7 @@ def main(out_dir: Path, quick: bool = False) -> Report:
     vocab = data.CharVocab.of(text)
     ids = vocab.encode(text)
     T, hidden, iters = 25, (48 if quick else 64), (120 if quick else 400)
-    rnn = RNN(len(vocab), hidden, len(vocab), seed=0)
+    rnn = RNN(len(vocab), hidden, len(vocab), seed=0, token_ids=True)
     prime = vocab.encode("Beautiful").tolist()
     before = vocab.decode(mr.sample(rnn, prime, 60, temperature=0.7, seed=1))
     opt = optim.Adagrad(rnn.parameters(), lr=0.1)
