@@ -7,7 +7,7 @@
     --quick      hidden 100 batch 1 only (RNN, LSTM, GRU), fewer repeats: well under a minute
     --memory     also the long unroll: hidden 256, batch 1, T = 1,000 and 10,000 — peak memory (RSS high-water
                  of a fresh process per backend) and time against the numpy floor. T = 10,000 runs only when
-                 the machine's available memory covers ten times the T = 1,000 peak (7.7 GB RSS before
+                 the machine's available memory covers ten times the T = 1,000 peak (8.1 GB RSS before
                  issue [H]'s factored copy gradients); a few minutes
     --no-torch   leave PyTorch out even when installed
 
@@ -245,9 +245,10 @@ def measure(cell: str, hidden: int, batch: int, repeats: int, use_torch: bool) -
 
 
 # -- the long unroll: peak memory of one forward+backward, one backend per fresh process -------------------------
-def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        return int(re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M).group(1)) / 1024
+def _proc_mb(path: str, field: str) -> float:
+    """A ``field: N kB`` line of a /proc file in MB (the kernel's kB are 1024 bytes; MB are 10^6 bytes)."""
+    with open(path) as f:
+        return int(re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M).group(1)) * 1024 / 1e6
 
 
 def measure_memory(backend: str, steps: int, hidden: int, repeats: int) -> dict:
@@ -273,11 +274,11 @@ def measure_memory(backend: str, steps: int, hidden: int, repeats: int) -> dict:
             return micrornn_step(model, xs, ys, copies=backend == "micrornn")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current RSS
-    rest = _status_mb("VmRSS")
+    rest = _proc_mb("/proc/self/status", "VmRSS")
     start = time.perf_counter()
     loss, grads = fn()
     first = time.perf_counter() - start
-    peak = _status_mb("VmHWM") - rest
+    peak = _proc_mb("/proc/self/status", "VmHWM") - rest
     norms = {k: float(np.linalg.norm(g)) for k, g in grads.items()}
     del grads
     seconds = median_time(fn, repeats, warmup=0) if repeats else first
@@ -285,8 +286,7 @@ def measure_memory(backend: str, steps: int, hidden: int, repeats: int) -> dict:
 
 
 def _available_mb() -> float:
-    with open("/proc/meminfo") as f:
-        return int(re.search(r"^MemAvailable:\s+(\d+) kB", f.read(), re.M).group(1)) / 1024
+    return _proc_mb("/proc/meminfo", "MemAvailable")
 
 
 def _child(*args: str) -> dict:
@@ -323,7 +323,7 @@ def memory_table(hidden: int = 256, lengths: tuple[tuple[int, int], ...] = ((1_0
             rows.append([f"{steps:,}", backend, f"{r['peak_mb']:,.1f}", f"{r['seconds']:.3f}",
                          f"{r['seconds'] / ref['seconds']:.2f}x"])
     head = (f"many_to_many forward+backward, hidden {hidden}, batch 1, vocab {VOCAB}, token ids, one thread; peak "
-            "= RSS high-water above the resting process, one fresh process per backend; medians")
+            "= RSS high-water above the resting process (MB = 10^6 bytes), one fresh process per backend; medians")
     return "\n".join([head, table(rows), *notes]), measured
 
 
