@@ -32,7 +32,6 @@ import json  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager, nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -42,7 +41,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import median_time, median_times, table  # noqa: E402
+from common import median_times, table  # noqa: E402
 from floors import FLOORS, finite_difference_check, init_params  # noqa: E402
 
 import micrornn as mr  # noqa: E402
@@ -244,19 +243,18 @@ def measure(cell: str, hidden: int, batch: int, repeats: int, use_torch: bool) -
     return {"times": median_times(backends, repeats, warmup=3, number=5), "notes": notes}
 
 
-# -- the long unroll: peak memory of one forward+backward, one backend per fresh process -------------------------
+# -- the long unroll: peak memory (one fresh process per backend), then time (the backends together) -------------
+LONG_BACKENDS = ("floor", "micrornn", "no copies")
+
+
 def _proc_mb(path: str, field: str) -> float:
     """A ``field: N kB`` line of a /proc file in MB (the kernel's kB are 1024 bytes; MB are 10^6 bytes)."""
     with open(path) as f:
         return int(re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M).group(1)) * 1024 / 1e6
 
 
-def measure_memory(backend: str, steps: int, hidden: int, repeats: int) -> dict:
-    """Peak RSS above the resting process during the first forward+backward, then the median time.
-
-    The kernel's high-water mark (VmHWM) is reset right before the step (``/proc/self/clear_refs``),
-    so the peak is this step's alone; the loss and gradient norms go back for a cross-check.
-    """
+def long_unroll(steps: int, hidden: int) -> dict[str, Step]:
+    """The step function of every backend for the long unroll: hidden ``hidden``, batch 1, token ids."""
     # the unroller refuses graphs estimated above its memory budget (2 GiB by default): this table is
     # there to measure that memory; the parent has checked that the machine has it
     os.environ["MICRORNN_MEMORY_BUDGET"] = "inf"
@@ -264,25 +262,34 @@ def measure_memory(backend: str, steps: int, hidden: int, repeats: int) -> dict:
     params = init_params("rnn", VOCAB, hidden, rng)
     xs = rng.integers(0, VOCAB, size=steps)
     ys = rng.integers(0, VOCAB, size=steps)
-    if backend == "floor":
-        def fn():
-            return FLOORS["rnn"](params, xs, ys)
-    else:
-        model, _ = micrornn_model("rnn", hidden, params)
+    model, note = micrornn_model("rnn", hidden, params)
+    if note:
+        raise RuntimeError(note)
+    return {"floor": lambda: FLOORS["rnn"](params, xs, ys), "micrornn": lambda: micrornn_step(model, xs, ys),
+            "no copies": lambda: micrornn_step(model, xs, ys, copies=False)}
 
-        def fn():
-            return micrornn_step(model, xs, ys, copies=backend == "micrornn")
+
+def measure_peak(backend: str, steps: int, hidden: int) -> dict:
+    """Peak RSS above the resting process during one forward+backward.
+
+    The kernel's high-water mark (VmHWM) is reset right before the step (``/proc/self/clear_refs``),
+    so the peak is this step's alone (nothing ran before it that could leave its memory mapped).
+    """
+    step = long_unroll(steps, hidden)[backend]
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current RSS
     rest = _proc_mb("/proc/self/status", "VmRSS")
-    start = time.perf_counter()
-    loss, grads = fn()
-    first = time.perf_counter() - start
-    peak = _proc_mb("/proc/self/status", "VmHWM") - rest
-    norms = {k: float(np.linalg.norm(g)) for k, g in grads.items()}
-    del grads
-    seconds = median_time(fn, repeats, warmup=0) if repeats else first
-    return {"peak_mb": peak, "seconds": seconds, "loss": float(loss), "norms": norms}
+    step()
+    return {"peak_mb": _proc_mb("/proc/self/status", "VmHWM") - rest}
+
+
+def measure_long(backends: list[str], steps: int, hidden: int, repeats: int) -> dict:
+    """Median seconds of each backend (samples interleaved), after checking their gradients against the floor's."""
+    every = long_unroll(steps, hidden)
+    fns, ref = {name: every[name] for name in backends}, every["floor"]()
+    for name, fn in fns.items():  # the check is the warm-up
+        check(f"T = {steps} {name}", fn(), ref)
+    return median_times(fns, repeats, warmup=0)
 
 
 def _available_mb() -> float:
@@ -304,26 +311,22 @@ def memory_table(hidden: int = 256, lengths: tuple[tuple[int, int], ...] = ((1_0
     rows = [["T", "backend", "peak memory (MB)", "median time (s)", "time/floor"]]
     notes, estimate = [], {}
     for steps, repeats in lengths:
-        results = {}
-        for backend in ("floor", "micrornn", "no copies"):
+        peaks = {}
+        for backend in LONG_BACKENDS:
             if backend in estimate and estimate[backend] * 1.25 + 500 > _available_mb():
                 notes.append(f"T = {steps:,} {backend} skipped: expected peak ~{estimate[backend]:,.0f} MB, "
                              f"{_available_mb():,.0f} MB available")
                 continue
-            results[backend] = r = _child("--mem-one", backend.replace(" ", "-"), str(steps), str(hidden),
-                                          str(repeats))
-            estimate[backend] = 10 * r["peak_mb"]  # the graph grows linearly in T
-        ref = results["floor"]
-        for backend, r in results.items():
-            same = abs(r["loss"] - ref["loss"]) <= 1e-9 * abs(ref["loss"]) and all(
-                abs(r["norms"][k] - v) <= 1e-7 * v + 1e-12 for k, v in ref["norms"].items())
-            if not same:
-                raise AssertionError(f"T = {steps}: {backend}'s loss or gradient norms differ from the floor's")
-            measured[steps, backend] = {"peak_mb": r["peak_mb"], "ratio": r["seconds"] / ref["seconds"]}
-            rows.append([f"{steps:,}", backend, f"{r['peak_mb']:,.1f}", f"{r['seconds']:.3f}",
-                         f"{r['seconds'] / ref['seconds']:.2f}x"])
-    head = (f"many_to_many forward+backward, hidden {hidden}, batch 1, vocab {VOCAB}, token ids, one thread; peak "
-            "= RSS high-water above the resting process (MB = 10^6 bytes), one fresh process per backend; medians")
+            peaks[backend] = _child("--peak-one", backend, str(steps), str(hidden))["peak_mb"]
+            estimate[backend] = 10 * peaks[backend]  # the graph grows linearly in T
+        times = _child("--long-one", ",".join(peaks), str(steps), str(hidden), str(repeats))
+        for backend, peak in peaks.items():
+            ratio = times[backend] / times["floor"]
+            measured[steps, backend] = {"peak_mb": peak, "ratio": ratio}
+            rows.append([f"{steps:,}", backend, f"{peak:,.1f}", f"{times[backend]:.3f}", f"{ratio:.2f}x"])
+    head = (f"many_to_many forward+backward, hidden {hidden}, batch 1, vocab {VOCAB}, token ids, one thread. Peak = "
+            "RSS high-water above the resting process (MB = 10^6 bytes), one fresh process per backend; times: "
+            "medians, the backends in one process, samples interleaved, gradients checked equal first")
     return "\n".join([head, table(rows), *notes]), measured
 
 
@@ -334,11 +337,17 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="also peak memory and time at T = 1,000 and 10,000")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
     parser.add_argument("--one", nargs=4, metavar=("CELL", "HIDDEN", "BATCH", "REPEATS"), help=argparse.SUPPRESS)
-    parser.add_argument("--mem-one", nargs=4, metavar=("BACKEND", "T", "HIDDEN", "REPEATS"), help=argparse.SUPPRESS)
+    parser.add_argument("--peak-one", nargs=3, metavar=("BACKEND", "T", "HIDDEN"), help=argparse.SUPPRESS)
+    parser.add_argument("--long-one", nargs=4, metavar=("BACKENDS", "T", "HIDDEN", "REPEATS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.mem_one:  # a child process: one backend of the long unroll, results as JSON on stdout
-        backend, steps, hidden, repeats = args.mem_one
-        print(json.dumps(measure_memory(backend.replace("-", " "), int(steps), int(hidden), int(repeats))))
+    # child processes of the long unroll: results as JSON on stdout
+    if args.peak_one:
+        backend, steps, hidden = args.peak_one
+        print(json.dumps(measure_peak(backend, int(steps), int(hidden))))
+        return
+    if args.long_one:
+        backends, steps, hidden, repeats = args.long_one
+        print(json.dumps(measure_long(backends.split(","), int(steps), int(hidden), int(repeats))))
         return
     use_torch = not args.no_torch and load_torch()
     if args.one:  # a child process: one configuration, results as JSON on stdout
