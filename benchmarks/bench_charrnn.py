@@ -354,9 +354,8 @@ def main() -> None:
         cell, *sizes = args.one
         print(json.dumps(measure(cell, *map(int, sizes), use_torch)))
         return
-    configs = [("rnn", 100, 1), ("lstm", 100, 1), ("gru", 100, 1)]
-    if not args.quick:
-        configs[1:1] = [("rnn", 32, 1), ("rnn", 256, 1), ("rnn", 100, 32)]
+    rnn = [("rnn", 100, 1)] if args.quick else [("rnn", 32, 1), ("rnn", 100, 1), ("rnn", 256, 1), ("rnn", 100, 32)]
+    configs = [*rnn, ("lstm", 100, 1), ("gru", 100, 1)]
     repeats = 7 if args.quick else 15
     rows = [["cell", "hidden", "batch", "floor (ms)", "micrornn (ms)", "micrornn/floor", "no copies/floor",
              "copies cost", "torch unrolled/floor", "torch nn/floor"]]
