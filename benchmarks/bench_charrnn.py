@@ -356,7 +356,7 @@ def main() -> None:
         return
     rnn = [("rnn", 100, 1)] if args.quick else [("rnn", 32, 1), ("rnn", 100, 1), ("rnn", 256, 1), ("rnn", 100, 32)]
     configs = [*rnn, ("lstm", 100, 1), ("gru", 100, 1)]
-    repeats = 7 if args.quick else 15
+    repeats = 5 if args.quick else 15
     rows = [["cell", "hidden", "batch", "floor (ms)", "micrornn (ms)", "micrornn/floor", "no copies/floor",
              "copies cost", "torch unrolled/floor", "torch nn/floor"]]
     notes, results = [], {}
