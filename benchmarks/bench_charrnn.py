@@ -415,8 +415,10 @@ def targets(results: dict, memory: dict) -> str:
         add(f"{name}: copies cost", ratio(key, "micrornn", "no copies"), 1.1)
         add(f"{name}: micrornn/floor", ratio(key, "micrornn"), 1.5 if cell == "rnn" else 2.0)
         # faster than PyTorch: [H] asks it of the RNN at hidden 100 batch 1, [G] of the LSTM's unrolled ops
-        faster_than = {("rnn", 100, 1): ("torch unrolled", "torch nn")}.get(key, () if cell == "rnn" else
-                                                                               ("torch unrolled",))
+        if key == ("rnn", 100, 1):
+            faster_than = ("torch unrolled", "torch nn")
+        else:
+            faster_than = () if cell == "rnn" else ("torch unrolled",)
         for torch_row in faster_than:
             add(f"{name}: micrornn/{torch_row}", ratio(key, "micrornn", torch_row), 1.0)
     long = memory.get((10_000, "micrornn"))
