@@ -459,10 +459,11 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, list[str]], pos: dict[str, 
     def label(n: Any) -> str:
         k = _key(n)
         fill, font = m.scale.colour(_magnitude(frame.grad(n))) if m.scale else ("white", "black")
-        rows = "".join(f'<TR><TD BGCOLOR="{fill}"><FONT COLOR="{font}">{c}</FONT></TD></TR>' for c in texts[k])
+        width = f' WIDTH="{round(fixed[k] * 72)}"' if fixed else ""  # on the cells, so the colour fills the box
+        rows = "".join(f'<TR><TD BGCOLOR="{fill}"{width}><FONT COLOR="{font}">{c}</FONT></TD></TR>'
+                       for c in texts[k])
         border = "2" if id(n) in m.params else "1"
-        width = f' WIDTH="{round(fixed[k] * 72)}"' if fixed else ""
-        return f'<<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3"{width}>{rows}</TABLE>>'
+        return f'<<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{rows}</TABLE>>'
 
     # nodes: one cluster per time step; the shared parameters outside
     clusters: dict[int | None, list[Any]] = defaultdict(list)
@@ -476,7 +477,7 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, list[str]], pos: dict[str, 
     for n in clusters.get(None, []):
         _add_node(g, n, label(n), m.view, place(_key(n)))
     if m.hidden:
-        size = {"width": f"{fixed[_FOLD]:.2f}"} if fixed else {}
+        size = {"width": f"{_fold_width(fixed[_FOLD]):.2f}"} if fixed else {}
         g.node(_FOLD, label="<" + "<BR/>".join(texts[_FOLD]) + ">", shape="box", style="rounded,dashed",
                fontsize="11", **size, **place(_FOLD))
     for tail, head, attrs in m.edges:
@@ -497,6 +498,11 @@ def _width(rows: list[str]) -> float:
     """Estimated width in inches of a node label (10 pt Helvetica)."""
     text = max(len(re.sub(r"<[^>]+>", "", r)) for r in rows)
     return 0.3 + 0.075 * text
+
+
+def _fold_width(text_width: float) -> float:
+    """The fold node's width: its text is 11 pt (the estimate is for 10 pt), inside a box's margins."""
+    return 1.1 * text_width + 0.22
 
 
 def _row(n: Any, params: dict[int, list[Any]]) -> str:
@@ -540,8 +546,9 @@ def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widt
         sequence.insert(len(before), "fold")
     for item in sequence:
         if item == "fold":
-            pos["fold"] = (x + 1.0, _ROWS["state"])
-            x += 2.0 + _STEP_GAP
+            w = max(2.0, _fold_width(widths.get("fold", 0.0)))
+            pos["fold"] = (x + w / 2, _ROWS["state"])
+            x += w + _STEP_GAP
             continue
         rows = blocks[item]
         main = {r: [n for n in ns if _kind(n) not in ("W^O", "b^O")]
