@@ -80,25 +80,24 @@ def _printable(text: str) -> str:
                    for ch in text)
 
 
-def _plain(text: str) -> str:
-    r"""``text`` for a plain (not HTML-like) Graphviz label: printable, entities escaped, and a backslash
-    doubled (dot reads ``\N``, ``\G``, ``\l`` … as escapes)."""
+def _escaped(text: str) -> str:
+    r"""``text`` for a Graphviz label, plain or HTML-like: printable, entities escaped, and a backslash
+    doubled (dot reads ``\N``, ``\G``, ``\l`` … as escapes, in HTML-like labels too)."""
     return html.escape(_printable(text)).replace("\\", "\\\\")
 
 
 def _notation(label: str) -> str:
     """'W^H_3[0,1]' → W<SUP>H</SUP><SUB>3</SUB>[0,1] as a Graphviz HTML label."""
-    label = _printable(label)
-    m = re.fullmatch(r"([^\^_\[]+)(?:\^([^_\[]+))?(?:_([^\[]+))?(\[.*\])?", label)
+    m = re.fullmatch(r"([^\^_\[]+)(?:\^([^_\[]+))?(?:_([^\[]+))?(\[.*\])?", label, flags=re.DOTALL)
     if not m:
-        return html.escape(label)
+        return _escaped(label)
     name, sup, sub, idx = m.groups()
-    out = html.escape(name)
+    out = _escaped(name)
     if sup:
-        out += f"<SUP>{html.escape(sup)}</SUP>"
+        out += f"<SUP>{_escaped(sup)}</SUP>"
     if sub:
-        out += f"<SUB>{html.escape(sub)}</SUB>"
-    return out + html.escape(idx or "")
+        out += f"<SUB>{_escaped(sub)}</SUB>"
+    return out + _escaped(idx or "")
 
 
 def _magnitude(x: Any) -> float:
@@ -400,7 +399,7 @@ def _texts(m: _Model, frame: _Frame) -> dict[str, list[str]]:
 
 
 def _node_rows(m: _Model, frame: _Frame, n: Any) -> list[str]:
-    name = f"<B>{_notation(n.label)}</B>" if n.label else f"<I>{html.escape(_printable(n._op or 'leaf'))}</I>"
+    name = f"<B>{_notation(n.label)}</B>" if n.label else f"<I>{_escaped(n._op or 'leaf')}</I>"
     shape = np.shape(n.data)
     if len(shape) and np.size(n.data) > 1:
         name += f" {shape}"
@@ -485,7 +484,7 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, list[str]], pos: dict[str, 
     if m.scale:
         g.node("legend", label=m.scale.legend(), shape="plain", **place("legend"))
     if m.caption:
-        g.attr(label=_plain(m.caption))
+        g.attr(label=_escaped(m.caption))
     return g
 
 
@@ -592,7 +591,7 @@ def _value(x: Any) -> str:
 def _add_node(g: graphviz.Digraph, n: Any, label: str, view: str, place: dict[str, str]) -> None:
     g.node(_key(n), label=label, **place)
     if view == "ops" and n._parents:  # the op that made it, as its own small node
-        g.node(_op_key(n), label=_plain(n._op), shape="circle", fontsize="9", width="0.3", margin="0.02")
+        g.node(_op_key(n), label=_escaped(n._op), shape="circle", fontsize="9", width="0.3", margin="0.02")
         g.edge(_op_key(n), _key(n))
 
 
