@@ -224,7 +224,10 @@ class _Model:
     edges: list[tuple[str, str, dict[str, str]]]  # (tail, head, attributes): folded, deduplicated
     scale: _Heat | None
     caption: str
-    grid: bool  # the coarse view of a graph with time steps: a grid of our own, pinned for neato
+    # The coarse view of a graph with time steps is a grid of our own — rows X_t, H_t, O_t, L_t from bottom to
+    # top, time left to right, as in the notes — pinned for neato (dot's cluster ordering follows the
+    # parameters' fan-out edges, not time). Otherwise micrograd's left-to-right picture, laid out by dot.
+    grid: bool
 
 
 def _key(n: Any) -> str:
