@@ -739,6 +739,10 @@ def save_stepper(frames: list[tuple[graphviz.Digraph, str]], path: str | Path, t
     (TimeoutError either way); nothing is written then.
     """
     timeout, budget = _seconds("timeout", timeout), _seconds("budget", budget)
+    if isinstance(frames, graphviz.Digraph) or not all(
+            isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], graphviz.Digraph) and isinstance(f[1], str)
+            for f in frames):
+        raise TypeError("save_stepper takes a list of (picture, caption) pairs, as backward_frames returns")
     if not frames:
         raise ValueError("save_stepper needs at least one frame")
     if not isinstance(title, str):

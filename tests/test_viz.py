@@ -330,3 +330,5 @@ def test_e14_draw_checks_every_argument(tmp_path):
         viz.render(viz.draw(v), "")
     with pytest.raises(ValueError, match="is a folder"):
         viz.render(viz.draw(v), tmp_path)
+    with pytest.raises(TypeError, match="list of \\(picture, caption\\) pairs"):
+        viz.save_stepper(viz.draw(v), tmp_path / "p.html")
