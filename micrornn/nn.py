@@ -156,7 +156,9 @@ class Cell(Module):
 
     state_names: tuple[str, ...] = ("H",)
     labels: dict[str, str] = {}  # notation for the pictures, e.g. {"W_x": "W^X"}; default: the name
-    starts_empty: bool = False  # True: step(…, state=None, …) is step 1 without H_0; False: H_0 = 0 is given
+    # True: step() takes None for a missing state (step 1 without H_0) or input (one_to_many after step 1)
+    # and leaves that term out, as the notes draw it. False: the unroller passes zeros instead.
+    accepts_none: bool = False
     activation: str = "tanh"
     feedback: str = "hidden"
     step_width: int = 24  # activations per step, in units of hidden_size (for unroll.memory_estimate)
@@ -265,7 +267,7 @@ class RNN(Cell):
     """
 
     labels = {"W_h": "W^H", "W_x": "W^X", "b": "b"}
-    starts_empty = True
+    accepts_none = True
     step_width = 3
 
     def __init__(
@@ -359,7 +361,7 @@ class LSTM(Cell):
 
     state_names = ("H", "C")
     labels = {"W_x": "W^X", "W_h": "W^H", "b_x": "b^X", "b_h": "b^H"}
-    starts_empty = True
+    accepts_none = True
     step_width = 24
 
     def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
@@ -389,7 +391,7 @@ class GRU(Cell):
     """
 
     labels = LSTM.labels
-    starts_empty = True
+    accepts_none = True
     step_width = 20
 
     def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:

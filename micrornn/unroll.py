@@ -440,7 +440,7 @@ def _initial_states(rnn: Cell, h0: Any, batch: int | None, scalar: bool, where: 
     C = rnn.context_size
     want = (() if stacked == 1 else (stacked,)) + (() if batch is None else (batch,)) + (C,)
     state = f"the {rnn.feedback} state" if isinstance(rnn, RNN) else f"{names}: (layers·directions, [batch,] hidden)"
-    checked = [_state_array(part, want, scalar, f"{where}: h0", state) for part in parts]
+    checked = [_state_array(part, want, scalar, f"{where}: h0", state, stacked == 1) for part in parts]
     out = []
     for layer in range(rnn.num_layers):
         row = []
@@ -452,7 +452,7 @@ def _initial_states(rnn: Cell, h0: Any, batch: int | None, scalar: bool, where: 
     return out
 
 
-def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state: str) -> Any:
+def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state: str, one_row: bool) -> Any:
     """One initial state as given when it is a graph node (it stays in the graph), else a float array."""
     if isinstance(h0, Value) or (isinstance(h0, np.ndarray) and h0.dtype == object):
         if not scalar:
@@ -472,6 +472,8 @@ def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"{where} must be numbers of shape {want} ({state}), got dtype {arr.dtype}")
         arr, shape = arr.astype(np.float64), arr.shape
+    if one_row and shape == (1, *want):  # PyTorch's (layers·directions = 1, [batch,] H): take the one row
+        return arr[0]
     if shape != want:
         raise ValueError(f"{where} must be numbers of shape {want} ({state}), got {shape}")
     return arr
@@ -584,8 +586,8 @@ def _t_of(node: Any) -> int:
 class _Builder:
     """Builds one cell's part of an unrolled graph into the record ``u``, giving every node its role."""
 
-    def __init__(self, u: Unrolled, be: Any, part: str = "") -> None:
-        self.u, self.be, self.part, self.cell = u, be, part, u.rnn
+    def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
+        self.u, self.be, self.part, self.cell, self.batch = u, be, part, u.rnn, batch
         cell = self.cell
         self.leaves = {name: be.leaf(p) for name, p in cell.named_parameters()}
         self.owner = {name: (cell.num_layers - 1, 0) for name in ("W_o", "b_o")}  # the head reads the top layer
@@ -658,7 +660,7 @@ class _Builder:
         return tuple(out) if multi else out[0]
 
     # -- pieces of a step --------------------------------------------------------------------------------
-    def start(self, init: list[list[Any]] | None, batch: int | None, t: int) -> list[list[Any]]:
+    def start(self, init: list[list[Any]] | None, t: int = 0) -> list[list[Any]]:
         """The states before the first step: the given h0 as nodes (H_0 …), zeros for a cell that needs a
         start state, else None (step 1 then has no W^H term, as in the notes)."""
         cell, be = self.cell, self.be
@@ -667,12 +669,12 @@ class _Builder:
             row = []
             for direction in range(cell.directions):
                 given = None if init is None else init[layer][direction]
-                if given is None and cell.starts_empty:
+                if given is None and cell.accepts_none:
                     row.append(None)
                     continue
                 names = ("O",) if self.jordan else cell.state_names
                 if given is None:
-                    shape = (cell.hidden_size,) if batch is None else (batch, cell.hidden_size)
+                    shape = (cell.hidden_size,) if self.batch is None else (self.batch, cell.hidden_size)
                     given = tuple(np.zeros(shape) for _ in names) if len(names) > 1 else np.zeros(shape)
                 parts = given if isinstance(given, tuple) else (given,)
                 nodes = []
@@ -696,7 +698,9 @@ class _Builder:
 
     def input(self, x: Any, t: int) -> Any:
         if x is None:
-            return None
+            if self.cell.accepts_none:
+                return None
+            x = np.zeros((self.cell.input_size,) if self.batch is None else (self.batch, self.cell.input_size))
         if x is _PREV_OUTPUT:
             x = self.u.O[-1]  # X_t = O_{t-1}, inside the graph
         elif not _is_ids(x):
@@ -804,8 +808,8 @@ def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tupl
     check_memory(rnn, len(inputs), batch, scalar, max_memory, where=topology)
     be = ValueBackend() if scalar else TensorBackend()
     u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
-    b = _Builder(u, be)
-    b.run(inputs, targets, b.start(h0, batch, 0))
+    b = _Builder(u, be, batch)
+    b.run(inputs, targets, b.start(h0))
     b.finish()
     return u
 
@@ -906,11 +910,11 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
     check_memory(decoder, T_dec, batch, scalar, max_memory, where=f"{where} (decoder)")
     be = ValueBackend() if scalar else TensorBackend()
     enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
-    b_enc = _Builder(enc, be, part="encoder")
-    last = b_enc.run(x_in, {}, b_enc.start(None, batch, 0))
+    b_enc = _Builder(enc, be, batch, part="encoder")
+    last = b_enc.run(x_in, {}, b_enc.start(None))
     b_enc.finish()
     u = Unrolled("seq2seq", decoder, scalar, T_dec, loss=None, encoder=enc)
-    b_dec = _Builder(u, be, part="decoder")
+    b_dec = _Builder(u, be, batch, part="decoder")
     b_dec.run(y_in, dict(enumerate(targets, start=1)), [[state] for state in last], t0=T_enc)
     b_dec.finish()
     u.roles = {**enc.roles, **u.roles}
@@ -983,7 +987,7 @@ def _generate(rnn: Cell, start: Any, steps: int, temperature: float = 1.0,
     be = TensorBackend()
     views = [_Direct(rnn, layer_suffix(layer, 0)) for layer in range(rnn.num_layers)]  # no per-step copies
     jordan = isinstance(rnn, RNN) and rnn.feedback == "output"
-    zero = None if rnn.starts_empty else tuple(Tensor(np.zeros(rnn.hidden_size)) for _ in rnn.state_names)
+    zero = None if rnn.accepts_none else tuple(Tensor(np.zeros(rnn.hidden_size)) for _ in rnn.state_names)
     states = [zero if zero is None or len(zero) > 1 else zero[0] for _ in views]
     out: list[int] = []
     logits: list[np.ndarray] = []
