@@ -206,7 +206,7 @@ def cell_problems(draw: Callable, cell_class: type, topologies: Sequence[str] = 
     return CellProblem(cell, topology, kwargs)
 
 
-def check_cell(cell_class: type, examples: int = 8, **strategy_kwargs: Any) -> None:
+def check_cell(cell_class: type, examples: int = 8, shrink: bool = True, **strategy_kwargs: Any) -> None:
     """Property-check a ``micrornn.nn.Cell`` subclass on ``examples`` drawn problems (``cell_problems``):
 
     1. every parameter's gradient is the sum of its per-step copies' gradients;
@@ -214,17 +214,20 @@ def check_cell(cell_class: type, examples: int = 8, **strategy_kwargs: Any) -> N
        random directions (``directional_gradcheck``: a few forward passes however many parameters);
     3. the scalar (``Value``) unroll gives the Tensor unroll's loss and gradients (≤ 1e-9).
 
-    Raises ``AssertionError`` (hypothesis reports the smallest failing problem). Keep the cell smooth
-    (tanh, sigmoid) for 2.
+    Raises ``AssertionError``; hypothesis reports the smallest failing problem (``shrink=False``: the
+    first one, at once). ``strategy_kwargs`` go to ``cell_problems``. Keep the cell smooth (tanh,
+    sigmoid) for 2.
 
         >>> from micrornn.nn import GRU
         >>> check_cell(GRU, examples=2)
     """
-    from hypothesis import given, settings
+    from hypothesis import Phase, given, settings
 
     from .gradcheck import directional_gradcheck
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True)
+    phases = [Phase.explicit, Phase.generate, *([Phase.shrink] if shrink else [])]
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True, phases=phases)
     @given(problem=cell_problems(cell_class, **strategy_kwargs))
     def run(problem: CellProblem) -> None:
         cell = problem.cell

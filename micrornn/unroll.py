@@ -766,8 +766,13 @@ class _Builder:
                     with timestep(t):
                         if self.cut_due(k) and state is not None:
                             state = self.cut(state, t, layer, direction)
+                        x = layer_in[s - 1]
+                        if x is None and state is None:  # the reverse direction's first step, with no input
+                            x = be.constant(np.zeros((*(() if self.batch is None else (self.batch,)),
+                                                      cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
+                            self.role(x, "input", t, layer, direction)
                         self._at(t, layer, direction)
-                        state = self.state(cell.step(be, self.params(t, layer, direction), state, layer_in[s - 1]),
+                        state = self.state(cell.step(be, self.params(t, layer, direction), state, x),
                                            t, layer, direction)
                         H_of[direction, s] = cell.hidden(state)
                 states[layer][direction] = state
