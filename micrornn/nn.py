@@ -143,15 +143,15 @@ class Cell(Module):
     The output head ``O_t = W^O H_t + b^O`` (``W_o``: output × hidden·directions) is added for every
     cell. Parameters are uniform in ±1/√hidden, drawn from ``seed`` in creation order, as PyTorch's.
 
-        >>> class Minimal(Cell):             # h' = (1 − f) h + f tanh(W^X x + b)
+        >>> class MinimalGRU(Cell):    # the minimal gated unit (Zhou et al., 2016)
         ...     def weights(self, I, H):
-        ...         return {"W_f": (H, I + H), "W_x": (H, I), "b": (H,)}
+        ...         return {"W_f": (H, I), "U_f": (H, H), "b_f": (H,), "W_n": (H, I), "U_n": (H, H), "b_n": (H,)}
         ...     def step(self, be, p, h, x):
-        ...         f = be.gate("f", be.sigmoid(be.affine(p.W_f[:, :-self.hidden_size], x)
-        ...                                      + be.affine(p.W_f[:, -self.hidden_size:], h)))
-        ...         return (1 - f) * h + f * be.tanh(be.affine(p.W_x, x, p.b))
-        >>> [name for name, _ in Minimal(2, 3, 1).named_parameters()]
-        ['W_f', 'W_x', 'b', 'W_o', 'b_o']
+        ...         f = be.gate("f", be.sigmoid(be.affine(p.W_f, x, p.b_f) + be.affine(p.U_f, h)))
+        ...         n = be.tanh(be.affine(p.W_n, x, p.b_n) + be.affine(p.U_n, f * h))
+        ...         return (1 - f) * h + f * n
+        >>> [name for name, _ in MinimalGRU(2, 3, 1).named_parameters()]
+        ['W_f', 'U_f', 'b_f', 'W_n', 'U_n', 'b_n', 'W_o', 'b_o']
     """
 
     state_names: tuple[str, ...] = ("H",)

@@ -29,12 +29,25 @@ class PeepholeLSTM(Cell):
         return o * be.tanh(c), c
 
 
-CELLS = [RNN, LSTM, GRU, PeepholeLSTM]
+class MinimalGRU(Cell):
+    """The README's example: the minimal gated unit (Zhou et al., 2016)."""
+
+    def weights(self, I, H):
+        return {"W_f": (H, I), "U_f": (H, H), "b_f": (H,), "W_n": (H, I), "U_n": (H, H), "b_n": (H,)}
+
+    def step(self, be, p, h, x):
+        f = be.gate("f", be.sigmoid(be.affine(p.W_f, x, p.b_f) + be.affine(p.U_f, h)))
+        n = be.tanh(be.affine(p.W_n, x, p.b_n) + be.affine(p.U_n, f * h))
+        return (1 - f) * h + f * n
+
+
+CELLS = [RNN, LSTM, GRU, PeepholeLSTM, MinimalGRU]
 
 
 # -- G2: the user's own cell gets everything with no further work ------------------------------------------
-def test_g2_a_cell_written_in_a_test_passes_the_one_call_check():
-    testing.check_cell(PeepholeLSTM, examples=10)
+@pytest.mark.parametrize("cls", [PeepholeLSTM, MinimalGRU])
+def test_g2_a_cell_written_in_a_test_passes_the_one_call_check(cls):
+    testing.check_cell(cls, examples=10)
 
 
 def test_g2_the_check_fails_for_a_wrong_gradient(monkeypatch):
