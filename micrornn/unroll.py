@@ -42,9 +42,9 @@ one entry per Value): what it is, its time step, layer and direction — picture
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -88,7 +88,7 @@ class TensorBackend:
     # shapes, ids and targets were checked for the whole sequence up front: the unchecked ops follow
     def affine(self, W: Tensor, h: Tensor | np.ndarray, b: Tensor | None = None) -> Tensor:
         """``W h + b``; for token ids ``h``, column h of W (the product with a one-hot vector) + b."""
-        if _is_ids(h):
+        if type(h) is not Tensor and _is_ids(h):
             return F._embed(W, h) if b is None else F._embed(W, h) + b
         return F._linear(h, W, b)
 
@@ -256,8 +256,7 @@ def _as_numbers(node: Node, attr: str) -> np.ndarray:
 ROLE_KINDS = ("input", "H", "C", "state", "gate", "output", "loss", "copy", "param", "cut")
 
 
-@dataclass(frozen=True)
-class Role:
+class Role(NamedTuple):
     """What a node of an unrolled graph is — recorded when it is built, so nobody parses labels.
 
     ``kind``: "input" (X_t), "H" (hidden state; t = 0 for H_0), "C" (LSTM cell state), "state" (another
@@ -267,6 +266,7 @@ class Role:
     ``detach()``-ed copy of state ``name``, no gradient flows through it).
     ``t``: time step (None for parameters and the total loss). ``layer``: 0 is the input layer.
     ``direction``: 0 forward, 1 reverse (bidirectional). ``part``: "" , or "encoder"/"decoder" (seq2seq).
+    (A NamedTuple: one is made per recorded node, and a tuple is the cheapest immutable record.)
     """
 
     kind: str
@@ -286,9 +286,10 @@ class Unrolled:
     (a dict of such lists, by state name). ``H[0]`` is ``H_0`` when an initial state was given (``O[0]``
     is ``O_0`` for a Jordan net); ``steps`` has the t of each entry. ``copies[name]`` lists the per-step
     copies of a parameter, in time order; ``cuts`` lists the places where the context was copied with
-    ``detach()`` (copy nets, truncation) as ``(t, source, copy)``. ``roles`` maps ``id(node)`` to its
-    ``Role`` (read it with ``u.role(node)``). A ``seq2seq`` record holds the decoder; ``encoder`` is the
-    encoder's record (its roles are in ``roles`` too).
+    ``detach()`` (copy nets, truncation) as ``(t, source, copy)``; ``gates`` lists ``(node, name, layer,
+    direction)``. ``roles`` maps ``id(node)`` to its ``Role`` (read it with ``u.role(node)``); it is
+    derived from the lists on first use, so building a graph pays nothing for it. A ``seq2seq`` record
+    holds the decoder; ``encoder`` is the encoder's record (its roles are in ``roles`` too).
     """
 
     topology: str
@@ -306,9 +307,19 @@ class Unrolled:
     leaves: dict[str, Node] = field(default_factory=dict)
     cuts: list[tuple[int, Node, Node]] = field(default_factory=list)
     states: dict[tuple[int, int], dict[str, list[Node]]] = field(default_factory=dict)
-    roles: dict[int, Role] = field(default_factory=dict)
+    gates: list[tuple[Node, str, int, int]] = field(default_factory=list)
     encoder: Unrolled | None = None
-    nodes: list[Any] = field(default_factory=list, repr=False)  # every node with a role (keeps ids valid)
+    part: str = ""  # "encoder" / "decoder" in a seq2seq
+    cut_of: list[tuple[int, int, str]] = field(default_factory=list, repr=False)  # (layer, direction, state) per cut
+    extra_inputs: list[tuple[Node, int]] = field(default_factory=list, repr=False)  # zero X_t(rev), (node, layer)
+    _roles: dict[int, Role] | None = field(default=None, repr=False)
+
+    @property
+    def roles(self) -> dict[int, Role]:
+        """``id(node) → Role`` for every node the unroller made (one entry per Value for ``scalar=True``)."""
+        if self._roles is None:
+            self._roles = _collect_roles(self)
+        return self._roles
 
     def role(self, node: Any) -> Role | None:
         """The role of a node (a Tensor or one Value), or None for the ops between the recorded nodes."""
@@ -332,9 +343,13 @@ class Unrolled:
         self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
         for record in (self, self.encoder) if self.encoder is not None else (self,):
-            for node in record.nodes:
-                if isinstance(node, Tensor) and node.grad is None:
-                    node.grad = np.zeros_like(node.data)
+            lists = [record.X, record.O, record.L, *record.copies.values(),
+                     *(nodes for states in record.states.values() for nodes in states.values()),
+                     [g[0] for g in record.gates], [c for _, _, c in record.cuts]]
+            for nodes in lists:
+                for node in nodes:
+                    if type(node) is Tensor and node.grad is None:
+                        node.grad = np.zeros_like(node.data)
 
     def at(self, t: int) -> dict[str, Any]:
         """The nodes of time step t by kind, e.g. ``u.at(3)["H"]`` is H_3."""
@@ -352,6 +367,57 @@ class Unrolled:
     def copy_grads(self, name: str) -> list[np.ndarray]:
         """The per-step contributions dL/dW_t, in time order."""
         return [grad_of(c) for c in self.copies[name]]
+
+
+def _owners(cell: Cell) -> dict[str, tuple[int, int]]:
+    """Parameter name → (layer, direction) it belongs to; the head W_o, b_o reads the top layer."""
+    owner = {name: (cell.num_layers - 1, 0) for name in ("W_o", "b_o")}
+    for layer in range(cell.num_layers):
+        for direction in range(cell.directions):
+            for name in cell.weights(cell.input_size if layer == 0 else cell.context_width, cell.hidden_size):
+                owner[name + layer_suffix(layer, direction)] = (layer, direction)
+    return owner
+
+
+def _recorded(u: Unrolled) -> Iterator[tuple[Any, tuple]]:
+    """Every node the unroller recorded with its role's fields (kind, t, layer, direction, name); later
+    entries win, so an O_{t-1} fed back as X_t stays an output."""
+    top = u.rnn.num_layers - 1
+    owner = _owners(u.rnn)
+    for name, leaf in u.leaves.items():
+        yield leaf, ("param", None, *owner[name], name)
+    for x, t in zip(u.X, u.steps.get("X", [])):
+        if not _is_ids(x):
+            yield x, ("input", t, 0, 0, "")
+    for x, layer in u.extra_inputs:
+        yield x, ("input", _t_of(x), layer, 1, "")
+    for name, copies in u.copies.items():
+        for c in copies:
+            yield c, ("copy", _t_of(c), *owner[name], name)
+    for (layer, direction), lists in u.states.items():
+        for name, nodes in lists.items():
+            kind = name if name in ("H", "C") else "state"
+            for n in nodes:
+                yield n, (kind, _t_of(n), layer, direction, name)
+    for node, name, layer, direction in u.gates:
+        yield node, ("gate", _t_of(node), layer, direction, name)
+    for (t, _, copy), (layer, direction, name) in zip(u.cuts, u.cut_of):
+        yield copy, ("cut", t, layer, direction, name)
+    for o, t in zip(u.O, u.steps.get("O", [])):
+        yield o, ("output", t, top, 0, "O")
+    for loss, t in zip(u.L, u.steps.get("L", [])):
+        yield loss, ("loss", t, 0, 0, "")
+    if len(u.L) > 1:
+        yield u.loss, ("loss", None, 0, 0, "")
+
+
+def _collect_roles(u: Unrolled) -> dict[int, Role]:
+    roles = {} if u.encoder is None else dict(u.encoder.roles)
+    for node, fields in _recorded(u):
+        role = Role(*fields, u.part)
+        for v in _flat(node):
+            roles[id(v)] = role
+    return roles
 
 
 # -- input checking: every message names what was received and what was expected -------------------------
@@ -587,34 +653,24 @@ class _Builder:
     """Builds one cell's part of an unrolled graph into the record ``u``, giving every node its role."""
 
     def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
-        self.u, self.be, self.part, self.cell, self.batch = u, be, part, u.rnn, batch
+        self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
+        u.part = part
         cell = self.cell
         self.leaves = {name: be.leaf(p) for name, p in cell.named_parameters()}
-        self.owner = {name: (cell.num_layers - 1, 0) for name in ("W_o", "b_o")}  # the head reads the top layer
-        for layer in range(cell.num_layers):
-            for direction in range(cell.directions):
-                for name in cell.weights(cell.input_size if layer == 0 else cell.context_width, cell.hidden_size):
-                    self.owner[name + layer_suffix(layer, direction)] = (layer, direction)
         u.leaves, u.copies = self.leaves, {name: [] for name in self.leaves}
         u.steps = {k: [] for k in "XHCOL"}
         u.states = {(l, d): {s: [] for s in cell.state_names}
                     for l in range(cell.num_layers) for d in range(cell.directions)}
-        for name, leaf in self.leaves.items():
-            self.role(leaf, "param", None, *self.owner[name], name)
+        self.copy_info = {name: (leaf, cell._labels[name], u.copies[name]) for name, leaf in self.leaves.items()}
+        self.suffix = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
+                       for layer in range(cell.num_layers) for direction in range(cell.directions)}
         self.views: dict[tuple[int, int, int], _StepParams] = {}
         self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: for be.gate
         be.on_gate = self.gate
         self.jordan = isinstance(cell, RNN) and cell.feedback == "output"
         self.losses: list[Node] = []
 
-    # -- recording ---------------------------------------------------------------------------------------
-    def role(self, node: Any, kind: str, t: int | None, layer: int = 0, direction: int = 0, name: str = "") -> Any:
-        role = Role(kind, t, layer, direction, name, self.part)
-        for v in _flat(node):
-            self.u.roles[id(v)] = role
-        self.u.nodes.append(node)
-        return node
-
+    # -- recording (the roles are derived from these lists when first asked for) -------------------------
     def record(self, kind: str, t: int, node: Any) -> Any:
         getattr(self.u, kind).append(node)
         self.u.steps[kind].append(t)
@@ -622,27 +678,28 @@ class _Builder:
 
     def params(self, t: int, layer: int, direction: int) -> _StepParams:
         key = (t, layer, direction)
-        if key not in self.views:
-            self.views[key] = _StepParams(lambda name: self.copy(name, t), layer_suffix(layer, direction))
-        return self.views[key]
+        view = self.views.get(key)
+        if view is None:
+            view = self.views[key] = _StepParams(lambda name: self.copy(name, t), self.suffix[layer, direction][0])
+        return view
 
     def copy(self, name: str, t: int) -> Node:
-        node = self.be.copy(self.leaves[name], f"{self.cell._labels[name]}_{t}")
-        self.u.copies[name].append(node)
-        return self.role(node, "copy", t, *self.owner[name], name)
+        leaf, label, copies = self.copy_info[name]  # looked up once per parameter
+        node = self.be.copy(leaf, f"{label}_{t}")
+        copies.append(node)
+        return node
 
     def gate(self, name: str, node: Any) -> None:
         t, layer, direction = self.where
-        self.be.label(node, f"{name}_{t}{_label_suffix(layer, direction)}")
-        self.role(node, "gate", t, layer, direction, name)
+        self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
+        self.u.gates.append((node, name, layer, direction))
 
     def state(self, state: Any, t: int, layer: int, direction: int) -> Any:
         """Label and record a new state (H_t, or (H_t, C_t) …) of one layer and direction."""
         parts = state if isinstance(state, tuple) else (state,)
         top = layer == self.cell.num_layers - 1 and direction == 0
         for name, node in zip(self.cell.state_names, parts):
-            self.be.label(node, f"{name}_{t}{_label_suffix(layer, direction)}")
-            self.role(node, name if name in ("H", "C") else "state", t, layer, direction, name)
+            self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
             self.u.states[(layer, direction)][name].append(node)
             if top and name in ("H", "C"):
                 self.record(name, t, node)
@@ -656,7 +713,8 @@ class _Builder:
         for name, node in zip(names, state if multi else (state,)):
             copy = self.be.detach(node, f"{f'{name}^ctx' if multi else 'C'}_{t}{_label_suffix(layer, direction)}")
             self.u.cuts.append((t, node, copy))
-            out.append(self.role(copy, "cut", t, layer, direction, name))
+            self.u.cut_of.append((layer, direction, name))
+            out.append(copy)
         return tuple(out) if multi else out[0]
 
     # -- pieces of a step --------------------------------------------------------------------------------
@@ -686,9 +744,8 @@ class _Builder:
                         node = be.constant(part, label) if const else be.copy(part, label)
                         nodes.append(node)
                         if self.jordan:
-                            self.role(self.record("O", t, node), "output", t, layer, direction, "O")
+                            self.record("O", t, node)
                         else:
-                            self.role(node, name if name in ("H", "C") else "state", t, layer, direction, name)
                             self.u.states[(layer, direction)][name].append(node)
                             if layer == cell.num_layers - 1 and direction == 0 and name in ("H", "C"):
                                 self.record(name, t, node)
@@ -704,17 +761,17 @@ class _Builder:
         if x is _PREV_OUTPUT:
             x = self.u.O[-1]  # X_t = O_{t-1}, inside the graph
         elif not _is_ids(x):
-            x = self.role(self.be.constant(x, f"X_{t}"), "input", t)
+            x = self.be.constant(x, f"X_{t}")
         return self.record("X", t, x)
 
-    def output(self, t: int, H: Any) -> Node:
-        O = self.be.label(self.cell.output(self.be, self.params(t, 0, 0), H), f"O_{t}")
-        return self.role(self.record("O", t, O), "output", t, self.cell.num_layers - 1)
+    def output(self, t: int, H: Any, p: _StepParams | None = None) -> Node:
+        O = self.be.label(self.cell.output(self.be, p or self.params(t, 0, 0), H), f"O_{t}")
+        return self.record("O", t, O)
 
     def loss(self, t: int, O: Node, target: tuple) -> None:
         y, kind = target
         L = self.be.cross_entropy(O, y) if kind == "cross_entropy" else self.be.mse(O, y)
-        self.losses.append(self.role(self.record("L", t, self.be.label(L, f"L_{t}")), "loss", t))
+        self.losses.append(self.record("L", t, self.be.label(L, f"L_{t}")))
 
     def cut_due(self, k: int) -> bool:
         """Cut before the k-th step of a direction every ``truncate`` steps (never before the first)."""
@@ -727,6 +784,7 @@ class _Builder:
             return self.run_bidirectional(inputs, targets, states, t0)
         cell, be, T = self.cell, self.be, len(inputs)
         states = [row[0] for row in states]
+        on_layer = self._layer if cell.num_layers > 1 else None  # where a gate is: only layers change in a step
         for s in range(1, T + 1):
             t = t0 + s
             with timestep(t):
@@ -734,12 +792,13 @@ class _Builder:
                 if self.cut_due(s):
                     states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
                 views = [self.params(t, layer, 0) for layer in range(cell.num_layers)]
-                states = _layers_step(cell, be, views, states, x, lambda layer, t=t: self._at(t, layer, 0))
+                self.where = (t, 0, 0)
+                states = _layers_step(cell, be, views, states, x, on_layer)
                 for layer, st in enumerate(states):
                     self.state(st, t, layer, 0)
                 next_fed = s < T and inputs[s] is _PREV_OUTPUT
                 if s in targets or (self.jordan and s < T) or next_fed:
-                    O = self.output(t, cell.hidden(states[-1]))
+                    O = self.output(t, cell.hidden(states[-1]), views[0])
                     if self.jordan:
                         states[0] = O  # Jordan: the context is O_t
                     if s in targets:
@@ -748,6 +807,9 @@ class _Builder:
 
     def _at(self, t: int, layer: int, direction: int) -> None:
         self.where = (t, layer, direction)
+
+    def _layer(self, layer: int) -> None:
+        self.where = (self.where[0], layer, 0)
 
     def run_bidirectional(self, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]],
                           t0: int) -> list[Any]:
@@ -770,7 +832,7 @@ class _Builder:
                         if x is None and state is None:  # the reverse direction's first step, with no input
                             x = be.constant(np.zeros((*(() if self.batch is None else (self.batch,)),
                                                       cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
-                            self.role(x, "input", t, layer, direction)
+                            self.u.extra_inputs.append((x, layer))
                         self._at(t, layer, direction)
                         state = self.state(cell.step(be, self.params(t, layer, direction), state, x),
                                            t, layer, direction)
@@ -787,17 +849,24 @@ class _Builder:
         return [row[0] for row in states]
 
     def finish(self) -> None:
-        """Put the reverse direction's lists and the copies in time order; sum the losses."""
+        """Put the reverse direction's lists and the copies in time order; sum the losses.
+
+        Also drops the builder's links (backend → builder → views → builder): without them a graph is
+        freed by reference counting the moment it is dropped, not at the next cyclic collection.
+        """
+        self.be.on_gate = None
+        self.views.clear()
         u = self.u
-        for lists in u.states.values():
-            for nodes in lists.values():
+        if self.cell.bidirectional:  # one direction builds in time order already
+            for lists in u.states.values():
+                for nodes in lists.values():
+                    nodes.sort(key=_t_of)
+            for nodes in u.copies.values():
                 nodes.sort(key=_t_of)
-        for nodes in u.copies.values():
-            nodes.sort(key=_t_of)
         if self.losses:
             total = _vsum(self.losses)  # L = L_1 + … + L_T
             if len(self.losses) > 1:
-                self.role(self.be.label(total, "L"), "loss", None)
+                self.be.label(total, "L")
             u.loss = total
 
 
@@ -922,7 +991,6 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
     b_dec = _Builder(u, be, batch, part="decoder")
     b_dec.run(y_in, dict(enumerate(targets, start=1)), [[state] for state in last], t0=T_enc)
     b_dec.finish()
-    u.roles = {**enc.roles, **u.roles}
     return u
 
 
