@@ -5,6 +5,11 @@ keyed by the op's name. A rule gets the gradient of the output ``g``, the output
 operand it is asked about (0, 1, …), and returns the gradient for that operand; the engine then
 sums it back to the operand's shape (undoing numpy broadcasting) and accumulates it.
 
+Nodes keep references to the arrays they read (a per-step copy shares its weight's array), so an
+in-place step between forward and backward would feed backward the new numbers. Assigning ``.data``
+(``W.data -= lr * W.grad`` included) or ``copy_`` marks the graphs that read the old numbers stale,
+and ``backward()`` on one raises — the rule the Value engine follows too (see ``graph``).
+
     >>> import numpy as np
     >>> W = Tensor(np.ones((2, 3)), label="W")
     >>> x = Tensor([1.0, 2.0, 3.0], label="x")
@@ -412,6 +417,13 @@ def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     return db[..., 0] if b.ndim == 1 else db
 
 
+def _vjp_pow(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    x, k = out._ctx
+    if k == 0:  # x**0 is the constant 1: derivative 0, even where x**-1 is inf or NaN (as PyTorch)
+        return g * 0.0
+    return g * k * x ** (k - 1)
+
+
 def _vjp_sum(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     axis, keepdims = out._ctx
     shape = out._parents[0].data.shape
@@ -441,7 +453,7 @@ VJP: dict[str, Callable[[np.ndarray, Tensor, int], np.ndarray]] = {
     "-": lambda g, out, which: g if which == 0 else -g,
     "*": lambda g, out, which: g * out._ctx[1 - which],
     "/": lambda g, out, which: g / out._ctx[1] if which == 0 else -g * out.data / out._ctx[1],
-    "**": lambda g, out, which: g * out._ctx[1] * out._ctx[0] ** (out._ctx[1] - 1) if out._ctx[1] else g * 0.0,
+    "**": _vjp_pow,
     "neg": lambda g, out, which: -g,
     "@": _vjp_matmul,
     "exp": lambda g, out, which: g * out.data,

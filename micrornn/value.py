@@ -11,6 +11,12 @@ the parents as a tuple in argument order, as the graph protocol asks. Storing th
 would make every node two objects for the allocator and the garbage collector to handle: a fifth
 of the engine's time on long sequences (see ``benchmarks/bench_engine.py``).
 
+Local derivatives are numbers fixed by the forward pass, so a change of ``w.data`` afterwards could
+not reach them; the Tensor engine would read the new array. Both engines therefore follow one rule
+(``graph``'s docstring): assigning ``.data`` makes the graphs that read the old number stale, and
+``backward()`` on one raises. Ops agree with ``Tensor``'s numbers at float64's edges as well
+(``exp`` overflows to inf, ``relu`` passes NaN on, ``**`` gives ±inf instead of OverflowError).
+
     >>> a = Value(2.0, label="a")
     >>> y = (a * a).tanh()
     >>> y.backward()
