@@ -159,7 +159,7 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
     reading an attribute is cheaper than a lookup in a set of a hundred thousand nodes.
     With ``reset_inner`` given (backward's walk), each inner node's grad is set to it as the node is
     placed, while the node is still in the CPU cache (a separate pass cost 5 of the 80 ms of a
-    10,000-step graph), and a stale edge raises (see ``edited``) before any gradient has moved.
+    10,000-step graph), and a stale edge raises (see ``edited``) before any gradient is passed on.
     """
     order: list[Any] = []
     mark = object()
@@ -194,8 +194,8 @@ def backward(root: Any, seed: Any, zero: Any) -> list[Any]:
     (a leaf root too: its grad grows by ``seed`` each call). Returns the nodes in the order their
     gradients were completed.
 
-    Raises RuntimeError, with no grad changed, when ``root`` was computed under ``no_grad()`` or
-    when a node's ``.data`` was assigned after a node computed from it was made.
+    Raises RuntimeError, before any leaf's grad has changed, when ``root`` was computed under
+    ``no_grad()`` or when a node's ``.data`` was assigned after a node computed from it was made.
     """
     if root._op is None:
         raise RuntimeError(NO_GRAD_ERROR)
