@@ -78,7 +78,7 @@ class Module:
             if not np.isfinite(a).all():
                 raise ValueError(f"state[{name!r}] must hold finite real numbers")
         for name, p in self.named_parameters():  # all checked: now write
-            p.data[...] = arrays[name]
+            p.copy_(arrays[name])  # recorded: a graph built from the old weights refuses backward()
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the parameters to an ``.npz`` file, atomically: a temporary file, then a rename.

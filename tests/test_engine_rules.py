@@ -41,29 +41,37 @@ def test_e1_no_grad_in_another_thread_leaves_this_threads_gradients_alone(seed, 
     rnn = RNN(2, 3, 1, seed=seed)
     xs, y = rng.uniform(-1, 1, size=(T, 2)), rng.uniform(-1, 1, size=1)
     expected = _rnn_grads(rnn, xs, y)  # single-threaded
-    tokens = RNN(3, 4, 3, seed=seed)
+    tokens = RNN(3, 4, 3, token_ids=True, seed=seed)
     stop = threading.Event()
+    rounds, errors, busy = [], [], threading.Event()
 
     def evaluate_forever():  # the other thread spends nearly all its time inside no_grad()
         a = mr.Tensor(rng.uniform(-1, 1, size=3))
-        while not stop.is_set():
-            if sampler == "sample":
-                mr.sample(tokens, start=[0, 1], steps=4)
-            else:
-                with mr.no_grad():
-                    for _ in range(20):
-                        (a * a).tanh().sum()
+        try:
+            while not stop.is_set():
+                if sampler == "sample":
+                    mr.sample(tokens, start=[0, 1], steps=4)
+                else:
+                    with mr.no_grad():
+                        for _ in range(20):
+                            (a * a).tanh().sum()
+                rounds.append(1)
+                busy.set()
+        except Exception as e:  # a failure there must fail the test, not vanish with the thread
+            errors.append(e)
 
     other = threading.Thread(target=evaluate_forever)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: every op may interleave
     try:
         other.start()
+        busy.wait(timeout=30)  # the other thread is looping in no_grad() before this one trains
         runs = [_rnn_grads(rnn, xs, y) for _ in range(4)]
     finally:
         stop.set()
         other.join()
         sys.setswitchinterval(interval)
+    assert not errors and rounds, f"the no_grad thread did not run: {errors}"
     for got in runs:
         for g, e in zip(got, expected):
             np.testing.assert_array_equal(g, e)
