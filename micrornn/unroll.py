@@ -44,6 +44,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple, Union
 
 import numpy as np
@@ -680,7 +681,7 @@ class _Builder:
         key = (t, layer, direction)
         view = self.views.get(key)
         if view is None:
-            view = self.views[key] = _StepParams(lambda name: self.copy(name, t), self.suffix[layer, direction][0])
+            view = self.views[key] = _StepParams(partial(self.copy, t=t), self.suffix[layer, direction][0])
         return view
 
     def copy(self, name: str, t: int) -> Node:
@@ -785,13 +786,16 @@ class _Builder:
         cell, be, T = self.cell, self.be, len(inputs)
         states = [row[0] for row in states]
         on_layer = self._layer if cell.num_layers > 1 else None  # where a gate is: only layers change in a step
+        truncate = cell.truncate
+        suffixes = [self.suffix[layer, 0][0] for layer in range(cell.num_layers)]
         for s in range(1, T + 1):
             t = t0 + s
             with timestep(t):
                 x = self.input(inputs[s - 1], t)
-                if self.cut_due(s):
+                if truncate and s > 1 and (s - 1) % truncate == 0:  # the context is a copy (see cut_due)
                     states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
-                views = [self.params(t, layer, 0) for layer in range(cell.num_layers)]
+                copy = partial(self.copy, t=t)
+                views = [_StepParams(copy, suffix) for suffix in suffixes]  # one direction: each made once
                 self.where = (t, 0, 0)
                 states = _layers_step(cell, be, views, states, x, on_layer)
                 for layer, st in enumerate(states):
