@@ -647,11 +647,14 @@ def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x
 
 
 def _t_of(node: Any) -> int:
+    """The time step a node was built in (the first Value's, for an array of Values)."""
     return (node.reshape(-1)[0] if isinstance(node, np.ndarray) else node).t
 
 
 class _Builder:
-    """Builds one cell's part of an unrolled graph into the record ``u``, giving every node its role."""
+    """Builds one cell's part of an unrolled graph into the record ``u``: every node it makes goes into one
+    of u's lists (X, states per layer and direction, copies, gates, cuts, O, L), from which ``u.roles`` is
+    derived when first read."""
 
     def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
         self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
