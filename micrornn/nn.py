@@ -142,6 +142,8 @@ class Cell(Module):
 
     The output head ``O_t = W^O H_t + b^O`` (``W_o``: output × hidden·directions) is added for every
     cell. Parameters are uniform in ±1/√hidden, drawn from ``seed`` in creation order, as PyTorch's.
+    ``num_layers``/``bidirectional`` stack layers and directions as PyTorch's; ``truncate=k`` cuts every
+    state (H and C) with ``detach()`` every k steps; ``token_ids=True`` makes layer 0 read token ids.
 
         >>> class MinimalGRU(Cell):    # the minimal gated unit (Zhou et al., 2016)
         ...     def weights(self, I, H):
