@@ -155,6 +155,8 @@ class Cell(Module):
 
     The output head ``O_t = W^O H_t + b^O`` (``W_o``: output × hidden·directions) is added for every
     cell. Parameters are uniform in ±1/√hidden, drawn from ``seed`` in creation order, as PyTorch's.
+    ``num_layers``/``bidirectional`` stack layers and directions as PyTorch's; ``truncate=k`` cuts every
+    state (H and C) with ``detach()`` every k steps; ``token_ids=True`` makes layer 0 read token ids.
 
         >>> class MinimalGRU(Cell):    # the minimal gated unit (Zhou et al., 2016)
         ...     def weights(self, I, H):
@@ -183,9 +185,10 @@ class Cell(Module):
         output_size: int,
         num_layers: int = 1,
         bidirectional: bool = False,
+        seed: int = 0,
+        *,
         truncate: int | None = None,
         token_ids: bool = False,
-        seed: int = 0,
     ) -> None:
         self.input_size = _positive_int(input_size, "input_size")
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
@@ -305,7 +308,8 @@ class RNN(Cell):
                              "and bidirectional=False")
         self.feedback = feedback
         self.output_size = output_size  # weights() needs it before the parameters are made (Jordan's W^H)
-        super().__init__(input_size, hidden_size, output_size, num_layers, bidirectional, truncate, token_ids, seed)
+        super().__init__(input_size, hidden_size, output_size, num_layers, bidirectional, seed, truncate=truncate,
+                         token_ids=token_ids)
 
     def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
         return {"W_h": (hidden_size, self.context_size), "W_x": (hidden_size, input_size), "b": (hidden_size,)}

@@ -214,9 +214,11 @@ def check_cell(cell_class: type, examples: int = 8, shrink: bool = True, **strat
        random directions (``directional_gradcheck``: a few forward passes however many parameters);
     3. the scalar (``Value``) unroll gives the Tensor unroll's loss and gradients (≤ 1e-9).
 
-    Raises ``AssertionError``; hypothesis reports the smallest failing problem (``shrink=False``: the
-    first one, at once). ``strategy_kwargs`` go to ``cell_problems``. Keep the cell smooth (tanh,
-    sigmoid) for 2.
+    The cell is made as ``cell_class(I, H, O, num_layers=…, bidirectional=…, token_ids=…, seed=…)``
+    (``Cell``'s signature). Raises ``AssertionError``; hypothesis reports the smallest failing problem
+    (``shrink=False``: the first one, at once). ``strategy_kwargs`` go to ``cell_problems`` (e.g.
+    ``layers=(1,)``, ``bidirectional=(False,)``, ``topologies=("many_to_many",)``, ``truncate=2``).
+    Keep the cell smooth (tanh, sigmoid) for 2.
 
         >>> from micrornn.nn import GRU
         >>> check_cell(GRU, examples=2)

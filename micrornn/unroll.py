@@ -44,6 +44,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple, Union
 
 import numpy as np
@@ -646,11 +647,14 @@ def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x
 
 
 def _t_of(node: Any) -> int:
+    """The time step a node was built in (the first Value's, for an array of Values)."""
     return (node.reshape(-1)[0] if isinstance(node, np.ndarray) else node).t
 
 
 class _Builder:
-    """Builds one cell's part of an unrolled graph into the record ``u``, giving every node its role."""
+    """Builds one cell's part of an unrolled graph into the record ``u``: every node it makes goes into one
+    of u's lists (X, states per layer and direction, copies, gates, cuts, O, L), from which ``u.roles`` is
+    derived when first read."""
 
     def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
         self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
@@ -680,7 +684,7 @@ class _Builder:
         key = (t, layer, direction)
         view = self.views.get(key)
         if view is None:
-            view = self.views[key] = _StepParams(lambda name: self.copy(name, t), self.suffix[layer, direction][0])
+            view = self.views[key] = _StepParams(partial(self.copy, t=t), self.suffix[layer, direction][0])
         return view
 
     def copy(self, name: str, t: int) -> Node:
@@ -785,13 +789,16 @@ class _Builder:
         cell, be, T = self.cell, self.be, len(inputs)
         states = [row[0] for row in states]
         on_layer = self._layer if cell.num_layers > 1 else None  # where a gate is: only layers change in a step
+        truncate = cell.truncate
+        suffixes = [self.suffix[layer, 0][0] for layer in range(cell.num_layers)]
         for s in range(1, T + 1):
             t = t0 + s
             with timestep(t):
                 x = self.input(inputs[s - 1], t)
-                if self.cut_due(s):
+                if truncate and s > 1 and (s - 1) % truncate == 0:  # the context is a copy (see cut_due)
                     states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
-                views = [self.params(t, layer, 0) for layer in range(cell.num_layers)]
+                copy = partial(self.copy, t=t)
+                views = [_StepParams(copy, suffix) for suffix in suffixes]  # one direction: each made once
                 self.where = (t, 0, 0)
                 states = _layers_step(cell, be, views, states, x, on_layer)
                 for layer, st in enumerate(states):
