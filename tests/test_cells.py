@@ -6,6 +6,7 @@ import pytest
 import micrornn as mr
 from micrornn import testing, viz
 from micrornn import unroll as U
+from micrornn.backends import _flat
 from micrornn.gradcheck import GradcheckError, directional_gradcheck, numerical_grad
 from micrornn.nn import GRU, LSTM, RNN, Cell
 from micrornn.tensor import VJP
@@ -239,7 +240,7 @@ def test_g4_every_recorded_node_has_its_role(scalar):
                        scalar=scalar)
 
     def role(node):
-        return u.role(U._flat(node)[0])
+        return u.role(_flat(node)[0])
 
     assert role(u.H[0]) == U.Role("H", 0, 1, 0, "H") and role(u.C[0]) == U.Role("C", 0, 1, 0, "C")
     assert role(u.states[(0, 0)]["C"][2]) == U.Role("C", 2, 0, 0, "C")

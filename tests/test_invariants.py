@@ -11,6 +11,7 @@ from test_cells import PeepholeLSTM
 
 from micrornn import optim
 from micrornn import unroll as U
+from micrornn.backends import _flat
 from micrornn.gradcheck import directional_gradcheck, gradcheck
 from micrornn.nn import GRU, LSTM, RNN, Elman, Jordan
 from micrornn.tensor import Tensor
@@ -223,9 +224,9 @@ def test_cells_copy_nets_are_bptt_cut_at_every_step(name, data):
     u = p.build()
     u.backward()
     for t, source, copy in u.cuts:  # the reverse direction's context comes from step t + 1
-        role = u.role(U._flat(copy)[0])
-        assert not U._flat(copy)[0]._parents and role.kind == "cut"
-        assert u.role(U._flat(source)[0]).t == (t + 1 if role.direction else t - 1)
+        role = u.role(_flat(copy)[0])
+        assert not _flat(copy)[0]._parents and role.kind == "cut"
+        assert u.role(_flat(source)[0]).t == (t + 1 if role.direction else t - 1)
     if p.cell.bidirectional:
         return  # the chained one-step graphs below run forward only
     grads = {n: q.grad.copy() for n, q in p.cell.named_parameters()}

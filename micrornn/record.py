@@ -1,0 +1,187 @@
+"""The record of an unrolled graph: its nodes by time step, the per-step copies, and each node's role.
+
+``Unrolled`` is what every topology of ``micrornn.unroll`` returns; ``Role`` says what a node is (input,
+state H or C, gate, output, loss, per-step weight copy, parameter, context cut) with its t, layer and
+direction, so the pictures never parse labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .backends import Node, ParamValue, _flat, _is_ids, _t_of, grad_of
+from .cells import Cell, layer_suffix
+from .graph import topological_order
+from .tensor import Tensor
+
+__all__ = ["Unrolled", "Role", "ROLE_KINDS"]
+
+ROLE_KINDS = ("input", "H", "C", "state", "gate", "output", "loss", "copy", "param", "cut")
+
+
+class Role(NamedTuple):
+    """What a node of an unrolled graph is — recorded when it is built, so nobody parses labels.
+
+    ``kind``: "input" (X_t), "H" (hidden state; t = 0 for H_0), "C" (LSTM cell state), "state" (another
+    state of a user cell, named in ``name``), "gate" (``name`` i, f, g, o, r, z, n …), "output" (O_t),
+    "loss" (L_t; the total L has t None), "copy" (the per-step weight copy W_t of parameter ``name``),
+    "param" (the shared parameter ``name`` itself), "cut" (the Elman/Jordan/truncation context: a
+    ``detach()``-ed copy of state ``name``, no gradient flows through it).
+    ``t``: time step (None for parameters and the total loss). ``layer``: 0 is the input layer.
+    ``direction``: 0 forward, 1 reverse (bidirectional). ``part``: "" , or "encoder"/"decoder" (seq2seq).
+    (A NamedTuple: one is made per recorded node, and a tuple is the cheapest immutable record.)
+    """
+
+    kind: str
+    t: int | None = None
+    layer: int = 0
+    direction: int = 0
+    name: str = ""
+    part: str = ""
+
+
+@dataclass
+class Unrolled:
+    """An unrolled graph: the nodes of every step in time order, the loss, the per-step copies, the roles.
+
+    ``X``, ``H``, ``C`` (LSTM), ``O`` and ``L`` are lists in time order; ``H`` and ``C`` are the states
+    of the top layer, forward direction — all layers and directions are in ``states[(layer, direction)]``
+    (a dict of such lists, by state name). ``H[0]`` is ``H_0`` when an initial state was given (``O[0]``
+    is ``O_0`` for a Jordan net); ``steps`` has the t of each entry. ``copies[name]`` lists the per-step
+    copies of a parameter, in time order; ``cuts`` lists the places where the context was copied with
+    ``detach()`` (copy nets, truncation) as ``(t, source, copy)``; ``gates`` lists ``(node, name, layer,
+    direction)``. ``roles`` maps ``id(node)`` to its ``Role`` (read it with ``u.role(node)``); it is
+    derived from the lists on first use, so building a graph pays nothing for it. A ``seq2seq`` record
+    holds the decoder; ``encoder`` is the encoder's record (its roles are in ``roles`` too).
+    """
+
+    topology: str
+    rnn: Cell
+    scalar: bool
+    T: int
+    loss: Node
+    X: list[Any] = field(default_factory=list)
+    H: list[Node] = field(default_factory=list)
+    C: list[Node] = field(default_factory=list)
+    O: list[Node] = field(default_factory=list)
+    L: list[Node] = field(default_factory=list)
+    steps: dict[str, list[int]] = field(default_factory=dict)
+    copies: dict[str, list[Node]] = field(default_factory=dict)
+    leaves: dict[str, Node] = field(default_factory=dict)
+    cuts: list[tuple[int, Node, Node]] = field(default_factory=list)
+    states: dict[tuple[int, int], dict[str, list[Node]]] = field(default_factory=dict)
+    gates: list[tuple[Node, str, int, int]] = field(default_factory=list)
+    encoder: Unrolled | None = None
+    part: str = ""  # "encoder" / "decoder" in a seq2seq
+    cut_of: list[tuple[int, int, str]] = field(default_factory=list, repr=False)  # (layer, direction, state) per cut
+    extra_inputs: list[tuple[Node, int]] = field(default_factory=list, repr=False)  # zero X_t(rev), (node, layer)
+    _roles: dict[int, Role] | None = field(default=None, repr=False)
+
+    @property
+    def roles(self) -> dict[int, Role]:
+        """``id(node) → Role`` for every node the unroller made (one entry per Value for ``scalar=True``)."""
+        if self._roles is None:
+            self._roles = _collect_roles(self)
+        return self._roles
+
+    def role(self, node: Any) -> Role | None:
+        """The role of a node (a Tensor or one Value), or None for the ops between the recorded nodes."""
+        return self.roles.get(id(node))
+
+    def backward(self) -> None:
+        """Backprop from the loss; parameters accumulate, so two calls give twice the gradient (as PyTorch).
+
+        For ``scalar=True`` the parameters' leaves are Values (``ParamValue``): what this call adds to
+        each of them is added into its Tensor parameter — for every leaf the loss reaches, so an encoder
+        whose ``H[-1]`` was this graph's ``h0`` gets its gradient too.
+        """
+        if self.scalar:
+            # the increment of this call only: a Value leaf holds the sum over all calls so far
+            leaves = [v for v in topological_order(self.loss) if isinstance(v, ParamValue)]
+            before = [v.grad for v in leaves]
+            self.loss.backward()
+            for v, old in zip(leaves, before):
+                v.param.grad[v.index] += v.grad - old
+            return
+        self.loss.backward()
+        # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
+        for record in (self, self.encoder) if self.encoder is not None else (self,):
+            lists = [record.X, record.O, record.L, *record.copies.values(),
+                     *(nodes for states in record.states.values() for nodes in states.values()),
+                     [g[0] for g in record.gates], [c for _, _, c in record.cuts]]
+            for nodes in lists:
+                for node in nodes:
+                    if type(node) is Tensor and node.grad is None:
+                        node.grad = np.zeros_like(node.data)
+
+    def at(self, t: int) -> dict[str, Any]:
+        """The nodes of time step t by kind, e.g. ``u.at(3)["H"]`` is H_3."""
+        out = {}
+        for kind in ("X", "H", "C", "O", "L"):
+            ts = self.steps.get(kind, [])
+            if t in ts:
+                out[kind] = getattr(self, kind)[ts.index(t)]
+        return out
+
+    def param_grad(self, name: str) -> np.ndarray:
+        """dL/d(parameter) from this graph alone (the sum over its per-step copies)."""
+        return grad_of(self.leaves[name])
+
+    def copy_grads(self, name: str) -> list[np.ndarray]:
+        """The per-step contributions dL/dW_t, in time order."""
+        return [grad_of(c) for c in self.copies[name]]
+
+
+def _owners(cell: Cell) -> dict[str, tuple[int, int]]:
+    """Parameter name → (layer, direction) it belongs to; the head W_o, b_o reads the top layer."""
+    owner = {name: (cell.num_layers - 1, 0) for name in ("W_o", "b_o")}
+    for layer in range(cell.num_layers):
+        for direction in range(cell.directions):
+            for name in cell.weights(cell.input_size if layer == 0 else cell.context_width, cell.hidden_size):
+                owner[name + layer_suffix(layer, direction)] = (layer, direction)
+    return owner
+
+
+def _recorded(u: Unrolled) -> Iterator[tuple[Any, tuple]]:
+    """Every node the unroller recorded with its role's fields (kind, t, layer, direction, name); later
+    entries win, so an O_{t-1} fed back as X_t stays an output."""
+    top = u.rnn.num_layers - 1
+    owner = _owners(u.rnn)
+    for name, leaf in u.leaves.items():
+        yield leaf, ("param", None, *owner[name], name)
+    for x, t in zip(u.X, u.steps.get("X", [])):
+        if not _is_ids(x):
+            yield x, ("input", t, 0, 0, "")
+    for x, layer in u.extra_inputs:
+        yield x, ("input", _t_of(x), layer, 1, "")
+    for name, copies in u.copies.items():
+        for c in copies:
+            yield c, ("copy", _t_of(c), *owner[name], name)
+    for (layer, direction), lists in u.states.items():
+        for name, nodes in lists.items():
+            kind = name if name in ("H", "C") else "state"
+            for n in nodes:
+                yield n, (kind, _t_of(n), layer, direction, name)
+    for node, name, layer, direction in u.gates:
+        yield node, ("gate", _t_of(node), layer, direction, name)
+    for (t, _, copy), (layer, direction, name) in zip(u.cuts, u.cut_of):
+        yield copy, ("cut", t, layer, direction, name)
+    for o, t in zip(u.O, u.steps.get("O", [])):
+        yield o, ("output", t, top, 0, "O")
+    for loss, t in zip(u.L, u.steps.get("L", [])):
+        yield loss, ("loss", t, 0, 0, "")
+    if len(u.L) > 1:
+        yield u.loss, ("loss", None, 0, 0, "")
+
+
+def _collect_roles(u: Unrolled) -> dict[int, Role]:
+    roles = {} if u.encoder is None else dict(u.encoder.roles)
+    for node, fields in _recorded(u):
+        role = Role(*fields, u.part)
+        for v in _flat(node):
+            roles[id(v)] = role
+    return roles
