@@ -15,7 +15,7 @@ import numpy as np
 
 from .backends import Node, ParamValue, _flat, _is_ids, _t_of, grad_of
 from .cells import Cell, layer_suffix
-from .graph import topological_order
+from .graph import stale_error, topological_order
 from .tensor import Tensor
 
 __all__ = ["Unrolled", "Role", "ROLE_KINDS"]
@@ -102,6 +102,9 @@ class Unrolled:
         if self.scalar:
             # the increment of this call only: a Value leaf holds the sum over all calls so far
             leaves = [v for v in topological_order(self.loss) if isinstance(v, ParamValue)]
+            for v in leaves:  # the rule of the Tensor path: a weight assigned after this graph read it is stale
+                if v.param._stamp > v._stamp:
+                    raise stale_error(v, v.param)
             before = [v.grad for v in leaves]
             self.loss.backward()
             for v, old in zip(leaves, before):

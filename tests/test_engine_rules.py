@@ -579,3 +579,14 @@ def test_e9_inner_grads_are_not_accumulated_in_place():
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
     np.testing.assert_array_equal(a.grad, [2.0, 2.0])
     np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+@pytest.mark.parametrize("scalar", [False, True])
+def test_e6_an_optimiser_step_between_unroll_and_backward_raises_on_both_paths(scalar):
+    # the scalar unroll copies the weights into fresh Values: without a check it would silently use the old ones
+    rnn = RNN(2, 3, 1, seed=0)
+    u = mr.unroll.many_to_one(rnn, np.ones((3, 2)), np.ones(1), scalar=scalar)
+    mr.optim.SGD(rnn.parameters(), lr=0.1).step()
+    with pytest.raises(RuntimeError, match="had its .data assigned after"):
+        u.backward()
+    assert all(not p.grad.any() for p in rnn.parameters())  # refused before any gradient moved
