@@ -57,8 +57,9 @@ for k, v in numbers.items():
     print(f"{k:34} {v:.6g}")
 
 # %% [markdown]
-# ## The heat picture, $w = 0.5$: each $H_{t-1} \to H_t$ edge carries the factor $f' \cdot w$, and the colour
-# ($\log_{10}$ of the gradient) fades step by step going back
+# ## The heat picture, $w = 0.5$: the gradient fades going back
+#
+# Each $H_{t-1} \to H_t$ edge carries the factor $f' \cdot w$; the colour is $\log_{10}$ of the gradient.
 
 # %%
 report.show(viz.draw(univariate(0.5, 8, scalar=True)), "vanishing_heat.svg",
