@@ -1,6 +1,8 @@
 """Every demo runs as a script with QUICK injected and its key claim holds in its `report`; the quick tour
 runs end to end."""
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from micrornn import tour
 from micrornn.cli import main as cli
 from micrornn.report import Report, inject, params
 from micrornn.tour import DEMOS_DIR, execute, find_demos
@@ -18,13 +21,35 @@ from micrornn.tour import DEMOS_DIR, execute, find_demos
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="the demos draw with Graphviz's dot")
 
 
-def run(name, tmp_path):
-    report = execute(DEMOS_DIR / f"{name}.py", tmp_path / name, quick=True)
-    assert report.figures, "every demo shows at least one picture"
-    for file, _ in [*report.figures, *report.links]:
-        assert Path(file).exists() and Path(file).stat().st_size > 500, file
-        assert Path(file).parent == tmp_path / name, "pictures go to the injected OUT"
-    return report.numbers
+@pytest.fixture(scope="module")
+def quick_tour(tmp_path_factory):
+    """`micrornn tour --quick` once for the whole module; every demo's report is kept for its own test."""
+    out = tmp_path_factory.mktemp("tour")
+    reports = {}
+
+    def recording(path, out, quick=False):
+        reports[path.stem] = execute(path, out, quick=quick)
+        return reports[path.stem]
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as m, contextlib.redirect_stdout(printed):
+        m.setattr(tour, "execute", recording)
+        code = cli(["tour", "--out", str(out), "--quick"])
+    return code, printed.getvalue(), out, reports
+
+
+@pytest.fixture
+def run(quick_tour):
+    def numbers(name):
+        _, _, out, reports = quick_tour
+        report = reports[name]
+        assert report.figures, "every demo shows at least one picture"
+        for file, _ in [*report.figures, *report.links]:
+            assert Path(file).exists() and Path(file).stat().st_size > 500, file
+            assert Path(file).parent == out / name, "pictures go to the injected OUT"
+        return report.numbers
+
+    return numbers
 
 
 def test_the_demos_are_numbered_in_the_notes_order():
@@ -32,43 +57,43 @@ def test_the_demos_are_numbered_in_the_notes_order():
     assert numbers[:9] == list(range(1, 10)) and numbers == list(range(1, len(numbers) + 1))
 
 
-def test_01_value_engine(tmp_path):
-    n = run("01_value_engine", tmp_path)
+def test_01_value_engine(run):
+    n = run("01_value_engine")
     assert n["max |engine − hand|"] < 1e-12
 
 
-def test_02_copy_nets_fail_where_bptt_learns(tmp_path):
-    n = run("02_elman_jordan", tmp_path)
+def test_02_copy_nets_fail_where_bptt_learns(run):
+    n = run("02_elman_jordan")
     bptt = n["test accuracy, RNN with BPTT"]
     assert bptt >= 0.9
     assert n["test accuracy, Elman copy net"] <= 0.6 and n["test accuracy, Jordan copy net"] <= 0.6
     assert bptt - max(n["test accuracy, Elman copy net"], n["test accuracy, Jordan copy net"]) >= 0.35
 
 
-def test_03_one_to_one_formulas(tmp_path):
-    n = run("03_one_to_one", tmp_path)
+def test_03_one_to_one_formulas(run):
+    n = run("03_one_to_one")
     assert n["max |dL/dH_1 − (W^O)ᵀ dL/dO|"] < 1e-12 and n["max |dL/dW^O − dL/dO H_1ᵀ|"] < 1e-12
     assert n["copies of W^H"] == 0
 
 
-def test_04_many_to_one(tmp_path):
-    n = run("04_many_to_one", tmp_path)
+def test_04_many_to_one(run):
+    n = run("04_many_to_one")
     assert n["sentiment test accuracy"] >= 0.9 and n["DNA blood-type test accuracy"] >= 0.9
     assert n["‖Σ_t dL/dW^X_t − dL/dW^X‖"] < 1e-12
 
 
-def test_05_many_to_many(tmp_path):
-    n = run("05_many_to_many", tmp_path)
+def test_05_many_to_many(run):
+    n = run("05_many_to_many")
     assert n["loss at end (mean of last 20)"] < 0.5 * n["T·ln V (knowing nothing)"]
     assert n["max |Σ_i dL_i/dH_t − dL/dH_t|"] < 1e-10
 
 
-def test_06_one_to_many(tmp_path):
-    assert run("06_one_to_many", tmp_path)["notes right"] >= 0.9
+def test_06_one_to_many(run):
+    assert run("06_one_to_many")["notes right"] >= 0.9
 
 
-def test_07_vanishing_exploding(tmp_path):
-    n = run("07_vanishing_exploding", tmp_path)
+def test_07_vanishing_exploding(run):
+    n = run("07_vanishing_exploding")
     assert n["w = 1.1: dL/dH_(T-50) / dL/dH_T"] == pytest.approx(117.39, rel=1e-4)
     assert n["w = 0.9: dL/dH_(T-50) / dL/dH_T"] == pytest.approx(0.00515, rel=1e-3)
     assert n["w = 1.1: 65 steps back"] == pytest.approx(1.1**65, rel=1e-12)
@@ -77,21 +102,21 @@ def test_07_vanishing_exploding(tmp_path):
     assert near > 0.5 > far  # the distant number is used over a short gap, not over a long one
 
 
-def test_08_gradient_clipping(tmp_path):
-    n = run("08_gradient_clipping", tmp_path)
+def test_08_gradient_clipping(run):
+    n = run("08_gradient_clipping")
     assert not np.isfinite(n["no clipping: final loss"])
     assert np.isfinite(n["clipped: final loss"]) and n["clipped: final loss"] < 1e-3 * n["clipped: first loss"]
 
 
-def test_09_worked_example(tmp_path):
-    n = run("09_bptt_worked_example", tmp_path)
+def test_09_worked_example(run):
+    n = run("09_bptt_worked_example")
     assert n["max |hand − engine| over all quantities"] < 1e-12
 
 
-def test_quick_tour_end_to_end(tmp_path, capsys):
-    assert cli(["tour", "--out", str(tmp_path / "tour"), "--quick"]) == 0
-    out = capsys.readouterr().out
-    index = tmp_path / "tour" / "index.html"
+def test_quick_tour_end_to_end(quick_tour):
+    code, out, folder, _ = quick_tour
+    assert code == 0
+    index = folder / "index.html"
     assert f"Open {index.resolve()}" in out
     html = index.read_text()
     refs = re.findall(r'(?:src|href)="([^"#]+)"', html)
@@ -154,8 +179,6 @@ def test_f1_report_show_writes_once_and_displays_the_file(tmp_path):
 
 
 def test_f6_tour_step_refreshes_the_gallery_before_each_pause(tmp_path, monkeypatch, capsys):
-    from micrornn import tour
-
     seen = []
 
     def pause(prompt):
