@@ -24,7 +24,7 @@ import micrornn as mr
 from micrornn import data, optim, plots, unroll, viz
 from micrornn.nn import RNN, Elman, Jordan
 
-length, n, iters = 10, (128 if QUICK else 256), (80 if QUICK else 150)
+length, n, iters = 10, (128 if QUICK else 256), (60 if QUICK else 150)
 xs, ys = data.dna(n, length=length, seed=0)  # xs: (T, batch, 4) one-hot bases, ys: (batch,) blood type
 xt, yt = data.dna(256, length=length, seed=1)
 elman, jordan, rnn = Elman(4, 16, 4, seed=0), Jordan(4, 16, 4, seed=0), RNN(4, 16, 4, seed=0)

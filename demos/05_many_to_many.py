@@ -33,7 +33,7 @@ from micrornn.nn import RNN
 text = data.zen()
 vocab = data.CharVocab.of(text)
 ids = vocab.encode(text)
-T, hidden, iters = 25, (48 if QUICK else 64), (120 if QUICK else 400)
+T, hidden, iters = 25, (48 if QUICK else 64), (80 if QUICK else 400)
 rnn = RNN(len(vocab), hidden, len(vocab), seed=0)
 prime = vocab.encode("Beautiful").tolist()
 before = vocab.decode(mr.sample(rnn, prime, 60, temperature=0.7, seed=1))

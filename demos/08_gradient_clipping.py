@@ -53,7 +53,7 @@ def run(clip: float | None, iters: int) -> tuple[list[float], list[float]]:
 # ## Without clipping
 
 # %%
-plain, plain_norms = run(None, 60 if QUICK else 150)
+plain, plain_norms = run(None, 50 if QUICK else 150)
 print(f"no clipping: loss {plain[0]:.4g} → {plain[-1]:.4g} after {len(plain)} steps; "
       f"gradient norms {', '.join(f'{g:.3g}' for g in plain_norms)}")
 
@@ -61,7 +61,7 @@ print(f"no clipping: loss {plain[0]:.4g} → {plain[-1]:.4g} after {len(plain)} 
 # ## With `clip_grad_norm_`, $\mu = 1$
 
 # %%
-clipped, clipped_norms = run(1.0, 60 if QUICK else 150)
+clipped, clipped_norms = run(1.0, 50 if QUICK else 150)
 print(f"clipping μ = 1: loss {clipped[0]:.4g} → {clipped[-1]:.4g}")
 
 # %%

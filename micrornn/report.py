@@ -21,16 +21,18 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-__all__ = ["Report", "Figure", "params", "inject", "progress", "in_notebook", "save"]
+__all__ = ["Report", "Figure", "params", "inject", "progress", "in_notebook", "save", "render_behind"]
 
 ENV_PREFIX = "MICRORNN_"  # MICRORNN_QUICK=1 MICRORNN_OUT=… reach a notebook kernel, which is another process
 _injected: ContextVar[Mapping[str, Any]] = ContextVar("micrornn_injected", default=MappingProxyType({}))
+_dot_thread: ContextVar[ThreadPoolExecutor | None] = ContextVar("micrornn_dot_thread", default=None)
 T = TypeVar("T")
 
 
@@ -99,6 +101,19 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None) ->
 
 
 # -- pictures -------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def render_behind() -> Iterator[None]:
+    """Inside this block ``Report.show`` hands Graphviz pictures to one background thread: ``dot`` is a
+    subprocess, so it draws on the second core while Python computes the next result. The tour uses it
+    and calls ``Report.wait()``, which raises any render error, before it reads the files."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dot") as pool:
+        token = _dot_thread.set(pool)
+        try:
+            yield
+        finally:
+            _dot_thread.reset(token)
+
+
 def save(picture: Any, path: str | Path) -> Path:
     """Write a matplotlib figure (closed afterwards, so Jupyter does not draw it twice) or a Graphviz picture
     (``viz.render``: one ``dot`` run, DOT source beside it) to ``path``."""
@@ -125,12 +140,19 @@ class Figure:
     path: Path
     caption: str
     picture: Any = field(repr=False, default=None)  # the Digraph or matplotlib figure it was made from
+    pending: Future | None = field(repr=False, default=None)  # the background render, under render_behind()
+
+    def wait(self) -> Path:
+        """The file, once written; a failed render raises its error here."""
+        if self.pending is not None:
+            self.pending.result()
+        return self.path
 
     def _repr_svg_(self) -> str | None:
-        return self.path.read_text(encoding="utf-8") if self.path.suffix == ".svg" else None
+        return self.wait().read_text(encoding="utf-8") if self.path.suffix == ".svg" else None
 
     def _repr_png_(self) -> bytes | None:
-        return self.path.read_bytes() if self.path.suffix == ".png" else None
+        return self.wait().read_bytes() if self.path.suffix == ".png" else None
 
 
 # -- the report -------------------------------------------------------------------------------------------------
@@ -152,15 +174,28 @@ class Report:
     numbers: dict[str, Any] = field(default_factory=dict)
     figures: list[tuple[Path, str]] = field(default_factory=list)  # (file, caption)
     links: list[tuple[Path, str]] = field(default_factory=list)  # pages to open (the backward stepper)
+    shown: list[Figure] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
 
     def show(self, picture: Any, name: str, caption: str) -> Figure:
         """Write ``picture`` to ``out/name``, list it in the gallery, and return it for Jupyter to display."""
-        path = save(picture, self.out / name)
+        path, pool = self.out / name, _dot_thread.get()
+        if pool is not None and not hasattr(picture, "savefig"):  # matplotlib stays on this thread
+            path.parent.mkdir(parents=True, exist_ok=True)
+            figure = Figure(path, caption, picture, pool.submit(save, picture, path))
+        else:
+            figure = Figure(save(picture, path), caption, picture)
         self.figures.append((path, caption))
-        return Figure(path, caption, picture)
+        self.shown.append(figure)
+        return figure
+
+    def wait(self) -> Report:
+        """Every picture written (see ``render_behind``)."""
+        for figure in self.shown:
+            figure.wait()
+        return self
 
     def link(self, path: str | Path, caption: str) -> Path:
         """List a page the demo wrote (the backward stepper) in the gallery."""

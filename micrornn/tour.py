@@ -14,7 +14,7 @@ import runpy
 import time
 from pathlib import Path
 
-from .report import Report, fmt, inject, save
+from .report import Report, fmt, inject, render_behind, save
 
 __all__ = ["Report", "save", "find_demos", "run_demo", "run_tour", "write_index", "DEMOS_DIR"]
 
@@ -42,14 +42,14 @@ def execute(path: Path, out: Path, quick: bool = False) -> Report:
     """Run one demo file top to bottom, as ``python demos/NN_name.py`` would, with ``QUICK`` and ``OUT``
     injected; return the ``report`` it leaves. (A demo written before the notebook style, with
     ``main(out_dir, quick) -> Report``, still runs.)"""
-    with inject(QUICK=quick, OUT=Path(out)):
+    with inject(QUICK=quick, OUT=Path(out)), render_behind():
         names = runpy.run_path(str(path), run_name=f"micrornn_demo_{path.stem}")
         if "report" not in names and callable(names.get("main")):
             return names["main"](Path(out), quick=quick)
-    report = names.get("report")
-    if not isinstance(report, Report):
-        raise RuntimeError(f"{path.name} did not leave a `report` (a micrornn.report.Report) at the end")
-    return report
+        report = names.get("report")
+        if not isinstance(report, Report):
+            raise RuntimeError(f"{path.name} did not leave a `report` (a micrornn.report.Report) at the end")
+        return report.wait()
 
 
 def run_demo(name: str, out: Path, quick: bool = False) -> Report:
