@@ -97,7 +97,9 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None) ->
         from tqdm.auto import tqdm
     else:  # tqdm.auto would warn "IProgress not found" in a notebook without ipywidgets
         from tqdm.std import tqdm
-    return tqdm(iterable, desc=desc, total=total, mininterval=0.5, ncols=80, leave=in_notebook())
+    notebook = in_notebook()  # there: stdout, since a notebook shows stderr in an error's red box
+    return tqdm(iterable, desc=desc, total=total, mininterval=0.5, ncols=80, leave=notebook,
+                file=sys.stdout if notebook else None)
 
 
 # -- pictures -------------------------------------------------------------------------------------------------

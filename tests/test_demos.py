@@ -203,3 +203,16 @@ def test_f5_import_micrornn_stays_light_and_viz_plots_are_attributes():
 
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         micrornn.nope  # noqa: B018
+
+
+def test_f6_background_renders_are_waited_for_and_their_errors_raised(tmp_path):
+    import graphviz
+
+    from micrornn.report import render_behind
+
+    broken = graphviz.Digraph(body=["a -> {"])  # dot rejects this
+    with render_behind():
+        r = Report("t", out=tmp_path)
+        r.show(broken, "broken.svg", "a picture dot cannot draw")  # returns at once: dot runs behind
+        with pytest.raises(RuntimeError, match="dot failed"):
+            r.wait()

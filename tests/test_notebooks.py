@@ -47,6 +47,7 @@ def test_f2_every_demo_runs_as_a_notebook_with_pictures_inline(path, tmp_path, m
         for o in cell.get("outputs", []):
             if o.output_type == "stream":
                 assert o.text.count("it/s]") + o.text.count("s/it]") <= 1, o.text
+                assert o.name == "stdout", f"a notebook shows stderr as an error: {o.text[:200]}"
     last = code[-1]
     assert last.source.strip().endswith("report") and last.outputs[0].data["text/markdown"].startswith("**")
     written = list((tmp_path / "out").iterdir())
