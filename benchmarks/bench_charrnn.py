@@ -144,7 +144,7 @@ def measure(hidden: int, batch: int, repeats: int, use_torch: bool) -> dict[str,
     rng = np.random.default_rng(0)
     xs = rng.integers(0, VOCAB, size=(T,) if batch == 1 else (T, batch))
     ys = rng.integers(0, VOCAB, size=xs.shape)
-    rnn = RNN(VOCAB, hidden, VOCAB, seed=0)
+    rnn = RNN(VOCAB, hidden, VOCAB, seed=0, token_ids=True)
     params = rnn.state_dict()
     backends = {"floor": lambda: numpy_bptt(params, xs, ys), "micrornn": lambda: micrornn_step(rnn, xs, ys)}
     if use_torch:

@@ -25,9 +25,11 @@ from micrornn import data, optim, plots, unroll, viz
 from micrornn.nn import RNN, Elman, Jordan
 
 length, n, iters = 10, (128 if QUICK else 256), (60 if QUICK else 150)
-xs, ys = data.dna(n, length=length, seed=0)  # xs: (T, batch, 4) one-hot bases, ys: (batch,) blood type
+xs, ys = data.dna(n, length=length, seed=0)  # xs: (T, batch) base ids over "ACGT", ys: (batch,) blood type
 xt, yt = data.dna(256, length=length, seed=1)
-elman, jordan, rnn = Elman(4, 16, 4, seed=0), Jordan(4, 16, 4, seed=0), RNN(4, 16, 4, seed=0)
+elman = Elman(4, 16, 4, seed=0, token_ids=True)  # xs are token ids: A, C, G, T = 0..3
+jordan = Jordan(4, 16, 4, seed=0, token_ids=True)
+rnn = RNN(4, 16, 4, seed=0, token_ids=True)
 
 
 def three_steps(net):

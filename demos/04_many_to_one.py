@@ -49,7 +49,7 @@ def accuracy(rnn, xs, ys) -> float:
 # %%
 xs, ys, vocab = data.sentiment(200, seed=0)  # xs: (T, batch) word ids
 xt, yt, _ = data.sentiment(300, seed=1)
-senti = RNN(len(vocab), 16, 2, seed=0)
+senti = RNN(len(vocab), 16, 2, seed=0, token_ids=True)
 train(senti, xs, ys, iters)
 acc_s = accuracy(senti, xt, yt)
 print(f"sentiment test accuracy {acc_s:.1%}")
@@ -60,7 +60,7 @@ print(f"sentiment test accuracy {acc_s:.1%}")
 # %%
 dx, dy = data.dna(256, length=12, seed=0)
 dxt, dyt = data.dna(256, length=12, seed=1)
-dna = RNN(4, 16, 4, seed=0)
+dna = RNN(4, 16, 4, seed=0, token_ids=True)
 train(dna, dx, dy, iters)
 acc_d = accuracy(dna, dxt, dyt)
 print(f"DNA blood-type test accuracy {acc_d:.1%}")

@@ -13,12 +13,12 @@ output×hidden; a batch is a leading dimension. The graph itself is built by ``m
 from __future__ import annotations
 
 import os
-import tempfile
-import zipfile
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
+from . import checkpoint
 from . import functional as F
 from .tensor import Tensor
 
@@ -51,43 +51,57 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters; on any mismatch nothing is changed and the error says what."""
+    def _mismatch(self, entries: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> str | None:
+        """What keeps arrays of these (shape, dtype)s, by name, from loading into this module; None if nothing."""
         expected = {name: p.shape for name, p in self.named_parameters()}
-        missing, extra = set(expected) - set(state), set(state) - set(expected)
+        missing, extra = expected.keys() - entries.keys(), entries.keys() - expected.keys()
         if missing or extra:
-            raise ValueError(
-                f"state does not match {type(self).__name__}: missing {sorted(missing)}, unexpected {sorted(extra)}"
-            )
+            return f"state does not match {type(self).__name__}: missing {sorted(missing)}, unexpected {sorted(extra)}"
         for name, shape in expected.items():
-            arr = np.asarray(state[name])
-            if arr.shape != shape:
-                raise ValueError(f"state[{name!r}] has shape {arr.shape}, {type(self).__name__} expects {shape}")
-            if arr.dtype.kind not in "iuf" or not np.isfinite(arr).all():
+            got, dtype = entries[name]
+            if got != shape:
+                return f"state[{name!r}] has shape {got}, {type(self).__name__} expects {shape}"
+            if dtype.kind not in "iuf":
+                return f"state[{name!r}] must hold finite real numbers, got dtype {dtype}"
+        return None
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Copy arrays into the parameters; on any mismatch nothing is changed and the error says what."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict needs a dict of arrays by name, got {type(state).__name__}")
+        arrays = {name: np.asarray(a) for name, a in state.items()}
+        problem = self._mismatch({name: (a.shape, a.dtype) for name, a in arrays.items()})
+        if problem:
+            raise ValueError(problem)
+        for name, a in arrays.items():
+            if not np.isfinite(a).all():
                 raise ValueError(f"state[{name!r}] must hold finite real numbers")
         for name, p in self.named_parameters():  # all checked: now write
-            p.data[...] = state[name]
+            p.data[...] = arrays[name]
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the parameters to an ``.npz`` file, atomically (a temporary file, then a rename)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **self.state_dict())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write the parameters to an ``.npz`` file, atomically: a temporary file, then a rename.
+
+        A symlink is written through (its target is replaced, the link stays), an existing file keeps its
+        permission bits, a new one gets the usual ``0o666 & ~umask``.
+
+            >>> import tempfile
+            >>> from pathlib import Path
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     rnn = RNN(2, 3, 1); rnn.save(Path(d) / "rnn.npz"); rnn.load(Path(d) / "rnn.npz")
+        """
+        checkpoint.write(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
-        """Read parameters saved by ``save``; a corrupt file or another architecture leaves the model unchanged."""
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                state = {k: f[k] for k in f.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-            raise ValueError(f"cannot read parameters from {path}: {e}") from None
-        self.load_state_dict(state)
+        """Read parameters written by ``save``; on any error the model is unchanged.
+
+        A file that is not such a checkpoint (not an ``.npz``, damaged, a bare ``.npy``) raises
+        ``ValueError("not a micrornn checkpoint: <path>: <what is wrong>")``; one written for another
+        architecture names the parameter and both shapes. Every member's ``.npy`` header is checked
+        against the model before any data is read, so a small file claiming a huge array fails at once.
+        A missing file raises ``FileNotFoundError``.
+        """
+        self.load_state_dict(checkpoint.read(path, self._mismatch, type(self).__name__))
 
 
 class Linear(Module):
@@ -117,7 +131,19 @@ class RNN(Module):
     feedback="hidden" feeds ``H_{t-1}`` back (Elman); "output" feeds ``O_{t-1}`` (Jordan), so ``W_h``
     is then hidden×output. ``truncate=k`` cuts the graph every k steps with ``detach()`` (``None``:
     full BPTT; 1: the copy nets, whose context units hold a copy no gradient flows back through).
+    ``token_ids=True`` makes the inputs token ids 0..input_size−1 instead of vectors: ``W^X X_t`` is
+    then column ``X_t`` of ``W^X`` (the product with a one-hot vector, as ``nn.Embedding``); without it
+    an integer input is an error, never silently read as ids.
     Parameters are uniform in ±1/√hidden, drawn from ``seed``.
+
+    ``step`` is the one recurrence — the unroller, ``sample`` and user code all call it:
+
+        >>> from micrornn.unroll import TensorBackend
+        >>> from micrornn.tensor import Tensor
+        >>> rnn = RNN(2, 3, 1)
+        >>> H_1 = rnn.step(TensorBackend(), rnn, None, Tensor([1.0, 0.0]))   # H_1 = f(W^X X_1 + b)
+        >>> rnn.step(TensorBackend(), rnn, H_1, Tensor([0.0, 1.0])).shape
+        (3,)
     """
 
     _param_names = ("W_h", "W_x", "b", "W_o", "b_o")
@@ -131,6 +157,7 @@ class RNN(Module):
         feedback: str = "hidden",
         truncate: int | None = None,
         seed: int = 0,
+        token_ids: bool = False,
     ) -> None:
         self.input_size = _positive_int(input_size, "input_size")
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
@@ -143,6 +170,9 @@ class RNN(Module):
         if truncate is not None:
             truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
         self.truncate = truncate
+        if not isinstance(token_ids, (bool, np.bool_)):
+            raise TypeError(f"token_ids must be True or False, got {token_ids!r}")
+        self.token_ids = bool(token_ids)
         self.seed = seed
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(self.hidden_size)
@@ -157,6 +187,23 @@ class RNN(Module):
         self.W_o = Tensor(init(O, H), label="W^O")
         self.b_o = Tensor(init(O), label="b^O")
 
+    def step(self, be: Any, p: Any, context: Any, X_t: Any) -> Any:
+        """One step of the recurrence, ``H_t = f(W^H C_t + W^X X_t + b)`` with C_t the context.
+
+        ``be`` is the backend (Tensors or Values), ``p`` holds the parameters by name — the per-step
+        copies in an unrolled graph, the parameters themselves (``p = self``) when sampling. No
+        context (step 1 without ``h0``) means no W^H term; no input (``one_to_many`` after step 1
+        with ``feed="zeros"``) means no W^X term.
+        """
+        z = be.affine(p.W_h, context, p.b) if context is not None else p.b
+        if X_t is not None:
+            z = be.affine(p.W_x, X_t) + z
+        return be.apply(self.f, z)
+
+    def output(self, be: Any, p: Any, H_t: Any) -> Any:
+        """``O_t = W^O H_t + b^O``."""
+        return be.affine(p.W_o, H_t, p.b_o)
+
     @property
     def context_size(self) -> int:
         """Width of what is fed back: H_{t-1} (Elman) or O_{t-1} (Jordan)."""
@@ -166,7 +213,7 @@ class RNN(Module):
         return (
             f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
             f"output_size={self.output_size}, activation={self.activation!r}, feedback={self.feedback!r}, "
-            f"truncate={self.truncate}, seed={self.seed})"
+            f"truncate={self.truncate}, seed={self.seed}{', token_ids=True' if self.token_ids else ''})"
         )
 
 
@@ -174,14 +221,16 @@ class Elman(RNN):
     """The Elman copy net: the hidden state is *copied* into context units (``truncate=1``)."""
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str = "tanh",
-                 seed: int = 0) -> None:
-        super().__init__(input_size, hidden_size, output_size, activation, feedback="hidden", truncate=1, seed=seed)
+                 seed: int = 0, token_ids: bool = False) -> None:
+        super().__init__(input_size, hidden_size, output_size, activation, feedback="hidden", truncate=1, seed=seed,
+                         token_ids=token_ids)
 
 
 class Jordan(RNN):
     """The Jordan copy net: the *output* is copied into the context units (``truncate=1``)."""
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int, activation: str = "tanh",
-                 seed: int = 0) -> None:
-        super().__init__(input_size, hidden_size, output_size, activation, feedback="output", truncate=1, seed=seed)
+                 seed: int = 0, token_ids: bool = False) -> None:
+        super().__init__(input_size, hidden_size, output_size, activation, feedback="output", truncate=1, seed=seed,
+                         token_ids=token_ids)
 

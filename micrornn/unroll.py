@@ -7,7 +7,18 @@ Every step t builds, inside ``with timestep(t):``,
     O_t = W^O_t H_t + b^O_t,   L_t = loss(O_t, y_t)
 
 so after ``backward()`` each copy's ``.grad`` is that step's contribution and the shared
-parameter's ``.grad`` is their sum, dL/dW^H = Σ_t dL/dW^H_t — by ordinary backprop.
+parameter's ``.grad`` is their sum, dL/dW^H = Σ_t dL/dW^H_t — by ordinary backprop. The step is
+``rnn.step`` (and ``rnn.output``): ``sample`` calls the very same functions.
+
+What the arguments mean — the net decides, nothing is guessed from a dtype:
+
+- ``xs``: a net built with ``token_ids=True`` reads integer ids of shape (T,) or (T, batch); any other
+  net reads floats of shape (T, I) or (T, batch, I). Ints to a vector net, floats to a token net: TypeError.
+- ``h0``: a plain array is a constant start state; a graph node (a Tensor, or for ``scalar=True`` an
+  object array of Values — e.g. another unroll's ``H[-1]``) stays in the graph, so chained unrolls
+  backpropagate end to end. A Tensor with ``scalar=True`` (or Values without) is a TypeError.
+- ``max_memory``: the unroll refuses (MemoryError) when ``memory_estimate`` is above it; default
+  ``$MICRORNN_MEMORY_BUDGET`` or ``MEMORY_BUDGET`` (2 GiB).
 
     >>> import numpy as np
     >>> from micrornn.nn import RNN
@@ -22,6 +33,7 @@ parameter's ``.grad`` is their sum, dL/dW^H = Σ_t dL/dW^H_t — by ordinary bac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -29,12 +41,13 @@ from typing import Any, Union
 import numpy as np
 
 from . import functional as F
-from .graph import no_grad, timestep
+from .graph import no_grad, timestep, topological_order
 from .nn import RNN
 from .tensor import Tensor
 from .value import Value
 
-__all__ = ["Unrolled", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "sample", "grad_of", "data_of"]
+__all__ = ["Unrolled", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "sample", "grad_of", "data_of",
+           "MEMORY_BUDGET", "memory_estimate", "check_memory"]
 
 Node = Union[Tensor, Value, np.ndarray]  # np.ndarray: an object array of Values (scalar=True)
 LOSSES = ("cross_entropy", "mse")
@@ -59,8 +72,15 @@ class TensorBackend:
         return _labelled(node.detach(), label)
 
     # shapes, ids and targets were checked for the whole sequence up front: the unchecked ops follow
-    def affine(self, W: Tensor, h: Tensor, b: Tensor | None = None) -> Tensor:
+    def affine(self, W: Tensor, h: Tensor | np.ndarray, b: Tensor | None = None) -> Tensor:
+        """``W h + b``; for token ids ``h``, column h of W (the product with a one-hot vector) + b."""
+        if _is_ids(h):
+            return F._embed(W, h) if b is None else F._embed(W, h) + b
         return F._linear(h, W, b)
+
+    def apply(self, f: Callable[[Any], Any], z: Tensor) -> Tensor:
+        """An activation (``Tensor.tanh`` …) applied to a node."""
+        return f(z)
 
     def embed(self, W: Tensor, ids: np.ndarray) -> Tensor:
         return F._embed(W, ids)
@@ -75,13 +95,27 @@ class TensorBackend:
         return _labelled(node, label)
 
 
+class ParamValue(Value):
+    """A Value leaf standing for one number ``param.data[index]`` of a Tensor parameter (``scalar=True``):
+    ``Unrolled.backward()`` adds what it receives into ``param.grad[index]``."""
+
+    __slots__ = ("param", "index")
+
+    def __init__(self, data: float, param: Tensor, index: tuple[int, ...]) -> None:
+        super().__init__(data)
+        self.param, self.index = param, index
+
+
 class ValueBackend:
     """One ``Value`` per number: nodes are numpy object arrays of Values (for tiny nets and cross-checks)."""
 
     scalar = True
 
     def leaf(self, p: Tensor) -> np.ndarray:
-        return self.constant(p.data, p.label)
+        leaf = np.empty(p.shape, dtype=object)
+        for idx, x in np.ndenumerate(p.data):
+            leaf[idx] = ParamValue(float(x), p, idx)
+        return self.label(leaf, p.label)
 
     def copy(self, leaf: np.ndarray, label: str) -> np.ndarray:
         return self.label(_map(lambda v: v.identity(), leaf), label)
@@ -93,8 +127,15 @@ class ValueBackend:
         return self.label(_map(lambda v: v.detach(), node), label)
 
     def affine(self, W: np.ndarray, h: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        Wh = W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
+        if _is_ids(h):
+            Wh = self.embed(W, h)
+        else:
+            Wh = W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
         return Wh if b is None else Wh + b
+
+    def apply(self, f: Callable[[Any], Any], z: np.ndarray) -> np.ndarray:
+        """An activation applied to every Value of the array."""
+        return _map(f, z)
 
     def embed(self, W: np.ndarray, ids: np.ndarray) -> np.ndarray:
         return W[:, ids].T  # the very Value nodes of those columns: no new nodes, as a one-hot product
@@ -119,6 +160,11 @@ class ValueBackend:
         for idx, v in np.ndenumerate(node):  # one number: no index (the univariate pictures of the notes)
             v.label = label if node.size == 1 else f"{label}[{','.join(map(str, idx))}]"
         return node
+
+
+def _is_ids(x: Any) -> bool:
+    """Token ids are integer arrays (or one numpy integer); vectors are Tensors or arrays of Values."""
+    return isinstance(x, (np.ndarray, np.integer)) and x.dtype.kind in "iu"
 
 
 def _labelled(node: Tensor, label: str) -> Tensor:
@@ -186,12 +232,21 @@ class Unrolled:
     cuts: list[tuple[int, Node, Node]] = field(default_factory=list)
 
     def backward(self) -> None:
-        """Backprop from the loss. For ``scalar=True`` the Value grads are added into the RNN's parameters too."""
-        self.loss.backward()
+        """Backprop from the loss; parameters accumulate, so two calls give twice the gradient (as PyTorch).
+
+        For ``scalar=True`` the parameters' leaves are Values (``ParamValue``): what this call adds to
+        each of them is added into its Tensor parameter — for every leaf the loss reaches, so an encoder
+        whose ``H[-1]`` was this graph's ``h0`` gets its gradient too.
+        """
         if self.scalar:
-            for name, p in self.rnn.named_parameters():
-                p.grad += grad_of(self.leaves[name])
+            # the increment of this call only: a Value leaf holds the sum over all calls so far
+            leaves = [v for v in topological_order(self.loss) if isinstance(v, ParamValue)]
+            before = [v.grad for v in leaves]
+            self.loss.backward()
+            for v, old in zip(leaves, before):
+                v.param.grad[v.index] += v.grad - old
             return
+        self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
         copies = [c for cs in self.copies.values() for c in cs]
         for node in [*self.H, *self.O, *self.L, *copies, *(x for x in self.X if isinstance(x, Tensor))]:
@@ -218,23 +273,34 @@ class Unrolled:
 
 # -- input checking: every message names what was received and what was expected -------------------------
 def _inputs(rnn: RNN, xs: Any, where: str) -> tuple[list[Any], bool, int | None]:
-    """Per-step inputs, whether they are token ids, and the batch size (None: unbatched)."""
+    """Per-step inputs, whether they are token ids, and the batch size (None: unbatched).
+
+    The net decides what an input means, never the dtype: an RNN built with ``token_ids=True`` reads
+    integer ids of shape (T,) or (T, batch); any other reads float vectors of shape (T, I) or (T, batch, I).
+    """
     if isinstance(xs, (Tensor, Value)):
         raise TypeError(f"{where}: pass inputs as a numpy array or nested lists, not a {type(xs).__name__}")
     arr = np.asarray(xs)
     I = rnn.input_size
-    expected = f"(T, {I}) or (T, batch, {I}) floats, or token ids of shape (T,) or (T, batch)"
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: inputs must be numbers, got dtype {arr.dtype}; expected {expected}")
+        raise TypeError(f"{where}: inputs must be numbers, got dtype {arr.dtype}")
     if arr.ndim == 0 or len(arr) == 0:
-        raise ValueError(f"{where}: T = 0 — a sequence needs at least one time step; expected {expected}")
-    if arr.dtype.kind in "iu":
+        raise ValueError(f"{where}: T = 0 — a sequence needs at least one time step")
+    if rnn.token_ids:
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{where}: this net reads token ids (token_ids=True): expected integers 0..{I - 1} of "
+                            f"shape (T,) or (T, batch), got {arr.dtype} of shape {arr.shape}")
         if arr.ndim > 2:
             raise ValueError(f"{where}: token ids must have shape (T,) or (T, batch), got {arr.shape}")
         if arr.min() < 0 or arr.max() >= I:
             raise ValueError(f"{where}: token id {arr.max() if arr.max() >= I else arr.min()} is out of range "
                              f"for input_size {I} (ids 0..{I - 1})")
         return list(arr), True, (arr.shape[1] if arr.ndim == 2 else None)
+    expected = f"(T, {I}) or (T, batch, {I}) floats"
+    if arr.dtype.kind in "iu":  # ids or vectors written as ints? the net says which; never guess
+        raise TypeError(f"{where}: got integers ({arr.dtype}, shape {arr.shape}) but this net reads vectors of "
+                        f"input_size {I}: pass floats (np.asarray(xs, dtype=float)) for vectors, or build the net "
+                        f"with token_ids=True to read token ids")
     if arr.ndim not in (2, 3) or arr.shape[-1] != I:
         raise ValueError(f"{where}: inputs have shape {arr.shape}, expected {expected}")
     if not np.isfinite(arr).all():
@@ -277,18 +343,108 @@ def _targets(rnn: RNN, ys: Any, T: int, batch: int | None, loss: str | None, whe
     return [_target(rnn, y, batch, loss, f"{where}, step {t}") for t, y in enumerate(ys, start=1)]
 
 
-def _initial_state(rnn: RNN, h0: Any, batch: int | None, where: str) -> np.ndarray | None:
+def _initial_state(rnn: RNN, h0: Any, batch: int | None, scalar: bool, where: str) -> Any:
+    """``h0`` as given when it is a graph node (it stays in the graph), else a float array (a constant)."""
     if h0 is None:
         return None
     C = rnn.context_size
     want = (C,) if batch is None else (batch, C)
-    arr = np.asarray(h0.data if isinstance(h0, Tensor) else h0)
-    if arr.dtype.kind not in "biuf" or arr.shape != want:
-        raise ValueError(f"{where}: h0 must be numbers of shape {want} (the {rnn.feedback} state), got {arr.shape}")
-    return arr.astype(np.float64)
+    state = f"the {rnn.feedback} state"
+    if isinstance(h0, Value) or (isinstance(h0, np.ndarray) and h0.dtype == object):
+        if not scalar:
+            raise TypeError(f"{where}: h0 holds Values but scalar=False builds Tensors; pass a Tensor (e.g. the "
+                            f"H[-1] of a Tensor unroll) to stay in the graph, or a float array for a constant")
+        arr = np.asarray(h0, dtype=object)
+        if not all(isinstance(v, Value) for v in arr.reshape(-1)):
+            raise TypeError(f"{where}: an object-array h0 must hold only Values")
+        shape = arr.shape
+    elif isinstance(h0, Tensor):
+        if scalar:
+            raise TypeError(f"{where}: h0 is a Tensor but scalar=True builds Values; pass the H[-1] of a scalar=True "
+                            f"unroll (an array of Values) to stay in the graph, or h0.data for a constant")
+        arr, shape = h0, h0.shape
+    else:
+        arr = np.asarray(h0)
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: h0 must be numbers of shape {want} ({state}), got dtype {arr.dtype}")
+        arr, shape = arr.astype(np.float64), arr.shape
+    if shape != want:
+        raise ValueError(f"{where}: h0 must be numbers of shape {want} ({state}), got {shape}")
+    return arr
+
+
+# -- memory: say it before building a graph that cannot fit -------------------------------------------------
+MEMORY_BUDGET = 2 * 2**30  # bytes; an unroll estimated above this raises MemoryError before it builds anything
+_VALUE_BYTES = 140  # one Value with its two floats (sys.getsizeof, measured)
+_NODE_BYTES = 250  # one Tensor node's object and array headers
+
+
+def memory_estimate(rnn: RNN, T: int, batch: int | None = None, scalar: bool = False) -> int:
+    """Bytes an unroll of ``T`` steps holds after ``backward()`` — a rough estimate made before building.
+
+    Tensor graphs: every per-step copy W_t gets its own full-shape float64 gradient, so each step
+    costs Σ_params size × 8 bytes, plus the step's activations (data and grad). Value graphs: one
+    ~140-byte Value per number — the copies, a product and a sum for each use of a weight, the activations.
+
+        >>> memory_estimate(RNN(1, 256, 1), T=10_000) > 5 * 2**30   # 5.7 GB were measured
+        True
+    """
+    b = 1 if batch is None else batch
+    n_params = sum(p.size for p in rnn.parameters())
+    per_step_act = b * (3 * rnn.hidden_size + 3 * rnn.output_size + rnn.input_size)
+    if scalar:
+        return int(T * (n_params * (1 + 2 * b) + per_step_act) * _VALUE_BYTES)
+    return int(T * (n_params * 8 + per_step_act * 16 + 12 * _NODE_BYTES))
+
+
+def _budget(max_memory: float | None, where: str) -> float:
+    """The budget in bytes: the argument, else $MICRORNN_MEMORY_BUDGET, else MEMORY_BUDGET."""
+    if max_memory is None:
+        env = os.environ.get("MICRORNN_MEMORY_BUDGET")
+        if env is None:
+            return MEMORY_BUDGET
+        try:
+            max_memory = float(env)
+        except ValueError:
+            raise ValueError(f"{where}: $MICRORNN_MEMORY_BUDGET must be a number of bytes, got {env!r}") from None
+    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, float)) or not max_memory > 0:
+        raise ValueError(f"{where}: max_memory must be a positive number of bytes (inf: no limit), got {max_memory!r}")
+    return max_memory
+
+
+def check_memory(rnn: RNN, T: int, batch: int | None, scalar: bool, max_memory: float | None = None,
+                 where: str = "unroll") -> int:
+    """Raise ``MemoryError`` when the estimate (``memory_estimate``) is above the budget; return the estimate."""
+    need, budget = memory_estimate(rnn, T, batch, scalar), _budget(max_memory, where)
+    if need > budget:
+        kind = "Values" if scalar else "Tensors"
+        raise MemoryError(
+            f"{where}: this unroll (T = {T}, hidden {rnn.hidden_size}, {kind}) needs about {need / 2**30:.2f} GiB, "
+            f"above the budget of {budget / 2**30:.2f} GiB (each per-step weight copy holds a full-size gradient). "
+            f"Use a shorter T, a smaller net or truncated windows — or raise the budget: max_memory=bytes "
+            f"(float('inf'): no limit), $MICRORNN_MEMORY_BUDGET, or micrornn.unroll.MEMORY_BUDGET")
+    return need
 
 
 # -- the builder shared by the four topologies ------------------------------------------------------------
+class _StepParams:
+    """The parameters as one step sees them: ``p.W_h`` is the per-step copy W^H_t, made on first use.
+
+    Made on demand, so a step that does not use a parameter (no W^H at step 1 without H_0) gets no copy.
+    """
+
+    __slots__ = ("_copy", "_made")
+
+    def __init__(self, copy: Callable[[str], Node]) -> None:
+        self._copy, self._made = copy, {}
+
+    def __getattr__(self, name: str) -> Node:
+        made = self._made
+        if name not in made:
+            made[name] = self._copy(name)
+        return made[name]
+
+
 def _unroll(
     topology: str,
     rnn: RNN,
@@ -296,22 +452,20 @@ def _unroll(
     ids: bool,
     targets: dict[int, tuple],
     T: int,
-    h0: np.ndarray | None,
+    h0: Any,
     scalar: bool,
     feed: str = "input",
+    max_memory: float | None = None,
 ) -> Unrolled:
     if not isinstance(rnn, RNN):
         raise TypeError(f"{topology}: the first argument must be a micrornn.nn.RNN, got {type(rnn).__name__}")
+    batch = None if not inputs or np.ndim(inputs[0]) == (0 if ids else 1) else np.shape(inputs[0])[0]
+    check_memory(rnn, T, batch, scalar, max_memory, where=topology)
     be = ValueBackend() if scalar else TensorBackend()
     leaves = {name: be.leaf(p) for name, p in rnn.named_parameters()}
     u = Unrolled(topology, rnn, scalar, T, loss=None, leaves=leaves,
                  copies={name: [] for name in leaves}, steps={k: [] for k in "XHOL"})
     notation = {name: p.label for name, p in rnn.named_parameters()}
-
-    def copy(name: str, t: int) -> Node:
-        node = be.copy(leaves[name], f"{notation[name]}_{t}")
-        u.copies[name].append(node)
-        return node
 
     def record(kind: str, t: int, node: Node) -> Node:
         getattr(u, kind).append(node)
@@ -322,16 +476,25 @@ def _unroll(
     context = None
     if h0 is not None:
         with timestep(0):
-            context = record("H" if hidden_fed else "O", 0, be.constant(h0, "H_0" if hidden_fed else "O_0"))
+            name = "H_0" if hidden_fed else "O_0"
+            # a graph node stays in the graph (an identity node labelled H_0): chained unrolls backpropagate
+            start = be.constant(h0, name) if isinstance(h0, np.ndarray) and h0.dtype != object else be.copy(h0, name)
+            context = record("H" if hidden_fed else "O", 0, start)
     losses = []
     for t in range(1, T + 1):
         with timestep(t):
+
+            def copy(name: str, t: int = t) -> Node:
+                node = be.copy(leaves[name], f"{notation[name]}_{t}")
+                u.copies[name].append(node)
+                return node
+
+            p = _StepParams(copy)
             # the context C_t: H_{t-1} or O_{t-1}; a copy (no gradient) every `truncate` steps
             if context is not None and rnn.truncate and t > 1 and (t - 1) % rnn.truncate == 0:
                 source = context
                 context = be.detach(source, f"C_{t}")
                 u.cuts.append((t, source, context))
-            z = be.affine(copy("W_h", t), context, copy("b", t)) if context is not None else copy("b", t)
             x_t = inputs[t - 1] if t - 1 < len(inputs) else None
             if feed == "output" and t > 1:
                 x_t = u.O[-1]  # one-to-many, feed="output": X_t = O_{t-1}, inside the graph
@@ -339,13 +502,10 @@ def _unroll(
                 x_t = be.constant(x_t, f"X_{t}")
             if x_t is not None:
                 record("X", t, x_t)
-                W_x = copy("W_x", t)
-                z = (be.embed(W_x, x_t) if ids else be.affine(W_x, x_t)) + z
-            H_t = record("H", t, be.label(_apply(rnn.f, z), f"H_{t}"))
+            H_t = record("H", t, be.label(rnn.step(be, p, context, x_t), f"H_{t}"))
             context = H_t
             if t in targets or (not hidden_fed and t < T):
-                O_t = be.affine(copy("W_o", t), H_t, copy("b_o", t))
-                record("O", t, be.label(O_t, f"O_{t}"))
+                O_t = record("O", t, be.label(rnn.output(be, p, H_t), f"O_{t}"))
                 if not hidden_fed:
                     context = O_t
             if t in targets:
@@ -359,39 +519,38 @@ def _unroll(
     return u
 
 
-def _apply(f: Callable[[Any], Any], z: Node) -> Node:
-    return _map(f, z) if isinstance(z, np.ndarray) else f(z)
-
-
 # -- the four topologies ------------------------------------------------------------------------------------
-def one_to_one(rnn: RNN, x: Any, y: Any, loss: str | None = None, scalar: bool = False) -> Unrolled:
+def one_to_one(rnn: RNN, x: Any, y: Any, loss: str | None = None, scalar: bool = False,
+               max_memory: float | None = None) -> Unrolled:
     """One input, one output, no recurrence (an MLP): ``H_1 = f(W^X X + b)``, ``O = W^O H_1 + b^O``."""
     inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_one(x)")
     target = _target(rnn, y, batch, loss, "one_to_one(y)")
-    return _unroll("one_to_one", rnn, inputs, ids, {1: target}, 1, None, scalar)
+    return _unroll("one_to_one", rnn, inputs, ids, {1: target}, 1, None, scalar, max_memory=max_memory)
 
 
-def many_to_one(rnn: RNN, xs: Any, y: Any, h0: Any = None, loss: str | None = None, scalar: bool = False) -> Unrolled:
+def many_to_one(rnn: RNN, xs: Any, y: Any, h0: Any = None, loss: str | None = None, scalar: bool = False,
+                max_memory: float | None = None) -> Unrolled:
     """A sequence in, one output at the last step (sequence classification): ``L = L_T``."""
     inputs, ids, batch = _inputs(rnn, xs, "many_to_one(xs)")
     T = len(inputs)
     target = _target(rnn, y, batch, loss, "many_to_one(y)")
-    state = _initial_state(rnn, h0, batch, "many_to_one")
-    return _unroll("many_to_one", rnn, inputs, ids, {T: target}, T, state, scalar)
+    state = _initial_state(rnn, h0, batch, scalar, "many_to_one")
+    return _unroll("many_to_one", rnn, inputs, ids, {T: target}, T, state, scalar, max_memory=max_memory)
 
 
 def many_to_many(rnn: RNN, xs: Any, ys: Any, h0: Any = None, loss: str | None = None,
-                 scalar: bool = False) -> Unrolled:
+                 scalar: bool = False, max_memory: float | None = None) -> Unrolled:
     """An output and a loss at every step: ``L = L_1 + … + L_T``, ``dL/dH_t = Σ_{i≥t} dL_i/dH_t``."""
     inputs, ids, batch = _inputs(rnn, xs, "many_to_many(xs)")
     T = len(inputs)
     targets = _targets(rnn, ys, T, batch, loss, "many_to_many(ys)")
-    state = _initial_state(rnn, h0, batch, "many_to_many")
-    return _unroll("many_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar)
+    state = _initial_state(rnn, h0, batch, scalar, "many_to_many")
+    return _unroll("many_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar,
+                   max_memory=max_memory)
 
 
 def one_to_many(rnn: RNN, x: Any, ys: Any, feed: str = "zeros", h0: Any = None, loss: str | None = None,
-                scalar: bool = False) -> Unrolled:
+                scalar: bool = False, max_memory: float | None = None) -> Unrolled:
     """One input, a sequence out. After step 1 the input is zero (``feed="zeros"``: no W^X term) or the
     previous output (``feed="output"``: ``X_t = O_{t-1}``, needs ``input_size == output_size``)."""
     if feed not in ("zeros", "output"):
@@ -404,40 +563,60 @@ def one_to_many(rnn: RNN, x: Any, ys: Any, feed: str = "zeros", h0: Any = None, 
         raise ValueError("one_to_many: ys must be a non-empty sequence of targets, one per output step")
     T = len(ys)
     targets = _targets(rnn, ys, T, batch, loss, "one_to_many(ys)")
-    state = _initial_state(rnn, h0, batch, "one_to_many")
+    state = _initial_state(rnn, h0, batch, scalar, "one_to_many")
     return _unroll("one_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar,
-                   feed="output" if feed == "output" else "input")
+                   feed="output" if feed == "output" else "input", max_memory=max_memory)
 
 
 # -- generation ---------------------------------------------------------------------------------------------
 def sample(rnn: RNN, start: int | Sequence[int], steps: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
-    """Generate ``steps`` token ids from a token model (``input_size == output_size``), under ``no_grad()``.
+    """Generate ``steps`` token ids from a token model, under ``no_grad()``.
 
-    ``start`` is one id or a list of ids that primes the state; each next id is drawn from
-    ``softmax(O_t / temperature)`` and fed back as the next input.
+    The net must read token ids (``token_ids=True``) and have ``input_size == output_size``. ``start``
+    is one id or a list of ids (ints: a float such as 1.7 is a TypeError, never truncated) that primes
+    the state; each next id is drawn from ``softmax(O_t / temperature)`` and fed back as the next input.
+    Each step is ``rnn.step`` and ``rnn.output`` — the very functions the unroller calls.
+
+        >>> rnn = RNN(5, 8, 5, token_ids=True)
+        >>> len(sample(rnn, [1, 2], 10))
+        10
     """
-    if rnn.input_size != rnn.output_size:
-        raise ValueError(f"sample: needs a token model with input_size == output_size, got "
-                         f"{rnn.input_size} and {rnn.output_size}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+    return _generate(rnn, start, steps, temperature, seed)[0]
+
+
+def _generate(rnn: RNN, start: Any, steps: int, temperature: float = 1.0,
+              seed: int = 0) -> tuple[list[int], list[np.ndarray]]:
+    """``sample``'s ids and the logits O_t of every step it took (priming steps included)."""
+    if not isinstance(rnn, RNN):
+        raise TypeError(f"sample: the first argument must be a micrornn.nn.RNN, got {type(rnn).__name__}")
+    if not rnn.token_ids or rnn.input_size != rnn.output_size:
+        raise ValueError(f"sample: needs a token model, built with token_ids=True and input_size == output_size; "
+                         f"got token_ids={rnn.token_ids}, input_size {rnn.input_size}, output_size {rnn.output_size}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"sample: steps must be a positive int, got {steps!r}")
     if not temperature > 0:
         raise ValueError(f"sample: temperature must be > 0, got {temperature!r}")
-    prime = [start] if isinstance(start, (int, np.integer)) else list(start)
-    _inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the ids
+    prime = [start] if np.ndim(start) == 0 else list(start)
+    for tok in prime:
+        if isinstance(tok, (bool, np.bool_)) or not isinstance(tok, (int, np.integer)):
+            raise TypeError(f"sample: start must be token ids (ints), got {tok!r} ({type(tok).__name__})")
+    if not prime:
+        raise ValueError("sample: start must hold at least one token id")
+    _inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the range
     rng = np.random.default_rng(seed)
+    be = TensorBackend()
+    hidden_fed = rnn.feedback == "hidden"
     out: list[int] = []
+    logits: list[np.ndarray] = []
     with no_grad():
-        h = o = None
+        context = None
         for i, tok in enumerate(prime + [None] * (steps - 1)):
-            tok = out[-1] if tok is None else tok
-            z = F.embed(rnn.W_x, np.int64(tok)) + rnn.b
-            context = h if rnn.feedback == "hidden" else o
-            if context is not None:
-                z = F.linear(context, rnn.W_h) + z
-            h = rnn.f(z)
-            o = F.linear(h, rnn.W_o) + rnn.b_o
+            x = np.int64(out[-1] if tok is None else tok)
+            H = rnn.step(be, rnn, context, x)  # p = rnn: the parameters themselves, no per-step copies
+            O = rnn.output(be, rnn, H)
+            context = H if hidden_fed else O
+            logits.append(O.data)
             if i >= len(prime) - 1:
-                p = F.softmax(o * (1.0 / temperature)).data
+                p = F.softmax(O * (1.0 / temperature)).data
                 out.append(int(rng.choice(len(p), p=p)))
-    return out
+    return out, logits

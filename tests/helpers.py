@@ -31,13 +31,13 @@ def problems(draw, topologies=TOPOLOGIES, activations=("tanh", "sigmoid", "relu"
     topology = draw(st.sampled_from(topologies))
     feedback = draw(st.sampled_from(("hidden", "output")))
     I, H, O = (draw(st.integers(1, 3)) for _ in range(3))
+    ids = allow_ids and draw(st.booleans())  # a token net reads ids, any other net float vectors
     rnn = RNN(I, H, O, activation=draw(st.sampled_from(activations)), feedback=feedback,
-              truncate=draw(st.sampled_from(truncations)), seed=draw(st.integers(0, 2**16)))
+              truncate=draw(st.sampled_from(truncations)), seed=draw(st.integers(0, 2**16)), token_ids=ids)
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     batch = draw(st.sampled_from([None, *range(1, max_batch + 1)]))
     T = 1 if topology == "one_to_one" else draw(st.integers(1, max_T))
     bshape = () if batch is None else (batch,)
-    ids = allow_ids and draw(st.booleans())
     classes = O > 1 and draw(st.booleans())
 
     def x_of(n):

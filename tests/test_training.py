@@ -27,7 +27,7 @@ def accuracy(rnn, xs, ys):
 def test_sentiment_with_negation_is_learned():
     xs, ys, vocab = data.sentiment(200, seed=0)
     xt, yt, _ = data.sentiment(200, seed=1)
-    rnn = RNN(len(vocab), 16, 2, seed=0)
+    rnn = RNN(len(vocab), 16, 2, seed=0, token_ids=True)
     before = accuracy(rnn, xt, yt)
     fit(rnn, lambda: U.many_to_one(rnn, xs, ys), 100, lr=0.03)
     after = accuracy(rnn, xt, yt)
@@ -40,7 +40,7 @@ def test_char_model_loss_falls_well_below_uniform():
     ids = vocab.encode(text)
     T = 25
     uniform = T * np.log(len(vocab))  # L = Σ_t L_t of a model that knows nothing
-    rnn = RNN(len(vocab), 48, len(vocab), seed=0)
+    rnn = RNN(len(vocab), 48, len(vocab), seed=0, token_ids=True)
     opt = optim.Adagrad(rnn.parameters(), lr=0.1)
     losses = []
     for it in range(150):
