@@ -4,7 +4,13 @@
 
 References run in this same process: a hand-derived plain-Python BPTT (the floor for any pure-Python
 engine) and micrograd 0.1.0 when installed (it has only relu, so micrornn runs a relu variant against it).
-Prints medians and ratios; run as ``python benchmarks/bench_engine.py [--quick]``.
+Prints medians and ratios, then the bounds issue [H] set for the engine (met or missed).
+
+    python benchmarks/bench_engine.py [--quick] [--gc-off]
+
+    (no flag)    T = 1,000 and 10,000, tanh and relu
+    --quick      T = 1,000 only, fewer repeats
+    --gc-off     time with the cyclic garbage collector disabled
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import median_time, table  # noqa: E402
+from common import median_times, table  # noqa: E402
 
 import micrornn as mr  # noqa: E402
 from micrornn.graph import topological_order  # noqa: E402
@@ -163,13 +170,19 @@ def main() -> None:
     sizes = [1000] if args.quick else [1000, 10_000]
     rows = [["T", "variant", "hand floor (ms)", "micrornn (ms)", "micrograd (ms)", "micrornn/floor",
              "micrograd/micrornn"]]
+    worst_floor, speedup = 0.0, {}
     for T in sizes:
         xs, ys = data(T)
         repeats = 5 if args.quick else (15 if T <= 1000 else 7)
         for relu in (False, True):
-            floor = median_time(lambda: hand_bptt(xs, ys, relu), repeats)
-            ours = median_time(lambda: engine_rnn(mr.Value, xs, ys, relu), repeats)
-            mg = median_time(lambda: engine_rnn(MGValue, xs, ys, relu), repeats) if (MGValue and relu) else None
+            fns = {"floor": lambda: hand_bptt(xs, ys, relu), "ours": lambda: engine_rnn(mr.Value, xs, ys, relu)}
+            if MGValue and relu:
+                fns["micrograd"] = lambda: engine_rnn(MGValue, xs, ys, relu)
+            times = median_times(fns, repeats)  # samples interleaved: the ratios share the machine's load
+            floor, ours, mg = times["floor"], times["ours"], times.get("micrograd")
+            worst_floor = max(worst_floor, ours / floor)
+            if mg:
+                speedup[T] = mg / ours
             rows.append([
                 f"{T:,}", "relu" if relu else "tanh", f"{floor * 1e3:.2f}", f"{ours * 1e3:.2f}",
                 f"{mg * 1e3:.2f}" if mg else "-", f"{ours / floor:.1f}x", f"{mg / ours:.1f}x" if mg else "-",
@@ -179,12 +192,31 @@ def main() -> None:
     print(table(rows))
     ours_b = bytes_per_node(mr.Value)
     line = f"peak memory per node (tracemalloc, T=2,000 relu graph): micrornn {ours_b:.0f} B"
+    memory = None
     if MGValue is not None:
         mg_b = bytes_per_node(MGValue)
-        line += f", micrograd {mg_b:.0f} B, ratio {ours_b / mg_b:.2f}"
+        memory = ours_b / mg_b
+        line += f", micrograd {mg_b:.0f} B, ratio {memory:.2f}"
     print(line)
     print(time_split())
     print(note)
+    print(bounds(speedup, worst_floor, memory))
+
+
+def bounds(speedup: dict[int, float], worst_floor: float, memory: float | None) -> str:
+    """Issue [H]'s bounds for the Value engine, each with this run's number; a change that breaks one says why."""
+    def row(bound: str, value: float | None, ok: Callable[[float], bool], fmt: str) -> str:
+        if value is None:
+            return f"  {bound}: not measured in this run"
+        return f"  {bound}: {value:{fmt}}  {'met' if ok(value) else 'MISSED'}"
+
+    return "\n".join([
+        "bounds (issue [H]):",
+        row(">= 2.5x micrograd's speed at T = 1,000 (relu)", speedup.get(1000), lambda r: r >= 2.5, ".2f"),
+        row(">= 12x micrograd's speed at T = 10,000 (relu)", speedup.get(10_000), lambda r: r >= 12, ".1f"),
+        row("<= 30x the hand floor (worst row)", worst_floor, lambda r: r <= 30, ".1f"),
+        row("memory per node <= 1/3 of micrograd's", memory, lambda r: r <= 1 / 3, ".2f"),
+    ])
 
 
 if __name__ == "__main__":

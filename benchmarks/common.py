@@ -26,6 +26,27 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1, number:
     return statistics.median(times)
 
 
+def median_times(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1,
+                 number: int = 1) -> dict[str, float]:
+    """``median_time`` for several functions at once, their samples taken in turn (round-robin).
+
+    On a shared machine the load changes from second to second; interleaving the samples exposes every
+    function to the same load, so the ratios between them stay fair when the absolute times do not.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

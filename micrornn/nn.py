@@ -1,4 +1,5 @@
-"""Modules: parameters with names, `Linear`, and the recurrent net of the notes.
+"""Modules: parameters with names, `Linear`, and the recurrent cells — the net of the notes, LSTM, GRU,
+and the user's own (a ``Cell``: named parameters + one step).
 
     H_t = f(W^H H_{t-1} + W^X X_t + b)        O_t = W^O H_t + b^O
 
@@ -22,7 +23,7 @@ from . import checkpoint
 from . import functional as F
 from .tensor import Tensor
 
-__all__ = ["Module", "Linear", "RNN", "Elman", "Jordan", "FEEDBACKS"]
+__all__ = ["Module", "Linear", "Cell", "RNN", "Elman", "Jordan", "LSTM", "GRU", "FEEDBACKS", "layer_suffix"]
 
 FEEDBACKS = ("hidden", "output")
 
@@ -125,7 +126,139 @@ class Linear(Module):
         return F.linear(x, self.W, self.b)
 
 
-class RNN(Module):
+# -- cells: named parameters + one step ----------------------------------------------------------------------
+def layer_suffix(layer: int, direction: int) -> str:
+    """The name suffix of a parameter of layer ``layer`` and ``direction`` (1: reverse), as PyTorch's
+    ``weight_ih_l1_reverse``: ``W_x`` for layer 0 forward, ``W_x_l1``, ``W_x_rev``, ``W_x_l1_rev``."""
+    return (f"_l{layer}" if layer else "") + ("_rev" if direction else "")
+
+
+def _label_suffix(layer: int, direction: int) -> str:
+    """The same for pictures: ``W^X``, ``W^X(l1)``, ``W^X(rev)``, ``W^X(l1,rev)``."""
+    parts = ([f"l{layer}"] if layer else []) + (["rev"] if direction else [])
+    return f"({','.join(parts)})" if parts else ""
+
+
+class Cell(Module):
+    """A recurrent cell: named parameters and one ``step(be, p, state, X_t) -> state``.
+
+    The unroller (every topology, ``scalar=True`` too), ``sample`` and user code all call that one
+    step. A subclass gives
+
+    - ``weights(input_size, hidden_size)``: name → shape of one layer's parameters (layer 0 forward
+      gets the bare names; other layers and the reverse direction get ``layer_suffix``);
+    - ``step(be, p, state, X_t)``: ``p.W_x`` … are that step's parameters (per-step copies when
+      unrolled); ``be`` has the ops that run on Tensors and on arrays of Values alike —
+      ``be.affine(W, x, b)`` (``W x + b``; a token id x picks column x), ``be.tanh``, ``be.sigmoid``,
+      ``be.gate(name, node)`` (marks a gate for the pictures) — and ``+ - *``, ``1 - z``, ``z[..., a:b]``.
+      The state is ``H`` (or a tuple, named by ``state_names``: the LSTM's ``(H, C)``).
+
+    The output head ``O_t = W^O H_t + b^O`` (``W_o``: output × hidden·directions) is added for every
+    cell. Parameters are uniform in ±1/√hidden, drawn from ``seed`` in creation order, as PyTorch's.
+
+        >>> class MinimalGRU(Cell):    # the minimal gated unit (Zhou et al., 2016)
+        ...     def weights(self, I, H):
+        ...         return {"W_f": (H, I), "U_f": (H, H), "b_f": (H,), "W_n": (H, I), "U_n": (H, H), "b_n": (H,)}
+        ...     def step(self, be, p, h, x):
+        ...         f = be.gate("f", be.sigmoid(be.affine(p.W_f, x, p.b_f) + be.affine(p.U_f, h)))
+        ...         n = be.tanh(be.affine(p.W_n, x, p.b_n) + be.affine(p.U_n, f * h))
+        ...         return (1 - f) * h + f * n
+        >>> [name for name, _ in MinimalGRU(2, 3, 1).named_parameters()]
+        ['W_f', 'U_f', 'b_f', 'W_n', 'U_n', 'b_n', 'W_o', 'b_o']
+    """
+
+    state_names: tuple[str, ...] = ("H",)
+    labels: dict[str, str] = {}  # notation for the pictures, e.g. {"W_x": "W^X"}; default: the name
+    # True: step() takes None for a missing state (step 1 without H_0) or input (one_to_many after step 1)
+    # and leaves that term out, as the notes draw it. False: the unroller passes zeros instead.
+    accepts_none: bool = False
+    activation: str = "tanh"
+    feedback: str = "hidden"
+    step_width: int = 24  # activations per step, in units of hidden_size (for unroll.memory_estimate)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        truncate: int | None = None,
+        token_ids: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.input_size = _positive_int(input_size, "input_size")
+        self.hidden_size = _positive_int(hidden_size, "hidden_size")
+        self.output_size = _positive_int(output_size, "output_size")
+        self.num_layers = _positive_int(num_layers, "num_layers")
+        for flag, value in (("bidirectional", bidirectional), ("token_ids", token_ids)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{flag} must be True or False, got {value!r}")
+        self.bidirectional, self.token_ids = bool(bidirectional), bool(token_ids)
+        if truncate is not None:
+            truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
+        self.truncate = truncate
+        self.seed = seed
+        self._param_names: list[str] = []
+        self._labels: dict[str, str] = {}
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(self.hidden_size)
+        H, D = self.hidden_size, self.directions
+        for layer in range(self.num_layers):
+            for direction in range(D):
+                shapes = self.weights(self.input_size if layer == 0 else H * D, H)
+                for name, shape in shapes.items():
+                    full = name + layer_suffix(layer, direction)
+                    label = self.labels.get(name, name) + _label_suffix(layer, direction)
+                    self._add(full, rng.uniform(-bound, bound, shape), label)
+        self._add("W_o", rng.uniform(-bound, bound, (self.output_size, self.context_width)), "W^O")
+        self._add("b_o", rng.uniform(-bound, bound, self.output_size), "b^O")
+
+    def _add(self, name: str, data: np.ndarray, label: str) -> None:
+        if hasattr(self, name) or not name.isidentifier():
+            raise ValueError(f"{type(self).__name__}: parameter name {name!r} is taken or not an identifier")
+        setattr(self, name, Tensor(data, label=label))
+        self._param_names.append(name)
+        self._labels[name] = label
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def context_width(self) -> int:
+        """Width of what the output head reads: H_t, or [H_t; H_t^rev] when bidirectional."""
+        return self.hidden_size * self.directions
+
+    @property
+    def context_size(self) -> int:
+        """Width of what is fed back from one step to the next (the hidden state)."""
+        return self.hidden_size
+
+    def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+        raise NotImplementedError(f"{type(self).__name__} must define weights(input_size, hidden_size)")
+
+    def step(self, be: Any, p: Any, state: Any, X_t: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define step(be, p, state, X_t)")
+
+    def output(self, be: Any, p: Any, H_t: Any) -> Any:
+        """``O_t = W^O H_t + b^O``."""
+        return be.affine(p.W_o, H_t, p.b_o)
+
+    def hidden(self, state: Any) -> Any:
+        """H_t from a state: the state itself, or its first part (the LSTM's (H, C))."""
+        return state[0] if isinstance(state, tuple) else state
+
+    def __repr__(self) -> str:
+        extra = "".join([f", num_layers={self.num_layers}" if self.num_layers > 1 else "",
+                         ", bidirectional=True" if self.bidirectional else "",
+                         f", truncate={self.truncate}" if self.truncate else "",
+                         ", token_ids=True" if self.token_ids else ""])
+        return (f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
+                f"output_size={self.output_size}{extra}, seed={self.seed})")
+
+
+class RNN(Cell):
     """The simple recurrent net of the notes; ``micrornn.unroll`` turns it into a graph.
 
     feedback="hidden" feeds ``H_{t-1}`` back (Elman); "output" feeds ``O_{t-1}`` (Jordan), so ``W_h``
@@ -133,20 +266,22 @@ class RNN(Module):
     full BPTT; 1: the copy nets, whose context units hold a copy no gradient flows back through).
     ``token_ids=True`` makes the inputs token ids 0..input_size−1 instead of vectors: ``W^X X_t`` is
     then column ``X_t`` of ``W^X`` (the product with a one-hot vector, as ``nn.Embedding``); without it
-    an integer input is an error, never silently read as ids.
+    an integer input is an error, never silently read as ids. ``num_layers`` and ``bidirectional``
+    stack layers as PyTorch's ``nn.RNN`` (feedback="hidden" only).
     Parameters are uniform in ±1/√hidden, drawn from ``seed``.
 
     ``step`` is the one recurrence — the unroller, ``sample`` and user code all call it:
 
         >>> from micrornn.unroll import TensorBackend
-        >>> from micrornn.tensor import Tensor
         >>> rnn = RNN(2, 3, 1)
         >>> H_1 = rnn.step(TensorBackend(), rnn, None, Tensor([1.0, 0.0]))   # H_1 = f(W^X X_1 + b)
         >>> rnn.step(TensorBackend(), rnn, H_1, Tensor([0.0, 1.0])).shape
         (3,)
     """
 
-    _param_names = ("W_h", "W_x", "b", "W_o", "b_o")
+    labels = {"W_h": "W^H", "W_x": "W^X", "b": "b"}
+    accepts_none = True
+    step_width = 3
 
     def __init__(
         self,
@@ -158,34 +293,22 @@ class RNN(Module):
         truncate: int | None = None,
         seed: int = 0,
         token_ids: bool = False,
+        num_layers: int = 1,
+        bidirectional: bool = False,
     ) -> None:
-        self.input_size = _positive_int(input_size, "input_size")
-        self.hidden_size = _positive_int(hidden_size, "hidden_size")
-        self.output_size = _positive_int(output_size, "output_size")
         self.f = F.activation(activation)  # raises for an unknown name
         self.activation = activation
         if feedback not in FEEDBACKS:
             raise ValueError(f"feedback must be one of {FEEDBACKS} (Elman / Jordan), got {feedback!r}")
+        if feedback == "output" and (num_layers != 1 or bidirectional):
+            raise ValueError("feedback='output' (Jordan) feeds O_{t-1} into the one layer: it needs num_layers=1 "
+                             "and bidirectional=False")
         self.feedback = feedback
-        if truncate is not None:
-            truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
-        self.truncate = truncate
-        if not isinstance(token_ids, (bool, np.bool_)):
-            raise TypeError(f"token_ids must be True or False, got {token_ids!r}")
-        self.token_ids = bool(token_ids)
-        self.seed = seed
-        rng = np.random.default_rng(seed)
-        bound = 1.0 / np.sqrt(self.hidden_size)
-        H, I, O = self.hidden_size, self.input_size, self.output_size
+        self.output_size = output_size  # weights() needs it before the parameters are made (Jordan's W^H)
+        super().__init__(input_size, hidden_size, output_size, num_layers, bidirectional, truncate, token_ids, seed)
 
-        def init(*shape: int) -> np.ndarray:
-            return rng.uniform(-bound, bound, shape)
-
-        self.W_h = Tensor(init(H, H if feedback == "hidden" else O), label="W^H")
-        self.W_x = Tensor(init(H, I), label="W^X")
-        self.b = Tensor(init(H), label="b")
-        self.W_o = Tensor(init(O, H), label="W^O")
-        self.b_o = Tensor(init(O), label="b^O")
+    def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+        return {"W_h": (hidden_size, self.context_size), "W_x": (hidden_size, input_size), "b": (hidden_size,)}
 
     def step(self, be: Any, p: Any, context: Any, X_t: Any) -> Any:
         """One step of the recurrence, ``H_t = f(W^H C_t + W^X X_t + b)`` with C_t the context.
@@ -200,20 +323,19 @@ class RNN(Module):
             z = be.affine(p.W_x, X_t) + z
         return be.apply(self.f, z)
 
-    def output(self, be: Any, p: Any, H_t: Any) -> Any:
-        """``O_t = W^O H_t + b^O``."""
-        return be.affine(p.W_o, H_t, p.b_o)
-
     @property
     def context_size(self) -> int:
         """Width of what is fed back: H_{t-1} (Elman) or O_{t-1} (Jordan)."""
         return self.hidden_size if self.feedback == "hidden" else self.output_size
 
     def __repr__(self) -> str:
+        extra = "".join([f", num_layers={self.num_layers}" if self.num_layers > 1 else "",
+                         ", bidirectional=True" if self.bidirectional else "",
+                         ", token_ids=True" if self.token_ids else ""])
         return (
             f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
             f"output_size={self.output_size}, activation={self.activation!r}, feedback={self.feedback!r}, "
-            f"truncate={self.truncate}, seed={self.seed}{', token_ids=True' if self.token_ids else ''})"
+            f"truncate={self.truncate}, seed={self.seed}{extra})"
         )
 
 
@@ -234,3 +356,66 @@ class Jordan(RNN):
         super().__init__(input_size, hidden_size, output_size, activation, feedback="output", truncate=1, seed=seed,
                          token_ids=token_ids)
 
+
+class LSTM(Cell):
+    """Long short-term memory, with PyTorch's ``nn.LSTM`` gate order, shapes and numerics.
+
+        i, f, g, o = σ, σ, tanh, σ of  (W^X X_t + b^X + W^H H_{t-1} + b^H)   split in four, in that order
+        C_t = f ⊙ C_{t-1} + i ⊙ g        H_t = o ⊙ tanh(C_t)
+
+    ``W_x`` is 4·hidden × input (``weight_ih``), ``W_h`` 4·hidden × hidden (``weight_hh``), ``b_x``
+    and ``b_h`` 4·hidden (``bias_ih``, ``bias_hh``). The state is ``(H, C)``; with no initial state,
+    step 1 has no W^H H_0 and no f ⊙ C_0 term (the same numbers as PyTorch's zero state).
+
+        >>> lstm = LSTM(3, 4, 2)
+        >>> [(n, p.shape) for n, p in lstm.named_parameters()][:4]
+        [('W_x', (16, 3)), ('W_h', (16, 4)), ('b_x', (16,)), ('b_h', (16,))]
+    """
+
+    state_names = ("H", "C")
+    labels = {"W_x": "W^X", "W_h": "W^H", "b_x": "b^X", "b_h": "b^H"}
+    accepts_none = True
+    step_width = 24
+
+    def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+        G = 4 * hidden_size
+        return {"W_x": (G, input_size), "W_h": (G, hidden_size), "b_x": (G,), "b_h": (G,)}
+
+    def step(self, be: Any, p: Any, state: tuple[Any, Any] | None, X_t: Any) -> tuple[Any, Any]:
+        H = self.hidden_size
+        z = be.affine(p.W_x, X_t, p.b_x) if X_t is not None else p.b_x
+        z = z + (be.affine(p.W_h, state[0], p.b_h) if state is not None else p.b_h)
+        i = be.gate("i", be.sigmoid(z[..., :H]))
+        f = be.gate("f", be.sigmoid(z[..., H:2 * H]))
+        g = be.gate("g", be.tanh(z[..., 2 * H:3 * H]))
+        o = be.gate("o", be.sigmoid(z[..., 3 * H:]))
+        C = f * state[1] + i * g if state is not None else i * g
+        return o * be.tanh(C), C
+
+
+class GRU(Cell):
+    """Gated recurrent unit, with PyTorch's ``nn.GRU`` gate order, shapes and numerics.
+
+        r, z = σ(W^X X_t + b^X + W^H H_{t-1} + b^H)   (the first two thirds)
+        n = tanh(W^X_n X_t + b^X_n + r ⊙ (W^H_n H_{t-1} + b^H_n))      H_t = (1 − z) ⊙ n + z ⊙ H_{t-1}
+
+    The hidden bias ``b^H_n`` stays inside the reset product, exactly as PyTorch's. ``W_x`` is
+    3·hidden × input (``weight_ih``), ``W_h`` 3·hidden × hidden, ``b_x``, ``b_h`` 3·hidden.
+    """
+
+    labels = LSTM.labels
+    accepts_none = True
+    step_width = 20
+
+    def weights(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+        G = 3 * hidden_size
+        return {"W_x": (G, input_size), "W_h": (G, hidden_size), "b_x": (G,), "b_h": (G,)}
+
+    def step(self, be: Any, p: Any, h: Any, X_t: Any) -> Any:
+        H = self.hidden_size
+        zx = be.affine(p.W_x, X_t, p.b_x) if X_t is not None else p.b_x
+        zh = be.affine(p.W_h, h, p.b_h) if h is not None else p.b_h
+        r = be.gate("r", be.sigmoid(zx[..., :H] + zh[..., :H]))
+        z = be.gate("z", be.sigmoid(zx[..., H:2 * H] + zh[..., H:2 * H]))
+        n = be.gate("n", be.tanh(zx[..., 2 * H:] + r * zh[..., 2 * H:]))
+        return (1 - z) * n + z * h if h is not None else (1 - z) * n

@@ -7,6 +7,9 @@
 
 In a test: ``@given(expressions(ops=SMOOTH_OPS))`` draws such programs at random.
 
+For recurrent cells, ``cell_problems(LSTM)`` draws a small net (sizes, layers, direction, seed) with a
+topology and data, and ``check_cell(MyCell)`` runs the design's invariants on a few of them in one call.
+
 An ``Expression`` is a small random program over the ops both engines share. It runs unchanged on
 Values and on Tensors (both spell ``a + b``, ``a.tanh()`` …), so the same expression can be built at
 both granularities and their gradients compared.
@@ -26,7 +29,7 @@ from .value import Value
 
 __all__ = [
     "finite_floats", "values", "shapes", "arrays", "tensors", "broadcastable_shapes",
-    "Expression", "expressions", "OPS", "SMOOTH_OPS",
+    "Expression", "expressions", "OPS", "SMOOTH_OPS", "TOPOLOGIES", "CellProblem", "cell_problems", "check_cell",
 ]
 
 
@@ -135,3 +138,115 @@ def expressions(draw: Callable, ops: Sequence[str] = tuple(OPS), max_inputs: int
         args = tuple(draw(st.integers(0, n + len(steps) - 1)) for _ in range(arity))
         steps.append((name, args))
     return Expression(n, tuple(steps))
+
+
+# -- recurrent cells: drawn problems and a one-call check ------------------------------------------------
+TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many", "one_to_many")
+
+
+@dataclass
+class CellProblem:
+    """A cell, a topology and its data: ``build(scalar)`` unrolls it (Tensors, or one Value per number)."""
+
+    cell: Any
+    topology: str
+    kwargs: dict
+
+    def build(self, scalar: bool = False, **extra: Any) -> Any:
+        from . import unroll
+
+        return getattr(unroll, self.topology)(self.cell, scalar=scalar, **self.kwargs, **extra)
+
+    def __repr__(self) -> str:
+        shapes = {k: (tuple(np.shape(x) for x in v) if isinstance(v, tuple) else np.shape(v))
+                  for k, v in self.kwargs.items()}
+        return f"CellProblem({self.cell!r}, {self.topology}, {shapes})"
+
+
+@st.composite
+def cell_problems(draw: Callable, cell_class: type, topologies: Sequence[str] = TOPOLOGIES, max_T: int = 4,
+                  max_batch: int = 2, max_size: int = 3, layers: Sequence[int] = (1, 2),
+                  bidirectional: Sequence[bool] = (False, True), allow_ids: bool = True,
+                  **cell_kwargs: Any) -> CellProblem:
+    """A small problem for ``cell_class`` (a ``micrornn.nn.Cell``): sizes 1..max_size, a drawn number of
+    layers and direction, token ids or vectors, class or regression targets, with or without h0."""
+    topology = draw(st.sampled_from(list(topologies)))
+    I, H, O = (draw(st.integers(1, max_size)) for _ in range(3))
+    ids = allow_ids and draw(st.booleans())
+    cell = cell_class(I, H, O, num_layers=draw(st.sampled_from(list(layers))),
+                      bidirectional=draw(st.sampled_from(list(bidirectional))), token_ids=ids,
+                      seed=draw(st.integers(0, 2**16)), **cell_kwargs)
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    batch = draw(st.sampled_from([None, *range(1, max_batch + 1)]))
+    T = 1 if topology == "one_to_one" else draw(st.integers(1, max_T))
+    bshape = () if batch is None else (batch,)
+    classes = O > 1 and draw(st.booleans())
+
+    def x_of(n: int) -> np.ndarray:
+        return rng.integers(0, I, size=(n, *bshape)) if ids else rng.uniform(-1, 1, size=(n, *bshape, I))
+
+    def y_of(n: int) -> np.ndarray:
+        return rng.integers(0, O, size=(n, *bshape)) if classes else rng.uniform(-1, 1, size=(n, *bshape, O))
+
+    h0 = None
+    if draw(st.booleans()):
+        stacked = cell.num_layers * cell.directions
+        shape = (*(() if stacked == 1 else (stacked,)), *bshape, cell.context_size)
+        parts = tuple(rng.uniform(-0.5, 0.5, size=shape) for _ in cell.state_names)
+        h0 = parts if len(parts) > 1 else parts[0]
+    if topology == "one_to_one":
+        kwargs = dict(x=x_of(1)[0], y=y_of(1)[0])
+    elif topology == "many_to_one":
+        kwargs = dict(xs=x_of(T), y=y_of(1)[0], h0=h0)
+    elif topology == "many_to_many":
+        kwargs = dict(xs=x_of(T), ys=y_of(T), h0=h0)
+    else:
+        can_feed = not ids and I == O and not cell.bidirectional
+        kwargs = dict(x=x_of(1)[0], ys=y_of(T), h0=h0, feed="output" if can_feed and draw(st.booleans()) else "zeros")
+    return CellProblem(cell, topology, kwargs)
+
+
+def check_cell(cell_class: type, examples: int = 8, shrink: bool = True, **strategy_kwargs: Any) -> None:
+    """Property-check a ``micrornn.nn.Cell`` subclass on ``examples`` drawn problems (``cell_problems``):
+
+    1. every parameter's gradient is the sum of its per-step copies' gradients;
+    2. the gradients equal central finite differences (float64, relative error ≤ 1e-6) along three
+       random directions (``directional_gradcheck``: a few forward passes however many parameters);
+    3. the scalar (``Value``) unroll gives the Tensor unroll's loss and gradients (≤ 1e-9).
+
+    Raises ``AssertionError``; hypothesis reports the smallest failing problem (``shrink=False``: the
+    first one, at once). ``strategy_kwargs`` go to ``cell_problems``. Keep the cell smooth (tanh,
+    sigmoid) for 2.
+
+        >>> from micrornn.nn import GRU
+        >>> check_cell(GRU, examples=2)
+    """
+    from hypothesis import Phase, given, settings
+
+    from .gradcheck import directional_gradcheck
+
+    phases = [Phase.explicit, Phase.generate, *([Phase.shrink] if shrink else [])]
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True, phases=phases)
+    @given(problem=cell_problems(cell_class, **strategy_kwargs))
+    def run(problem: CellProblem) -> None:
+        cell = problem.cell
+        cell.zero_grad()
+        u = problem.build()
+        u.backward()
+        tensor_grads = {}
+        for name, p in cell.named_parameters():
+            copies = u.copy_grads(name)
+            total = sum(copies) if copies else np.zeros(p.shape)
+            assert np.allclose(total, p.grad, rtol=1e-12, atol=1e-12), f"{name}: Σ of the copies' grads != grad"
+            tensor_grads[name] = p.grad.copy()
+        directional_gradcheck(lambda *_: problem.build().loss, cell.parameters())
+        cell.zero_grad()
+        s = problem.build(scalar=True)
+        s.backward()
+        loss = float(u.loss.data)
+        assert abs(float(s.loss.data) - loss) <= 1e-9 * (1 + abs(loss)), "Value loss != Tensor loss"
+        for name, p in cell.named_parameters():
+            assert np.allclose(p.grad, tensor_grads[name], rtol=1e-9, atol=1e-12), f"{name}: Value grad != Tensor"
+
+    run()

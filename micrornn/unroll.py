@@ -1,14 +1,16 @@
-"""The four topologies as explicit unrolled graphs: BPTT is ordinary backprop on them.
+"""The topologies as explicit unrolled graphs, for every cell: BPTT is ordinary backprop on them.
 
 Every step t builds, inside ``with timestep(t):``,
 
     W^H_t, W^X_t, b_t, …  per-step copies of the shared parameters (identity nodes)
-    H_t = f(W^H_t C_t + W^X_t X_t + b_t)     C_t = H_{t-1} (Elman) or O_{t-1} (Jordan)
+    H_t = cell.step(…)     e.g. f(W^H_t C_t + W^X_t X_t + b_t), C_t = H_{t-1} (Elman) or O_{t-1} (Jordan)
     O_t = W^O_t H_t + b^O_t,   L_t = loss(O_t, y_t)
 
 so after ``backward()`` each copy's ``.grad`` is that step's contribution and the shared
 parameter's ``.grad`` is their sum, dL/dW^H = Σ_t dL/dW^H_t — by ordinary backprop. The step is
-``rnn.step`` (and ``rnn.output``): ``sample`` calls the very same functions.
+``cell.step`` (and ``cell.output``) of a ``micrornn.nn.Cell`` — the simple RNN, LSTM, GRU or the
+user's own: ``sample`` calls the very same functions. Stacked layers (``num_layers``) and
+``bidirectional=True`` cells unroll as PyTorch's; ``seq2seq`` chains an encoder and a decoder.
 
 What the arguments mean — the net decides, nothing is guessed from a dtype:
 
@@ -16,9 +18,13 @@ What the arguments mean — the net decides, nothing is guessed from a dtype:
   net reads floats of shape (T, I) or (T, batch, I). Ints to a vector net, floats to a token net: TypeError.
 - ``h0``: a plain array is a constant start state; a graph node (a Tensor, or for ``scalar=True`` an
   object array of Values — e.g. another unroll's ``H[-1]``) stays in the graph, so chained unrolls
-  backpropagate end to end. A Tensor with ``scalar=True`` (or Values without) is a TypeError.
+  backpropagate end to end. A Tensor with ``scalar=True`` (or Values without) is a TypeError. An LSTM
+  takes a pair ``(h0, c0)``; stacked or bidirectional cells take PyTorch's (layers·directions, [batch,] H).
 - ``max_memory``: the unroll refuses (MemoryError) when ``memory_estimate`` is above it; default
   ``$MICRORNN_MEMORY_BUDGET`` or ``MEMORY_BUDGET`` (2 GiB).
+
+Every node the unroller makes has a ``Role`` in ``u.roles`` (keyed by ``id(node)``; for ``scalar=True``
+one entry per Value): what it is, its time step, layer and direction — pictures read it, not labels.
 
     >>> import numpy as np
     >>> from micrornn.nn import RNN
@@ -29,25 +35,28 @@ What the arguments mean — the net decides, nothing is guessed from a dtype:
     3
     >>> np.allclose(sum(c.grad for c in u.copies["W_h"]), rnn.W_h.grad)
     True
+    >>> u.role(u.H[2])
+    Role(kind='H', t=3, layer=0, direction=0, name='H', part='')
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
 from . import functional as F
 from .graph import no_grad, timestep, topological_order
-from .nn import RNN
-from .tensor import Tensor
+from .nn import RNN, Cell, _label_suffix, layer_suffix
+from .tensor import Tensor, concatenate
 from .value import Value
 
-__all__ = ["Unrolled", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "sample", "grad_of", "data_of",
-           "MEMORY_BUDGET", "memory_estimate", "check_memory"]
+__all__ = ["Unrolled", "Role", "ROLE_KINDS", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "seq2seq",
+           "sample", "grad_of", "data_of", "MEMORY_BUDGET", "memory_estimate", "check_memory", "TensorBackend",
+           "ValueBackend"]
 
 Node = Union[Tensor, Value, np.ndarray]  # np.ndarray: an object array of Values (scalar=True)
 LOSSES = ("cross_entropy", "mse")
@@ -55,9 +64,14 @@ LOSSES = ("cross_entropy", "mse")
 
 # -- two granularities, one cell ------------------------------------------------------------------------
 class TensorBackend:
-    """One node per array: the parameters themselves are the leaves."""
+    """One node per array: the parameters themselves are the leaves.
+
+    The ops a cell's step uses (``affine``, ``tanh``, ``sigmoid``, ``gate``) are methods here and on
+    ``ValueBackend``, so one step runs at both granularities.
+    """
 
     scalar = False
+    on_gate: Callable[[str, Any], None] | None = None  # set by the unroller: records a gate's role
 
     def leaf(self, p: Tensor) -> Tensor:
         return p
@@ -74,13 +88,29 @@ class TensorBackend:
     # shapes, ids and targets were checked for the whole sequence up front: the unchecked ops follow
     def affine(self, W: Tensor, h: Tensor | np.ndarray, b: Tensor | None = None) -> Tensor:
         """``W h + b``; for token ids ``h``, column h of W (the product with a one-hot vector) + b."""
-        if _is_ids(h):
+        if type(h) is not Tensor and _is_ids(h):
             return F._embed(W, h) if b is None else F._embed(W, h) + b
         return F._linear(h, W, b)
 
     def apply(self, f: Callable[[Any], Any], z: Tensor) -> Tensor:
         """An activation (``Tensor.tanh`` …) applied to a node."""
         return f(z)
+
+    def tanh(self, z: Tensor) -> Tensor:
+        return z.tanh()
+
+    def sigmoid(self, z: Tensor) -> Tensor:
+        return z.sigmoid()
+
+    def gate(self, name: str, node: Any) -> Any:
+        """Mark ``node`` as gate ``name`` (i, f, g, o …) for the record and the pictures; returns it."""
+        if self.on_gate is not None:
+            self.on_gate(name, node)
+        return node
+
+    def concat(self, nodes: Sequence[Tensor]) -> Tensor:
+        """Join along the last axis: [H_t; H_t^rev]."""
+        return concatenate(nodes, axis=-1)
 
     def embed(self, W: Tensor, ids: np.ndarray) -> Tensor:
         return F._embed(W, ids)
@@ -106,7 +136,7 @@ class ParamValue(Value):
         self.param, self.index = param, index
 
 
-class ValueBackend:
+class ValueBackend(TensorBackend):
     """One ``Value`` per number: nodes are numpy object arrays of Values (for tiny nets and cross-checks)."""
 
     scalar = True
@@ -136,6 +166,15 @@ class ValueBackend:
     def apply(self, f: Callable[[Any], Any], z: np.ndarray) -> np.ndarray:
         """An activation applied to every Value of the array."""
         return _map(f, z)
+
+    def tanh(self, z: np.ndarray) -> np.ndarray:
+        return _map(Value.tanh, z)
+
+    def sigmoid(self, z: np.ndarray) -> np.ndarray:
+        return _map(Value.sigmoid, z)
+
+    def concat(self, nodes: Sequence[np.ndarray]) -> np.ndarray:
+        return np.concatenate(nodes, axis=-1)  # the very Values: no new nodes
 
     def embed(self, W: np.ndarray, ids: np.ndarray) -> np.ndarray:
         return W[:, ids].T  # the very Value nodes of those columns: no new nodes, as a one-hot product
@@ -187,6 +226,13 @@ def _vsum(values: Sequence[Any]) -> Any:
     return total
 
 
+def _flat(node: Any) -> list[Any]:
+    """The graph nodes of a node: itself, or every Value of an object array (token ids: none)."""
+    if isinstance(node, np.ndarray):
+        return list(node.reshape(-1)) if node.dtype == object else []
+    return [] if isinstance(node, np.integer) else [node]
+
+
 def grad_of(node: Node) -> np.ndarray:
     """The gradient held by a node as an ndarray — for a Tensor, a Value, or an object array of Values."""
     return _as_numbers(node, "grad")
@@ -207,29 +253,77 @@ def _as_numbers(node: Node, attr: str) -> np.ndarray:
 
 
 # -- the record -----------------------------------------------------------------------------------------
+ROLE_KINDS = ("input", "H", "C", "state", "gate", "output", "loss", "copy", "param", "cut")
+
+
+class Role(NamedTuple):
+    """What a node of an unrolled graph is — recorded when it is built, so nobody parses labels.
+
+    ``kind``: "input" (X_t), "H" (hidden state; t = 0 for H_0), "C" (LSTM cell state), "state" (another
+    state of a user cell, named in ``name``), "gate" (``name`` i, f, g, o, r, z, n …), "output" (O_t),
+    "loss" (L_t; the total L has t None), "copy" (the per-step weight copy W_t of parameter ``name``),
+    "param" (the shared parameter ``name`` itself), "cut" (the Elman/Jordan/truncation context: a
+    ``detach()``-ed copy of state ``name``, no gradient flows through it).
+    ``t``: time step (None for parameters and the total loss). ``layer``: 0 is the input layer.
+    ``direction``: 0 forward, 1 reverse (bidirectional). ``part``: "" , or "encoder"/"decoder" (seq2seq).
+    (A NamedTuple: one is made per recorded node, and a tuple is the cheapest immutable record.)
+    """
+
+    kind: str
+    t: int | None = None
+    layer: int = 0
+    direction: int = 0
+    name: str = ""
+    part: str = ""
+
+
 @dataclass
 class Unrolled:
-    """An unrolled graph: the nodes of every step in time order, the loss, and the per-step copies.
+    """An unrolled graph: the nodes of every step in time order, the loss, the per-step copies, the roles.
 
-    ``X``, ``H``, ``O`` and ``L`` are lists in time order. ``H[0]`` is ``H_0`` when an initial state
-    was given to an Elman-fed net (``O[0]`` is ``O_0`` for a Jordan net); ``steps`` has the t of each
-    entry. ``copies[name]`` lists the per-step copies of a parameter; ``cuts`` lists the places where
-    the context was copied with ``detach()`` (copy nets, truncation) as ``(t, source, copy)``.
+    ``X``, ``H``, ``C`` (LSTM), ``O`` and ``L`` are lists in time order; ``H`` and ``C`` are the states
+    of the top layer, forward direction — all layers and directions are in ``states[(layer, direction)]``
+    (a dict of such lists, by state name). ``H[0]`` is ``H_0`` when an initial state was given (``O[0]``
+    is ``O_0`` for a Jordan net); ``steps`` has the t of each entry. ``copies[name]`` lists the per-step
+    copies of a parameter, in time order; ``cuts`` lists the places where the context was copied with
+    ``detach()`` (copy nets, truncation) as ``(t, source, copy)``; ``gates`` lists ``(node, name, layer,
+    direction)``. ``roles`` maps ``id(node)`` to its ``Role`` (read it with ``u.role(node)``); it is
+    derived from the lists on first use, so building a graph pays nothing for it. A ``seq2seq`` record
+    holds the decoder; ``encoder`` is the encoder's record (its roles are in ``roles`` too).
     """
 
     topology: str
-    rnn: RNN
+    rnn: Cell
     scalar: bool
     T: int
     loss: Node
     X: list[Any] = field(default_factory=list)
     H: list[Node] = field(default_factory=list)
+    C: list[Node] = field(default_factory=list)
     O: list[Node] = field(default_factory=list)
     L: list[Node] = field(default_factory=list)
     steps: dict[str, list[int]] = field(default_factory=dict)
     copies: dict[str, list[Node]] = field(default_factory=dict)
     leaves: dict[str, Node] = field(default_factory=dict)
     cuts: list[tuple[int, Node, Node]] = field(default_factory=list)
+    states: dict[tuple[int, int], dict[str, list[Node]]] = field(default_factory=dict)
+    gates: list[tuple[Node, str, int, int]] = field(default_factory=list)
+    encoder: Unrolled | None = None
+    part: str = ""  # "encoder" / "decoder" in a seq2seq
+    cut_of: list[tuple[int, int, str]] = field(default_factory=list, repr=False)  # (layer, direction, state) per cut
+    extra_inputs: list[tuple[Node, int]] = field(default_factory=list, repr=False)  # zero X_t(rev), (node, layer)
+    _roles: dict[int, Role] | None = field(default=None, repr=False)
+
+    @property
+    def roles(self) -> dict[int, Role]:
+        """``id(node) → Role`` for every node the unroller made (one entry per Value for ``scalar=True``)."""
+        if self._roles is None:
+            self._roles = _collect_roles(self)
+        return self._roles
+
+    def role(self, node: Any) -> Role | None:
+        """The role of a node (a Tensor or one Value), or None for the ops between the recorded nodes."""
+        return self.roles.get(id(node))
 
     def backward(self) -> None:
         """Backprop from the loss; parameters accumulate, so two calls give twice the gradient (as PyTorch).
@@ -248,15 +342,19 @@ class Unrolled:
             return
         self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
-        copies = [c for cs in self.copies.values() for c in cs]
-        for node in [*self.H, *self.O, *self.L, *copies, *(x for x in self.X if isinstance(x, Tensor))]:
-            if node.grad is None:
-                node.grad = np.zeros_like(node.data)
+        for record in (self, self.encoder) if self.encoder is not None else (self,):
+            lists = [record.X, record.O, record.L, *record.copies.values(),
+                     *(nodes for states in record.states.values() for nodes in states.values()),
+                     [g[0] for g in record.gates], [c for _, _, c in record.cuts]]
+            for nodes in lists:
+                for node in nodes:
+                    if type(node) is Tensor and node.grad is None:
+                        node.grad = np.zeros_like(node.data)
 
     def at(self, t: int) -> dict[str, Any]:
         """The nodes of time step t by kind, e.g. ``u.at(3)["H"]`` is H_3."""
         out = {}
-        for kind in ("X", "H", "O", "L"):
+        for kind in ("X", "H", "C", "O", "L"):
             ts = self.steps.get(kind, [])
             if t in ts:
                 out[kind] = getattr(self, kind)[ts.index(t)]
@@ -271,11 +369,62 @@ class Unrolled:
         return [grad_of(c) for c in self.copies[name]]
 
 
+def _owners(cell: Cell) -> dict[str, tuple[int, int]]:
+    """Parameter name → (layer, direction) it belongs to; the head W_o, b_o reads the top layer."""
+    owner = {name: (cell.num_layers - 1, 0) for name in ("W_o", "b_o")}
+    for layer in range(cell.num_layers):
+        for direction in range(cell.directions):
+            for name in cell.weights(cell.input_size if layer == 0 else cell.context_width, cell.hidden_size):
+                owner[name + layer_suffix(layer, direction)] = (layer, direction)
+    return owner
+
+
+def _recorded(u: Unrolled) -> Iterator[tuple[Any, tuple]]:
+    """Every node the unroller recorded with its role's fields (kind, t, layer, direction, name); later
+    entries win, so an O_{t-1} fed back as X_t stays an output."""
+    top = u.rnn.num_layers - 1
+    owner = _owners(u.rnn)
+    for name, leaf in u.leaves.items():
+        yield leaf, ("param", None, *owner[name], name)
+    for x, t in zip(u.X, u.steps.get("X", [])):
+        if not _is_ids(x):
+            yield x, ("input", t, 0, 0, "")
+    for x, layer in u.extra_inputs:
+        yield x, ("input", _t_of(x), layer, 1, "")
+    for name, copies in u.copies.items():
+        for c in copies:
+            yield c, ("copy", _t_of(c), *owner[name], name)
+    for (layer, direction), lists in u.states.items():
+        for name, nodes in lists.items():
+            kind = name if name in ("H", "C") else "state"
+            for n in nodes:
+                yield n, (kind, _t_of(n), layer, direction, name)
+    for node, name, layer, direction in u.gates:
+        yield node, ("gate", _t_of(node), layer, direction, name)
+    for (t, _, copy), (layer, direction, name) in zip(u.cuts, u.cut_of):
+        yield copy, ("cut", t, layer, direction, name)
+    for o, t in zip(u.O, u.steps.get("O", [])):
+        yield o, ("output", t, top, 0, "O")
+    for loss, t in zip(u.L, u.steps.get("L", [])):
+        yield loss, ("loss", t, 0, 0, "")
+    if len(u.L) > 1:
+        yield u.loss, ("loss", None, 0, 0, "")
+
+
+def _collect_roles(u: Unrolled) -> dict[int, Role]:
+    roles = {} if u.encoder is None else dict(u.encoder.roles)
+    for node, fields in _recorded(u):
+        role = Role(*fields, u.part)
+        for v in _flat(node):
+            roles[id(v)] = role
+    return roles
+
+
 # -- input checking: every message names what was received and what was expected -------------------------
-def _inputs(rnn: RNN, xs: Any, where: str) -> tuple[list[Any], bool, int | None]:
+def _inputs(rnn: Cell, xs: Any, where: str) -> tuple[list[Any], bool, int | None]:
     """Per-step inputs, whether they are token ids, and the batch size (None: unbatched).
 
-    The net decides what an input means, never the dtype: an RNN built with ``token_ids=True`` reads
+    The net decides what an input means, never the dtype: a net built with ``token_ids=True`` reads
     integer ids of shape (T,) or (T, batch); any other reads float vectors of shape (T, I) or (T, batch, I).
     """
     if isinstance(xs, (Tensor, Value)):
@@ -308,7 +457,7 @@ def _inputs(rnn: RNN, xs: Any, where: str) -> tuple[list[Any], bool, int | None]
     return list(arr.astype(np.float64)), False, (arr.shape[1] if arr.ndim == 3 else None)
 
 
-def _target(rnn: RNN, y: Any, batch: int | None, loss: str | None, where: str) -> tuple[np.ndarray, str]:
+def _target(rnn: Cell, y: Any, batch: int | None, loss: str | None, where: str) -> tuple[np.ndarray, str]:
     """One step's target and its loss: integer classes → cross-entropy, floats → MSE (unless `loss` says)."""
     if loss is not None and loss not in LOSSES:
         raise ValueError(f"{where}: loss must be one of {LOSSES} or None (chosen from the targets), got {loss!r}")
@@ -335,7 +484,7 @@ def _target(rnn: RNN, y: Any, batch: int | None, loss: str | None, where: str) -
     return y, kind
 
 
-def _targets(rnn: RNN, ys: Any, T: int, batch: int | None, loss: str | None, where: str) -> list[tuple]:
+def _targets(rnn: Cell, ys: Any, T: int, batch: int | None, loss: str | None, where: str) -> list[tuple]:
     if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__"):
         raise TypeError(f"{where}: ys must be a sequence of T = {T} targets, got {type(ys).__name__}")
     if len(ys) != T:
@@ -343,33 +492,56 @@ def _targets(rnn: RNN, ys: Any, T: int, batch: int | None, loss: str | None, whe
     return [_target(rnn, y, batch, loss, f"{where}, step {t}") for t, y in enumerate(ys, start=1)]
 
 
-def _initial_state(rnn: RNN, h0: Any, batch: int | None, scalar: bool, where: str) -> Any:
-    """``h0`` as given when it is a graph node (it stays in the graph), else a float array (a constant)."""
+def _initial_states(rnn: Cell, h0: Any, batch: int | None, scalar: bool, where: str) -> list[list[Any]] | None:
+    """``h0`` split per layer and direction: ``[layer][direction]`` → a state (a node or a tuple of nodes,
+    kept in the graph) or a float array (a constant). None: no initial state."""
     if h0 is None:
         return None
+    n_states = len(rnn.state_names)
+    parts = h0 if n_states > 1 else (h0,)
+    names = ", ".join(f"{s.lower()}0" for s in rnn.state_names)
+    if n_states > 1 and (not isinstance(h0, tuple) or len(h0) != n_states):
+        raise TypeError(f"{where}: a {type(rnn).__name__} starts from the pair h0=({names}), got {type(h0).__name__}")
+    stacked = rnn.num_layers * rnn.directions
     C = rnn.context_size
-    want = (C,) if batch is None else (batch, C)
-    state = f"the {rnn.feedback} state"
+    want = (() if stacked == 1 else (stacked,)) + (() if batch is None else (batch,)) + (C,)
+    state = f"the {rnn.feedback} state" if isinstance(rnn, RNN) else f"{names}: (layers·directions, [batch,] hidden)"
+    checked = [_state_array(part, want, scalar, f"{where}: h0", state, stacked == 1) for part in parts]
+    out = []
+    for layer in range(rnn.num_layers):
+        row = []
+        for direction in range(rnn.directions):
+            k = layer * rnn.directions + direction
+            per = [part if stacked == 1 else part[k] for part in checked]  # a Tensor's [k] stays in the graph
+            row.append(tuple(per) if n_states > 1 else per[0])
+        out.append(row)
+    return out
+
+
+def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state: str, one_row: bool) -> Any:
+    """One initial state as given when it is a graph node (it stays in the graph), else a float array."""
     if isinstance(h0, Value) or (isinstance(h0, np.ndarray) and h0.dtype == object):
         if not scalar:
-            raise TypeError(f"{where}: h0 holds Values but scalar=False builds Tensors; pass a Tensor (e.g. the "
+            raise TypeError(f"{where} holds Values but scalar=False builds Tensors; pass a Tensor (e.g. the "
                             f"H[-1] of a Tensor unroll) to stay in the graph, or a float array for a constant")
         arr = np.asarray(h0, dtype=object)
         if not all(isinstance(v, Value) for v in arr.reshape(-1)):
-            raise TypeError(f"{where}: an object-array h0 must hold only Values")
+            raise TypeError(f"{where}: an object array must hold only Values")
         shape = arr.shape
     elif isinstance(h0, Tensor):
         if scalar:
-            raise TypeError(f"{where}: h0 is a Tensor but scalar=True builds Values; pass the H[-1] of a scalar=True "
-                            f"unroll (an array of Values) to stay in the graph, or h0.data for a constant")
+            raise TypeError(f"{where} is a Tensor but scalar=True builds Values; pass the H[-1] of a scalar=True "
+                            f"unroll (an array of Values) to stay in the graph, or its .data for a constant")
         arr, shape = h0, h0.shape
     else:
         arr = np.asarray(h0)
         if arr.dtype.kind not in "biuf":
-            raise ValueError(f"{where}: h0 must be numbers of shape {want} ({state}), got dtype {arr.dtype}")
+            raise ValueError(f"{where} must be numbers of shape {want} ({state}), got dtype {arr.dtype}")
         arr, shape = arr.astype(np.float64), arr.shape
+    if one_row and shape == (1, *want):  # PyTorch's (layers·directions = 1, [batch,] H): take the one row
+        return arr[0]
     if shape != want:
-        raise ValueError(f"{where}: h0 must be numbers of shape {want} ({state}), got {shape}")
+        raise ValueError(f"{where} must be numbers of shape {want} ({state}), got {shape}")
     return arr
 
 
@@ -379,7 +551,7 @@ _VALUE_BYTES = 140  # one Value with its two floats (sys.getsizeof, measured)
 _NODE_BYTES = 250  # one Tensor node's object and array headers
 
 
-def memory_estimate(rnn: RNN, T: int, batch: int | None = None, scalar: bool = False) -> int:
+def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = False) -> int:
     """Bytes an unroll of ``T`` steps holds after ``backward()`` — a rough estimate made before building.
 
     Tensor graphs: every per-step copy W_t gets its own full-shape float64 gradient, so each step
@@ -391,10 +563,11 @@ def memory_estimate(rnn: RNN, T: int, batch: int | None = None, scalar: bool = F
     """
     b = 1 if batch is None else batch
     n_params = sum(p.size for p in rnn.parameters())
-    per_step_act = b * (3 * rnn.hidden_size + 3 * rnn.output_size + rnn.input_size)
+    cells = rnn.num_layers * rnn.directions
+    per_step_act = b * (rnn.step_width * rnn.hidden_size * cells + 3 * rnn.output_size + rnn.input_size)
     if scalar:
         return int(T * (n_params * (1 + 2 * b) + per_step_act) * _VALUE_BYTES)
-    return int(T * (n_params * 8 + per_step_act * 16 + 12 * _NODE_BYTES))
+    return int(T * (n_params * 8 + per_step_act * 16 + (len(rnn.parameters()) + 7 * cells) * _NODE_BYTES))
 
 
 def _budget(max_memory: float | None, where: str) -> float:
@@ -412,7 +585,7 @@ def _budget(max_memory: float | None, where: str) -> float:
     return max_memory
 
 
-def check_memory(rnn: RNN, T: int, batch: int | None, scalar: bool, max_memory: float | None = None,
+def check_memory(rnn: Cell, T: int, batch: int | None, scalar: bool, max_memory: float | None = None,
                  where: str = "unroll") -> int:
     """Raise ``MemoryError`` when the estimate (``memory_estimate``) is above the budget; return the estimate."""
     need, budget = memory_estimate(rnn, T, batch, scalar), _budget(max_memory, where)
@@ -426,156 +599,436 @@ def check_memory(rnn: RNN, T: int, batch: int | None, scalar: bool, max_memory: 
     return need
 
 
-# -- the builder shared by the four topologies ------------------------------------------------------------
+# -- the builder shared by the topologies --------------------------------------------------------------------
+_PREV_OUTPUT = object()  # an input slot meaning X_t = O_{t-1}, inside the graph (one_to_many feed, free running)
+
+
 class _StepParams:
-    """The parameters as one step sees them: ``p.W_h`` is the per-step copy W^H_t, made on first use.
+    """The parameters as one step of one layer sees them: ``p.W_h`` is the per-step copy W^H_t, made on
+    first use — so a step that does not use a parameter (no W^H at step 1 without H_0) gets no copy."""
 
-    Made on demand, so a step that does not use a parameter (no W^H at step 1 without H_0) gets no copy.
-    """
+    __slots__ = ("_copy", "_suffix", "_made")
 
-    __slots__ = ("_copy", "_made")
-
-    def __init__(self, copy: Callable[[str], Node]) -> None:
-        self._copy, self._made = copy, {}
+    def __init__(self, copy: Callable[[str], Node], suffix: str) -> None:
+        self._copy, self._suffix, self._made = copy, suffix, {}
 
     def __getattr__(self, name: str) -> Node:
         made = self._made
         if name not in made:
-            made[name] = self._copy(name)
+            made[name] = self._copy(name + self._suffix)
         return made[name]
 
 
-def _unroll(
-    topology: str,
-    rnn: RNN,
-    inputs: list[Any],
-    ids: bool,
-    targets: dict[int, tuple],
-    T: int,
-    h0: Any,
-    scalar: bool,
-    feed: str = "input",
-    max_memory: float | None = None,
-) -> Unrolled:
-    if not isinstance(rnn, RNN):
-        raise TypeError(f"{topology}: the first argument must be a micrornn.nn.RNN, got {type(rnn).__name__}")
-    batch = None if not inputs or np.ndim(inputs[0]) == (0 if ids else 1) else np.shape(inputs[0])[0]
-    check_memory(rnn, T, batch, scalar, max_memory, where=topology)
-    be = ValueBackend() if scalar else TensorBackend()
-    leaves = {name: be.leaf(p) for name, p in rnn.named_parameters()}
-    u = Unrolled(topology, rnn, scalar, T, loss=None, leaves=leaves,
-                 copies={name: [] for name in leaves}, steps={k: [] for k in "XHOL"})
-    notation = {name: p.label for name, p in rnn.named_parameters()}
+class _Direct:
+    """The parameters themselves under the names a step uses (``sample``: no per-step copies)."""
 
-    def record(kind: str, t: int, node: Node) -> Node:
-        getattr(u, kind).append(node)
-        u.steps[kind].append(t)
+    __slots__ = ("_cell", "_suffix")
+
+    def __init__(self, cell: Cell, suffix: str) -> None:
+        self._cell, self._suffix = cell, suffix
+
+    def __getattr__(self, name: str) -> Tensor:
+        return getattr(self._cell, name + self._suffix)
+
+
+def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x: Any,
+                 on_layer: Callable[[int], None] | None = None) -> list[Any]:
+    """One time step up through the layers of a unidirectional cell (layer l reads layer l−1's H_t).
+    The unroller and ``sample`` both call it: one step function, used everywhere."""
+    new = []
+    for layer, (p, state) in enumerate(zip(views, states)):
+        if on_layer is not None:
+            on_layer(layer)
+        state = cell.step(be, p, state, x)
+        new.append(state)
+        x = cell.hidden(state)
+    return new
+
+
+def _t_of(node: Any) -> int:
+    return (node.reshape(-1)[0] if isinstance(node, np.ndarray) else node).t
+
+
+class _Builder:
+    """Builds one cell's part of an unrolled graph into the record ``u``, giving every node its role."""
+
+    def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
+        self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
+        u.part = part
+        cell = self.cell
+        self.leaves = {name: be.leaf(p) for name, p in cell.named_parameters()}
+        u.leaves, u.copies = self.leaves, {name: [] for name in self.leaves}
+        u.steps = {k: [] for k in "XHCOL"}
+        u.states = {(l, d): {s: [] for s in cell.state_names}
+                    for l in range(cell.num_layers) for d in range(cell.directions)}
+        self.copy_info = {name: (leaf, cell._labels[name], u.copies[name]) for name, leaf in self.leaves.items()}
+        self.suffix = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
+                       for layer in range(cell.num_layers) for direction in range(cell.directions)}
+        self.views: dict[tuple[int, int, int], _StepParams] = {}
+        self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: for be.gate
+        be.on_gate = self.gate
+        self.jordan = isinstance(cell, RNN) and cell.feedback == "output"
+        self.losses: list[Node] = []
+
+    # -- recording (the roles are derived from these lists when first asked for) -------------------------
+    def record(self, kind: str, t: int, node: Any) -> Any:
+        getattr(self.u, kind).append(node)
+        self.u.steps[kind].append(t)
         return node
 
-    hidden_fed = rnn.feedback == "hidden"
-    context = None
-    if h0 is not None:
-        with timestep(0):
-            name = "H_0" if hidden_fed else "O_0"
-            # a graph node stays in the graph (an identity node labelled H_0): chained unrolls backpropagate
-            start = be.constant(h0, name) if isinstance(h0, np.ndarray) and h0.dtype != object else be.copy(h0, name)
-            context = record("H" if hidden_fed else "O", 0, start)
-    losses = []
-    for t in range(1, T + 1):
-        with timestep(t):
+    def params(self, t: int, layer: int, direction: int) -> _StepParams:
+        key = (t, layer, direction)
+        view = self.views.get(key)
+        if view is None:
+            view = self.views[key] = _StepParams(lambda name: self.copy(name, t), self.suffix[layer, direction][0])
+        return view
 
-            def copy(name: str, t: int = t) -> Node:
-                node = be.copy(leaves[name], f"{notation[name]}_{t}")
-                u.copies[name].append(node)
-                return node
+    def copy(self, name: str, t: int) -> Node:
+        leaf, label, copies = self.copy_info[name]  # looked up once per parameter
+        node = self.be.copy(leaf, f"{label}_{t}")
+        copies.append(node)
+        return node
 
-            p = _StepParams(copy)
-            # the context C_t: H_{t-1} or O_{t-1}; a copy (no gradient) every `truncate` steps
-            if context is not None and rnn.truncate and t > 1 and (t - 1) % rnn.truncate == 0:
-                source = context
-                context = be.detach(source, f"C_{t}")
-                u.cuts.append((t, source, context))
-            x_t = inputs[t - 1] if t - 1 < len(inputs) else None
-            if feed == "output" and t > 1:
-                x_t = u.O[-1]  # one-to-many, feed="output": X_t = O_{t-1}, inside the graph
-            elif x_t is not None and not ids:
-                x_t = be.constant(x_t, f"X_{t}")
-            if x_t is not None:
-                record("X", t, x_t)
-            H_t = record("H", t, be.label(rnn.step(be, p, context, x_t), f"H_{t}"))
-            context = H_t
-            if t in targets or (not hidden_fed and t < T):
-                O_t = record("O", t, be.label(rnn.output(be, p, H_t), f"O_{t}"))
-                if not hidden_fed:
-                    context = O_t
-            if t in targets:
-                y, kind = targets[t]
-                L_t = be.cross_entropy(O_t, y) if kind == "cross_entropy" else be.mse(O_t, y)
-                losses.append(record("L", t, be.label(L_t, f"L_{t}")))
-    total = _vsum(losses)  # L = L_1 + … + L_T
-    if len(losses) > 1:
-        be.label(total, "L")
-    u.loss = total
+    def gate(self, name: str, node: Any) -> None:
+        t, layer, direction = self.where
+        self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
+        self.u.gates.append((node, name, layer, direction))
+
+    def state(self, state: Any, t: int, layer: int, direction: int) -> Any:
+        """Label and record a new state (H_t, or (H_t, C_t) …) of one layer and direction."""
+        parts = state if isinstance(state, tuple) else (state,)
+        top = layer == self.cell.num_layers - 1 and direction == 0
+        for name, node in zip(self.cell.state_names, parts):
+            self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
+            self.u.states[(layer, direction)][name].append(node)
+            if top and name in ("H", "C"):
+                self.record(name, t, node)
+        return state
+
+    def cut(self, state: Any, t: int, layer: int, direction: int) -> Any:
+        """The Elman/Jordan context (and truncated BPTT): a ``detach()``-ed copy of the state."""
+        multi = isinstance(state, tuple)
+        names = ("O",) if self.jordan else self.cell.state_names
+        out = []
+        for name, node in zip(names, state if multi else (state,)):
+            copy = self.be.detach(node, f"{f'{name}^ctx' if multi else 'C'}_{t}{_label_suffix(layer, direction)}")
+            self.u.cuts.append((t, node, copy))
+            self.u.cut_of.append((layer, direction, name))
+            out.append(copy)
+        return tuple(out) if multi else out[0]
+
+    # -- pieces of a step --------------------------------------------------------------------------------
+    def start(self, init: list[list[Any]] | None, t: int = 0) -> list[list[Any]]:
+        """The states before the first step: the given h0 as nodes (H_0 …), zeros for a cell that needs a
+        start state, else None (step 1 then has no W^H term, as in the notes)."""
+        cell, be = self.cell, self.be
+        out = []
+        for layer in range(cell.num_layers):
+            row = []
+            for direction in range(cell.directions):
+                given = None if init is None else init[layer][direction]
+                if given is None and cell.accepts_none:
+                    row.append(None)
+                    continue
+                names = ("O",) if self.jordan else cell.state_names
+                if given is None:
+                    shape = (cell.hidden_size,) if self.batch is None else (self.batch, cell.hidden_size)
+                    given = tuple(np.zeros(shape) for _ in names) if len(names) > 1 else np.zeros(shape)
+                parts = given if isinstance(given, tuple) else (given,)
+                nodes = []
+                with timestep(t):
+                    for name, part in zip(names, parts):
+                        label = f"{name}_{t}{_label_suffix(layer, direction)}"
+                        # a graph node stays in the graph (an identity node labelled H_0): chained unrolls backprop
+                        const = isinstance(part, np.ndarray) and part.dtype != object
+                        node = be.constant(part, label) if const else be.copy(part, label)
+                        nodes.append(node)
+                        if self.jordan:
+                            self.record("O", t, node)
+                        else:
+                            self.u.states[(layer, direction)][name].append(node)
+                            if layer == cell.num_layers - 1 and direction == 0 and name in ("H", "C"):
+                                self.record(name, t, node)
+                row.append(tuple(nodes) if len(nodes) > 1 else nodes[0])
+            out.append(row)
+        return out
+
+    def input(self, x: Any, t: int) -> Any:
+        if x is None:
+            if self.cell.accepts_none:
+                return None
+            x = np.zeros((self.cell.input_size,) if self.batch is None else (self.batch, self.cell.input_size))
+        if x is _PREV_OUTPUT:
+            x = self.u.O[-1]  # X_t = O_{t-1}, inside the graph
+        elif not _is_ids(x):
+            x = self.be.constant(x, f"X_{t}")
+        return self.record("X", t, x)
+
+    def output(self, t: int, H: Any, p: _StepParams | None = None) -> Node:
+        O = self.be.label(self.cell.output(self.be, p or self.params(t, 0, 0), H), f"O_{t}")
+        return self.record("O", t, O)
+
+    def loss(self, t: int, O: Node, target: tuple) -> None:
+        y, kind = target
+        L = self.be.cross_entropy(O, y) if kind == "cross_entropy" else self.be.mse(O, y)
+        self.losses.append(self.record("L", t, self.be.label(L, f"L_{t}")))
+
+    def cut_due(self, k: int) -> bool:
+        """Cut before the k-th step of a direction every ``truncate`` steps (never before the first)."""
+        return bool(self.cell.truncate) and k > 1 and (k - 1) % self.cell.truncate == 0
+
+    # -- the two loops -----------------------------------------------------------------------------------
+    def run(self, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]], t0: int = 0) -> list[Any]:
+        """Steps t0+1 … t0+T; returns the last state of each layer (forward direction)."""
+        if self.cell.bidirectional:
+            return self.run_bidirectional(inputs, targets, states, t0)
+        cell, be, T = self.cell, self.be, len(inputs)
+        states = [row[0] for row in states]
+        on_layer = self._layer if cell.num_layers > 1 else None  # where a gate is: only layers change in a step
+        for s in range(1, T + 1):
+            t = t0 + s
+            with timestep(t):
+                x = self.input(inputs[s - 1], t)
+                if self.cut_due(s):
+                    states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
+                views = [self.params(t, layer, 0) for layer in range(cell.num_layers)]
+                self.where = (t, 0, 0)
+                states = _layers_step(cell, be, views, states, x, on_layer)
+                for layer, st in enumerate(states):
+                    self.state(st, t, layer, 0)
+                next_fed = s < T and inputs[s] is _PREV_OUTPUT
+                if s in targets or (self.jordan and s < T) or next_fed:
+                    O = self.output(t, cell.hidden(states[-1]), views[0])
+                    if self.jordan:
+                        states[0] = O  # Jordan: the context is O_t
+                    if s in targets:
+                        self.loss(t, O, targets[s])
+        return states
+
+    def _at(self, t: int, layer: int, direction: int) -> None:
+        self.where = (t, layer, direction)
+
+    def _layer(self, layer: int) -> None:
+        self.where = (self.where[0], layer, 0)
+
+    def run_bidirectional(self, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]],
+                          t0: int) -> list[Any]:
+        cell, be, T = self.cell, self.be, len(inputs)
+        layer_in = []
+        for s in range(1, T + 1):
+            with timestep(t0 + s):
+                layer_in.append(self.input(inputs[s - 1], t0 + s))
+        for layer in range(cell.num_layers):
+            H_of = {}
+            for direction in (0, 1):
+                state = states[layer][direction]
+                order = range(1, T + 1) if direction == 0 else range(T, 0, -1)
+                for k, s in enumerate(order, start=1):
+                    t = t0 + s
+                    with timestep(t):
+                        if self.cut_due(k) and state is not None:
+                            state = self.cut(state, t, layer, direction)
+                        x = layer_in[s - 1]
+                        if x is None and state is None:  # the reverse direction's first step, with no input
+                            x = be.constant(np.zeros((*(() if self.batch is None else (self.batch,)),
+                                                      cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
+                            self.u.extra_inputs.append((x, layer))
+                        self._at(t, layer, direction)
+                        state = self.state(cell.step(be, self.params(t, layer, direction), state, x),
+                                           t, layer, direction)
+                        H_of[direction, s] = cell.hidden(state)
+                states[layer][direction] = state
+            layer_in = []
+            for s in range(1, T + 1):
+                with timestep(t0 + s):
+                    layer_in.append(be.concat([H_of[0, s], H_of[1, s]]))  # [H_t; H_t^rev]
+        for s in range(1, T + 1):
+            if s in targets:
+                with timestep(t0 + s):
+                    self.loss(t0 + s, self.output(t0 + s, layer_in[s - 1]), targets[s])
+        return [row[0] for row in states]
+
+    def finish(self) -> None:
+        """Put the reverse direction's lists and the copies in time order; sum the losses.
+
+        Also drops the builder's links (backend → builder → views → builder): without them a graph is
+        freed by reference counting the moment it is dropped, not at the next cyclic collection.
+        """
+        self.be.on_gate = None
+        self.views.clear()
+        u = self.u
+        if self.cell.bidirectional:  # one direction builds in time order already
+            for lists in u.states.values():
+                for nodes in lists.values():
+                    nodes.sort(key=_t_of)
+            for nodes in u.copies.values():
+                nodes.sort(key=_t_of)
+        if self.losses:
+            total = _vsum(self.losses)  # L = L_1 + … + L_T
+            if len(self.losses) > 1:
+                self.be.label(total, "L")
+            u.loss = total
+
+
+def _cell(rnn: Any, where: str) -> Cell:
+    if not isinstance(rnn, Cell):
+        raise TypeError(f"{where}: the first argument must be a micrornn.nn.Cell (RNN, LSTM, GRU, or your own), "
+                        f"got {type(rnn).__name__}")
+    return rnn
+
+
+def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tuple], h0: list[list[Any]] | None,
+            batch: int | None, scalar: bool, max_memory: float | None) -> Unrolled:
+    check_memory(rnn, len(inputs), batch, scalar, max_memory, where=topology)
+    be = ValueBackend() if scalar else TensorBackend()
+    u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
+    b = _Builder(u, be, batch)
+    b.run(inputs, targets, b.start(h0))
+    b.finish()
     return u
 
 
-# -- the four topologies ------------------------------------------------------------------------------------
-def one_to_one(rnn: RNN, x: Any, y: Any, loss: str | None = None, scalar: bool = False,
+# -- the topologies ------------------------------------------------------------------------------------------
+def one_to_one(rnn: Cell, x: Any, y: Any, loss: str | None = None, scalar: bool = False,
                max_memory: float | None = None) -> Unrolled:
     """One input, one output, no recurrence (an MLP): ``H_1 = f(W^X X + b)``, ``O = W^O H_1 + b^O``."""
+    _cell(rnn, "one_to_one")
     inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_one(x)")
     target = _target(rnn, y, batch, loss, "one_to_one(y)")
-    return _unroll("one_to_one", rnn, inputs, ids, {1: target}, 1, None, scalar, max_memory=max_memory)
+    return _unroll("one_to_one", rnn, inputs, {1: target}, None, batch, scalar, max_memory)
 
 
-def many_to_one(rnn: RNN, xs: Any, y: Any, h0: Any = None, loss: str | None = None, scalar: bool = False,
+def many_to_one(rnn: Cell, xs: Any, y: Any, h0: Any = None, loss: str | None = None, scalar: bool = False,
                 max_memory: float | None = None) -> Unrolled:
     """A sequence in, one output at the last step (sequence classification): ``L = L_T``."""
+    _cell(rnn, "many_to_one")
     inputs, ids, batch = _inputs(rnn, xs, "many_to_one(xs)")
     T = len(inputs)
     target = _target(rnn, y, batch, loss, "many_to_one(y)")
-    state = _initial_state(rnn, h0, batch, scalar, "many_to_one")
-    return _unroll("many_to_one", rnn, inputs, ids, {T: target}, T, state, scalar, max_memory=max_memory)
+    state = _initial_states(rnn, h0, batch, scalar, "many_to_one")
+    return _unroll("many_to_one", rnn, inputs, {T: target}, state, batch, scalar, max_memory)
 
 
-def many_to_many(rnn: RNN, xs: Any, ys: Any, h0: Any = None, loss: str | None = None,
+def many_to_many(rnn: Cell, xs: Any, ys: Any, h0: Any = None, loss: str | None = None,
                  scalar: bool = False, max_memory: float | None = None) -> Unrolled:
     """An output and a loss at every step: ``L = L_1 + … + L_T``, ``dL/dH_t = Σ_{i≥t} dL_i/dH_t``."""
+    _cell(rnn, "many_to_many")
     inputs, ids, batch = _inputs(rnn, xs, "many_to_many(xs)")
     T = len(inputs)
     targets = _targets(rnn, ys, T, batch, loss, "many_to_many(ys)")
-    state = _initial_state(rnn, h0, batch, scalar, "many_to_many")
-    return _unroll("many_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar,
-                   max_memory=max_memory)
+    state = _initial_states(rnn, h0, batch, scalar, "many_to_many")
+    return _unroll("many_to_many", rnn, inputs, dict(enumerate(targets, start=1)), state, batch, scalar, max_memory)
 
 
-def one_to_many(rnn: RNN, x: Any, ys: Any, feed: str = "zeros", h0: Any = None, loss: str | None = None,
+def one_to_many(rnn: Cell, x: Any, ys: Any, feed: str = "zeros", h0: Any = None, loss: str | None = None,
                 scalar: bool = False, max_memory: float | None = None) -> Unrolled:
     """One input, a sequence out. After step 1 the input is zero (``feed="zeros"``: no W^X term) or the
     previous output (``feed="output"``: ``X_t = O_{t-1}``, needs ``input_size == output_size``)."""
     if feed not in ("zeros", "output"):
         raise ValueError(f"one_to_many: feed must be 'zeros' or 'output', got {feed!r}")
+    _cell(rnn, "one_to_many")
     inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_many(x)")
-    if feed == "output" and (ids or rnn.input_size != rnn.output_size):
-        raise ValueError(f"one_to_many: feed='output' needs float inputs and input_size == output_size, got "
-                         f"input_size {rnn.input_size}, output_size {rnn.output_size}{', token ids' if ids else ''}")
+    if feed == "output" and (ids or rnn.input_size != rnn.output_size or rnn.bidirectional):
+        raise ValueError(f"one_to_many: feed='output' needs float inputs, input_size == output_size and one "
+                         f"direction, got input_size {rnn.input_size}, output_size {rnn.output_size}"
+                         f"{', token ids' if ids else ''}{', bidirectional' if rnn.bidirectional else ''}")
     if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__") or len(ys) == 0:
         raise ValueError("one_to_many: ys must be a non-empty sequence of targets, one per output step")
     T = len(ys)
     targets = _targets(rnn, ys, T, batch, loss, "one_to_many(ys)")
-    state = _initial_state(rnn, h0, batch, scalar, "one_to_many")
-    return _unroll("one_to_many", rnn, inputs, ids, dict(enumerate(targets, start=1)), T, state, scalar,
-                   feed="output" if feed == "output" else "input", max_memory=max_memory)
+    state = _initial_states(rnn, h0, batch, scalar, "one_to_many")
+    later = _PREV_OUTPUT if feed == "output" else None
+    return _unroll("one_to_many", rnn, inputs + [later] * (T - 1), dict(enumerate(targets, start=1)), state, batch,
+                   scalar, max_memory)
+
+
+def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: bool = True, start: Any = None,
+            loss: str | None = None, scalar: bool = False, max_memory: float | None = None) -> Unrolled:
+    """Encoder → decoder: the encoder reads ``xs`` (no loss); its last state is the decoder's first, inside
+    the graph, so the decoder's loss backpropagates into the encoder.
+
+    The decoder's input at its step 1 is ``start`` (default: zeros, or token id 0); after that it is the
+    previous target (``teacher_forcing=True``; a class target enters as its one-hot vector, or as its id
+    for a ``token_ids`` decoder) or the previous output O_{t-1} (``teacher_forcing=False``, free running:
+    inside the graph, so the gradient flows through the feedback; needs a float-input decoder with
+    ``input_size == output_size``). Encoder and decoder must be the same kind of cell with the same
+    hidden size and layers, one direction. Time steps continue: the decoder's first step is T_enc + 1.
+    Returns the decoder's record; ``u.encoder`` is the encoder's.
+
+        >>> from micrornn.nn import GRU
+        >>> enc, dec = GRU(2, 3, 2, seed=0), GRU(2, 3, 2, seed=1)
+        >>> u = seq2seq(enc, dec, np.ones((4, 2)), np.zeros((3, 2)))
+        >>> u.backward(); bool(enc.W_h.grad.any()), u.steps["H"][0]
+        (True, 5)
+    """
+    where = "seq2seq"
+    _cell(encoder, "seq2seq(encoder)"), _cell(decoder, "seq2seq(decoder)")
+    for name, cell in (("encoder", encoder), ("decoder", decoder)):
+        if cell.bidirectional or cell.feedback != "hidden":
+            raise ValueError(f"{where}: the {name} must run one direction with feedback='hidden'")
+    if (type(encoder).state_names, encoder.hidden_size, encoder.num_layers) != (
+            type(decoder).state_names, decoder.hidden_size, decoder.num_layers):
+        raise ValueError(f"{where}: the encoder's last state starts the decoder, so they need the same state "
+                         f"{encoder.state_names} / {decoder.state_names}, hidden size {encoder.hidden_size} / "
+                         f"{decoder.hidden_size} and layers {encoder.num_layers} / {decoder.num_layers}")
+    if not isinstance(teacher_forcing, (bool, np.bool_)):
+        raise TypeError(f"{where}: teacher_forcing must be True or False, got {teacher_forcing!r}")
+    x_in, _, batch = _inputs(encoder, xs, "seq2seq(xs)")
+    if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__") or len(ys) == 0:
+        raise ValueError(f"{where}: ys must be a non-empty sequence of decoder targets")
+    T_dec = len(ys)
+    targets = _targets(decoder, ys, T_dec, batch, loss, "seq2seq(ys)")
+    y_in = _decoder_inputs(decoder, targets, teacher_forcing, start, batch, where)
+    T_enc = len(x_in)
+    check_memory(encoder, T_enc, batch, scalar, max_memory, where=f"{where} (encoder)")
+    check_memory(decoder, T_dec, batch, scalar, max_memory, where=f"{where} (decoder)")
+    be = ValueBackend() if scalar else TensorBackend()
+    enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
+    b_enc = _Builder(enc, be, batch, part="encoder")
+    last = b_enc.run(x_in, {}, b_enc.start(None))
+    b_enc.finish()
+    u = Unrolled("seq2seq", decoder, scalar, T_dec, loss=None, encoder=enc)
+    b_dec = _Builder(u, be, batch, part="decoder")
+    b_dec.run(y_in, dict(enumerate(targets, start=1)), [[state] for state in last], t0=T_enc)
+    b_dec.finish()
+    return u
+
+
+def _decoder_inputs(decoder: Cell, targets: list[tuple], teacher_forcing: bool, start: Any, batch: int | None,
+                    where: str) -> list[Any]:
+    """The decoder's input at each of its steps: start, then the previous target or the previous output."""
+    T = len(targets)
+    bshape = () if batch is None else (batch,)
+    if decoder.token_ids:
+        if not teacher_forcing:
+            raise ValueError(f"{where}: free running feeds O_{{t-1}} back, which is not a token id (an argmax "
+                             f"would cut the gradient): use a float-input decoder or teacher_forcing=True")
+        if any(kind != "cross_entropy" for _, kind in targets):
+            raise ValueError(f"{where}: a token_ids decoder is fed its previous target, so targets must be class ids")
+        first = np.zeros(bshape, dtype=np.int64) if start is None else np.asarray(start)
+        ids = np.stack([first, *(y for y, _ in targets[:-1])])
+        return _inputs(decoder, ids, f"{where}(start, ys)")[0]
+    if decoder.input_size != decoder.output_size:
+        raise ValueError(f"{where}: the decoder is fed its previous target or output, so it needs input_size == "
+                         f"output_size, got {decoder.input_size} and {decoder.output_size}")
+    first = np.zeros((*bshape, decoder.input_size)) if start is None else np.asarray(start, dtype=np.float64)
+    if first.shape != (*bshape, decoder.input_size):
+        raise ValueError(f"{where}: start must have shape {(*bshape, decoder.input_size)}, got {first.shape}")
+    if not teacher_forcing:
+        return [first] + [_PREV_OUTPUT] * (T - 1)
+    onehot = np.eye(decoder.output_size)
+    return [first] + [onehot[y] if kind == "cross_entropy" else y for y, kind in targets[:-1]]
 
 
 # -- generation ---------------------------------------------------------------------------------------------
-def sample(rnn: RNN, start: int | Sequence[int], steps: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
+def sample(rnn: Cell, start: int | Sequence[int], steps: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
     """Generate ``steps`` token ids from a token model, under ``no_grad()``.
 
-    The net must read token ids (``token_ids=True``) and have ``input_size == output_size``. ``start``
-    is one id or a list of ids (ints: a float such as 1.7 is a TypeError, never truncated) that primes
-    the state; each next id is drawn from ``softmax(O_t / temperature)`` and fed back as the next input.
-    Each step is ``rnn.step`` and ``rnn.output`` — the very functions the unroller calls.
+    The net must read token ids (``token_ids=True``), have ``input_size == output_size`` and one
+    direction. ``start`` is one id or a list of ids (ints: a float such as 1.7 is a TypeError, never
+    truncated) that primes the state; each next id is drawn from ``softmax(O_t / temperature)`` and fed
+    back as the next input. Each step is ``cell.step`` (through the layers) and ``cell.output`` — the
+    very functions the unroller calls — for every cell.
 
         >>> rnn = RNN(5, 8, 5, token_ids=True)
         >>> len(sample(rnn, [1, 2], 10))
@@ -584,14 +1037,14 @@ def sample(rnn: RNN, start: int | Sequence[int], steps: int, temperature: float 
     return _generate(rnn, start, steps, temperature, seed)[0]
 
 
-def _generate(rnn: RNN, start: Any, steps: int, temperature: float = 1.0,
+def _generate(rnn: Cell, start: Any, steps: int, temperature: float = 1.0,
               seed: int = 0) -> tuple[list[int], list[np.ndarray]]:
     """``sample``'s ids and the logits O_t of every step it took (priming steps included)."""
-    if not isinstance(rnn, RNN):
-        raise TypeError(f"sample: the first argument must be a micrornn.nn.RNN, got {type(rnn).__name__}")
-    if not rnn.token_ids or rnn.input_size != rnn.output_size:
-        raise ValueError(f"sample: needs a token model, built with token_ids=True and input_size == output_size; "
-                         f"got token_ids={rnn.token_ids}, input_size {rnn.input_size}, output_size {rnn.output_size}")
+    _cell(rnn, "sample")
+    if not rnn.token_ids or rnn.input_size != rnn.output_size or rnn.bidirectional:
+        raise ValueError(f"sample: needs a token model, built with token_ids=True and input_size == output_size, "
+                         f"one direction; got token_ids={rnn.token_ids}, input_size {rnn.input_size}, output_size "
+                         f"{rnn.output_size}{', bidirectional' if rnn.bidirectional else ''}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"sample: steps must be a positive int, got {steps!r}")
     if not temperature > 0:
@@ -605,16 +1058,19 @@ def _generate(rnn: RNN, start: Any, steps: int, temperature: float = 1.0,
     _inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the range
     rng = np.random.default_rng(seed)
     be = TensorBackend()
-    hidden_fed = rnn.feedback == "hidden"
+    views = [_Direct(rnn, layer_suffix(layer, 0)) for layer in range(rnn.num_layers)]  # no per-step copies
+    jordan = isinstance(rnn, RNN) and rnn.feedback == "output"
+    zero = None if rnn.accepts_none else tuple(Tensor(np.zeros(rnn.hidden_size)) for _ in rnn.state_names)
+    states = [zero if zero is None or len(zero) > 1 else zero[0] for _ in views]
     out: list[int] = []
     logits: list[np.ndarray] = []
     with no_grad():
-        context = None
         for i, tok in enumerate(prime + [None] * (steps - 1)):
             x = np.int64(out[-1] if tok is None else tok)
-            H = rnn.step(be, rnn, context, x)  # p = rnn: the parameters themselves, no per-step copies
-            O = rnn.output(be, rnn, H)
-            context = H if hidden_fed else O
+            states = _layers_step(rnn, be, views, states, x)
+            O = rnn.output(be, views[0], rnn.hidden(states[-1]))
+            if jordan:
+                states[0] = O
             logits.append(O.data)
             if i >= len(prime) - 1:
                 p = F.softmax(O * (1.0 / temperature)).data

@@ -1,17 +1,20 @@
 """The design's invariants 1–7, each a property over topologies × activations × feedback × truncation ×
-batch 1–3 × T 1–12."""
+batch 1–3 × T 1–12 — and 1, 2, 3, 5, 6 again for every cell (RNN, LSTM, GRU, a user's cell) × topology ×
+stacked / bidirectional."""
 
 import numpy as np
 import pytest
 from helpers import problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_cells import PeepholeLSTM
 
 from micrornn import optim
 from micrornn import unroll as U
-from micrornn.gradcheck import gradcheck
-from micrornn.nn import RNN, Elman, Jordan
+from micrornn.gradcheck import directional_gradcheck, gradcheck
+from micrornn.nn import GRU, LSTM, RNN, Elman, Jordan
 from micrornn.tensor import Tensor
+from micrornn.testing import cell_problems
 
 
 # 1. the gradient of a shared weight is the sum of its per-step copies' gradients
@@ -154,3 +157,84 @@ def test_clip_grad_norm(shapes, max_norm, scale, seed):
         for q, g in zip(params, before):
             assert np.allclose(q.grad, g * (max_norm / (norm_before + 1e-6)))  # same direction, one scale
         assert factor is None or factor > 0
+
+
+# -- the same invariants for every cell × topology × stacked / bidirectional ([G]) ----------------------------
+CELLS = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU, "PeepholeLSTM": PeepholeLSTM}
+
+
+@pytest.mark.parametrize("name", CELLS)
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_cells_copies_sum_finite_differences_and_scalar_equals_tensor(name, data):
+    p = data.draw(cell_problems(CELLS[name], max_T=3, max_size=2))
+    u = p.build()
+    u.backward()
+    grads = {}
+    for pname, param in p.cell.named_parameters():
+        contributions = u.copy_grads(pname)
+        assert np.allclose(sum(contributions) if contributions else 0.0, param.grad, rtol=1e-12, atol=1e-12)
+        grads[pname] = param.grad.copy()
+    directional_gradcheck(lambda *_: p.build().loss, p.cell.parameters())
+    p.cell.zero_grad()
+    s = p.build(scalar=True)
+    s.backward()
+    assert abs(u.loss.item() - s.loss.data) <= 1e-9 * (1 + abs(u.loss.item()))
+    for pname, param in p.cell.named_parameters():
+        assert np.allclose(param.grad, grads[pname], rtol=1e-9, atol=1e-12), pname
+    for kind in ("H", "C"):
+        for a, b in zip(getattr(u, kind), getattr(s, kind)):
+            assert np.allclose(U.grad_of(a), U.grad_of(b), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU, PeepholeLSTM])
+@settings(max_examples=4, deadline=None)
+@given(data=st.data())
+def test_cells_gradients_match_elementwise_finite_differences(cls, data):
+    p = data.draw(cell_problems(cls, max_T=3, max_size=2, layers=(1,), bidirectional=(False,)))
+    gradcheck(lambda *_: p.build().loss, p.cell.parameters())
+
+
+@pytest.mark.parametrize("name", CELLS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_cells_per_loss_decomposition(name, data):
+    p = data.draw(cell_problems(CELLS[name], topologies=("many_to_many",), max_T=4, max_size=2))
+    u = p.build()
+    u.backward()
+    for key, states in u.states.items():
+        for kind, nodes in states.items():
+            total = [np.zeros_like(U.data_of(n)) for n in nodes]
+            for i in range(len(u.L)):
+                alone = p.build()  # a fresh graph, backpropagated from L_i only
+                alone.L[i].backward()
+                for t, n in enumerate(alone.states[key][kind]):
+                    total[t] += U.grad_of(n)
+            for n, expected in zip(nodes, total):
+                assert np.allclose(U.grad_of(n), expected, rtol=1e-10, atol=1e-12), (key, kind)
+
+
+@pytest.mark.parametrize("name", CELLS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_cells_copy_nets_are_bptt_cut_at_every_step(name, data):
+    cls = CELLS[name]
+    p = data.draw(cell_problems(cls, topologies=("many_to_many",), max_T=4, max_size=2, bidirectional=(False,),
+                                truncate=1))
+    u = p.build()
+    u.backward()
+    for t, source, copy in u.cuts:
+        assert not copy._parents and u.role(copy).kind == "cut" and u.role(source).t == t - 1
+    grads = {n: q.grad.copy() for n, q in p.cell.named_parameters()}
+    p.cell.zero_grad()
+    xs, ys, h0 = p.kwargs["xs"], p.kwargs["ys"], p.kwargs["h0"]
+    layers = p.cell.num_layers
+    for t in range(u.T):  # T one-step graphs, each started from the previous one's state (a constant)
+        one = U.many_to_many(p.cell, xs[t:t + 1], ys[t:t + 1], h0=h0)
+        one.backward()
+        last = [tuple(U.data_of(one.states[(layer, 0)][s][-1]) for layer in range(layers))
+                for s in p.cell.state_names]
+        parts = tuple(np.stack(part) if layers > 1 else part[0] for part in last)
+        h0 = parts if len(parts) > 1 else parts[0]
+    for pname, q in p.cell.named_parameters():
+        assert np.allclose(q.grad, grads[pname], rtol=1e-10, atol=1e-12), pname

@@ -146,5 +146,5 @@ def test_bad_unroll_inputs():
         U.many_to_one(rnn, np.ones((5, 2)), 1, loss="hinge")
     with pytest.raises(ValueError, match="feed='output' needs"):
         U.one_to_many(rnn, np.ones(2), np.ones((3, 4)), feed="output")
-    with pytest.raises(TypeError, match="must be a micrornn.nn.RNN"):
-        U._unroll("many_to_one", object(), [], False, {}, 1, None, False)
+    with pytest.raises(TypeError, match="must be a micrornn.nn.Cell"):
+        U.many_to_one(object(), np.ones((2, 2)), 1)

@@ -190,3 +190,145 @@ def test_cli_draw(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert cli(["draw", "--topology", "one-to-many", "--steps", "3", "--scalar", "--out", str(tmp_path / "s.png")]) == 0
     assert cli(["draw", "--steps", "3", "--out", str(tmp_path / "p.xyz")]) == 2  # dot's error, one line
+
+
+# -- [E] 12: steppers of long sequences fold like the still pictures, share one layout, have a time budget ----
+def plain_layout(graph):
+    """name → (x, y, width, height) of every node, and the picture's size, from dot's -Tplain output."""
+    out = subprocess.run(["dot", f"-K{graph.engine}", "-Tplain"], input=graph.source.encode(), capture_output=True,
+                         timeout=60, check=True).stdout.decode()
+    layout = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if fields[0] == "graph":
+            layout["graph"] = tuple(fields[1:4])
+        elif fields[0] == "node":
+            layout[fields[1]] = tuple(fields[2:6])
+    return layout
+
+
+def test_e12_frames_of_a_long_sequence_fold_like_the_still_picture():
+    u = unrolled(50)
+    frames = viz.backward_frames(u, max_steps=8)
+    assert len(frames) == 1 + 8 + 1 + 1  # forward, the 8 drawn steps, one for the folded block, done
+    captions = [c for _, c in frames]
+    assert "42 folded steps, t = 46 down to 5" in captions[5]
+    assert all(f.source.count("subgraph cluster_t") == 8 for f, _ in frames)
+    assert "Σ over 0 of 49 copies" in frames[0][0].source and "Σ over 46 of 49 copies" in frames[5][0].source
+    assert "49 per-step copies" in frames[-1][0].source
+
+
+@needs_dot
+def test_e12_thousand_steps_make_frames_and_a_small_stepper(tmp_path):
+    import time
+
+    u = unrolled(1000)
+    start = time.perf_counter()
+    frames = viz.backward_frames(u)
+    page = viz.save_stepper(frames, tmp_path / "long.html")
+    assert time.perf_counter() - start < 60  # a guard against the old T^2.5 (340 s), not a benchmark
+    assert len(frames) == 11
+    assert page.stat().st_size < 3_000_000
+
+
+@needs_dot
+@pytest.mark.parametrize("case", ["coarse", "folded", "ops", "values"])
+def test_e12_stepper_frames_keep_one_layout(case):
+    if case == "values":
+        a, b = mr.Value(2.0, label="a"), mr.Value(-3.0, label="b")
+        y = (a * b + b ** 2).tanh()
+        y.label = "y"
+        y.backward()
+        frames = viz.backward_frames(y, view="ops")
+    else:
+        frames = viz.backward_frames(unrolled(30 if case == "folded" else 4), view="ops" if case == "ops" else "coarse")
+    layouts = [plain_layout(g) for g, _ in frames]
+    assert len(layouts[0]) > 5
+    for layout in layouts[1:]:
+        assert layout == layouts[0]  # nodes do not move or resize; only colours and numbers change
+
+
+def test_e12_time_budget(tmp_path):
+    u = unrolled(6)
+    with pytest.raises(TimeoutError, match="time budget of 1e-09 s ran out"):
+        viz.backward_frames(u, budget=1e-9)
+    for bad in (0, -1, float("nan"), float("inf"), "10", True):
+        with pytest.raises(ValueError, match="budget must be a finite number of seconds > 0"):
+            viz.backward_frames(u, budget=bad)
+        with pytest.raises(ValueError, match="budget must be"):
+            viz.save_stepper(viz.backward_frames(unrolled(2)), tmp_path / "p.html", budget=bad)
+
+
+@needs_dot
+def test_e12_save_stepper_budget(tmp_path):
+    frames = viz.backward_frames(unrolled(3))
+    with pytest.raises(TimeoutError, match="save_stepper: the time budget of 1e-06 s ran out"):
+        viz.save_stepper(frames, tmp_path / "p.html", budget=1e-6)
+    assert not (tmp_path / "p.html").exists()
+
+
+# -- [E] 14: labels are text; every argument is checked at the call ---------------------------------------
+@needs_dot
+def test_e14_labels_with_control_characters_draw_and_render():
+    a = mr.Value(2.0, label="a\nb")
+    b = mr.Value(3.0, label="nul\x00here")
+    c = mr.Value(1.0, label="tab\tsur\ud800 back\\G")
+    y = a * b + c
+    y.label = "y\r\n"
+    y.backward()
+    for view in ("coarse", "ops"):
+        g = viz.draw(y, view=view, title="title\x00\n\\N")
+        svg = viz.to_svg(g)
+        assert "a⏎b" in svg and "nul\\x00here" in svg and "tab sur\\ud800 back\\G" in svg and "y⏎" in svg
+        assert "title\\x00⏎\\N" in svg  # a backslash stays a backslash (dot would read \N as the node name)
+    frames = viz.backward_frames(y)
+    assert any("∂L/∂y⏎" in caption for _, caption in frames)
+
+
+def test_e14_a_label_that_is_not_a_string_is_named():
+    a = mr.Value(2.0, label=5)
+    y = a * a
+    y.label = "y"
+    with pytest.raises(TypeError, match="a leaf has label 5 of type int; a label must be a str or None"):
+        viz.draw(y)
+    with mr.timestep(3):
+        z = mr.Value(1.0) * 2.0
+    z.label = b"H_3"
+    with pytest.raises(TypeError, match=r"the '\*' node at t = 3 has label b'H_3' of type bytes"):
+        viz.backward_frames(z)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1, 0, float("inf"), "5", None, True])
+def test_e14_timeout_must_be_a_positive_number_of_seconds(tmp_path, bad):
+    g = viz.draw(unrolled(2))
+    with pytest.raises(ValueError, match="timeout must be a finite number of seconds > 0"):
+        viz.render(g, tmp_path / "p.svg", timeout=bad)
+    with pytest.raises(ValueError, match="timeout must be"):
+        viz.to_svg(g, timeout=bad)
+    with pytest.raises(ValueError, match="timeout must be"):
+        viz.save_stepper([(g, "x")], tmp_path / "p.html", timeout=bad)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_e14_draw_checks_every_argument(tmp_path):
+    v = mr.Value(1.0)
+    with pytest.raises(ValueError, match="view must be one of"):
+        viz.draw(v, view=["coarse"])
+    with pytest.raises(ValueError, match="node_budget must be an int ≥ 1, got 0"):
+        viz.draw(v, node_budget=0)
+    with pytest.raises(ValueError, match="max_steps must be an int ≥ 2"):
+        viz.draw(v, max_steps=2.5)
+    with pytest.raises(TypeError, match="grads must be True or False, got 'no'"):
+        viz.draw(v, grads="no")
+    with pytest.raises(TypeError, match="heat must be True or False"):
+        viz.draw(v, heat=None)
+    with pytest.raises(TypeError, match="title must be a str or None, got int"):
+        viz.draw(v, title=3)
+    with pytest.raises(TypeError, match="reveal must be a function"):
+        viz.draw(v, reveal=True)
+    with pytest.raises(ValueError, match="path must name a file"):
+        viz.render(viz.draw(v), "")
+    with pytest.raises(ValueError, match="is a folder"):
+        viz.render(viz.draw(v), tmp_path)
+    with pytest.raises(TypeError, match="list of \\(picture, caption\\) pairs"):
+        viz.save_stepper(viz.draw(v), tmp_path / "p.html")

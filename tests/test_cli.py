@@ -1,0 +1,98 @@
+"""[E] 13: every user error of the `micrornn` command is one line on stderr naming the argument, exit code 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from micrornn.cli import main as cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_line_error(capsys, argv, *expected):
+    """Run the command; it must return 2 and print one line on stderr holding each expected piece."""
+    assert cli(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    for piece in expected:
+        assert piece in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["draw", "--seed", "-1"], ["argument --seed", "≥ 0, got -1"]),
+    (["draw", "--seed", "1e3"], ["argument --seed", "whole number, got '1e3'"]),
+    (["draw", "--steps", "0"], ["argument --steps", "got 0"]),
+    (["draw", "--steps", "2.5"], ["argument --steps", "whole number, got '2.5'"]),
+    (["draw", "--steps", "10001"], ["argument --steps", "from 1 to 10,000"]),
+    (["draw", "--hidden", "0"], ["argument --hidden"]),
+    (["draw", "--hidden", "1001"], ["argument --hidden", "from 1 to 1,000"]),
+    (["draw", "--input", "-3"], ["argument --input"]),
+    (["draw", "--output", "x"], ["argument --output"]),
+    (["draw", "--truncate", "0"], ["argument --truncate", "≥ 1"]),
+    (["draw", "--max-steps", "1"], ["argument --max-steps", "from 2"]),
+    (["draw", "--topology", "sideways"], ["argument --topology", "invalid choice"]),
+    (["draw", "--view", "fine"], ["argument --view"]),
+    (["draw", "--bogus"], ["unrecognized arguments: --bogus"]),
+    (["draw", "--steps", "10000", "--hidden", "1000"], ["argument --steps", "use fewer steps or a smaller net"]),
+    (["draw", "--steps", "5000", "--hidden", "5", "--scalar"], ["argument --steps", "--scalar makes one per number"]),
+    ([], ["required: command"]),
+    (["fly"], ["argument command", "invalid choice"]),
+])
+def test_e13_numbers_and_choices_name_the_argument(capsys, argv, expected):
+    one_line_error(capsys, argv, *expected)
+
+
+def test_e13_draw_out_that_cannot_be_written(capsys, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    cases = [
+        ("", ["argument --out", "needs a file name"]),
+        ("   ", ["argument --out", "needs a file name"]),
+        (str(tmp_path), ["argument --out", "is a folder"]),
+        (str(tmp_path) + "/", ["argument --out", "is a folder"]),
+        (str(a_file / "p.svg"), ["argument --out", "is a file, not a folder"]),
+        (str(tmp_path / "p.xyz"), ["argument --out", ".svg, .png, .pdf"]),
+        (str(tmp_path / "picture"), ["argument --out", "must end in one of"]),
+    ]
+    if Path("/proc/self").is_dir():
+        cases.append(("/proc/micrornn_test/p.svg", ["argument --out", "cannot write"]))
+        cases.append(("/proc/p.svg", ["argument --out", "cannot write"]))
+    for out, expected in cases:
+        one_line_error(capsys, ["draw", "--steps", "2", "--out", out], *expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing written on the way
+
+
+@pytest.mark.parametrize("command", [["tour"], ["demo", "03"]])
+def test_e13_folder_out_that_cannot_be_written(capsys, tmp_path, command):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    one_line_error(capsys, [*command, "--out", ""], "argument --out", "needs a folder name")
+    one_line_error(capsys, [*command, "--out", str(a_file)], "argument --out", "is a file, not a folder")
+    one_line_error(capsys, [*command, "--out", str(a_file / "sub")], "argument --out", "is a file, not a folder")
+    if Path("/proc/self").is_dir():
+        one_line_error(capsys, [*command, "--out", "/proc/micrornn_test"], "argument --out", "cannot")
+
+
+def test_e13_unknown_demo_lists_the_demos(capsys, tmp_path):
+    line = one_line_error(capsys, ["demo", "99", "--out", str(tmp_path / "out")], "'99'", "the demos are")
+    assert "01_value_engine" in line and "09_bptt_worked_example" in line
+    assert not (tmp_path / "out").exists()  # a bad name leaves no folder behind
+
+
+def test_e13_help_is_not_an_error(capsys):
+    assert cli(["draw", "--help"]) == 0
+    assert "--max-steps" in capsys.readouterr().out
+
+
+def test_e13_python_m_micrornn_prints_no_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "micrornn", "draw", "--out", ""], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("micrornn draw: error: argument --out: needs a file name such as picture.svg, "
+                                   "got '' (see micrornn draw --help)")
