@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 # Imported on first use (`mr.viz.draw(u)`), so `import micrornn` does not pay for graphviz, matplotlib,
 # hypothesis or the tour until a picture, a plot or a strategy is asked for.
-_LAZY = ("viz", "plots", "report", "testing", "stepper", "tour", "cli")
+_LAZY = ("viz", "plots", "report", "testing", "stepper", "tour", "cli", "interop")
 
 
 def __getattr__(name: str) -> ModuleType:

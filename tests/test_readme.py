@@ -25,6 +25,8 @@ def test_f7_the_readme_teaches_each_teacher_topic_with_a_snippet():
 @pytest.mark.skipif(shutil.which("dot") is None, reason="the picture snippets render with Graphviz's dot")
 @pytest.mark.parametrize("title, blocks", SECTIONS, ids=[title[:40] for title, _ in SECTIONS])
 def test_f7_readme_snippets_run(title, blocks, tmp_path, monkeypatch):
+    if "import torch" in "".join(blocks):
+        pytest.importorskip("torch", reason="the PyTorch bridge is an optional extra: pip install micrornn[torch]")
     monkeypatch.chdir(tmp_path)  # snippets may write files (elman.svg, rnn.npz)
     namespace = {"__name__": "readme"}
     for i, block in enumerate(blocks, start=1):
