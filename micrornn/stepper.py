@@ -103,6 +103,7 @@ _SCRIPT = """
 _SIZE = re.compile(r'(<svg\b[^>]*?\bwidth=")([\d.]+)(pt"\s+height=")([\d.]+)(pt")')
 _VIEWBOX = re.compile(r'(<svg\b[^>]*?\bviewBox="[-\d.]+ [-\d.]+ )[\d.]+ [\d.]+"')
 _ID_REF = re.compile(r'((?<![\w-])id="|url\(#|href="#)')
+_TITLE = re.compile(r"<title>[^<]*</title>\n?")
 
 
 def _viz() -> Any:
@@ -144,6 +145,7 @@ def _fragment(svgs: list[str], captions: list[str], title: str, keys: str = "hov
     frames = []
     for i, (svg, caption) in enumerate(zip(_pad([_strip_prolog(s) for s in svgs]), captions)):
         svg = _ID_REF.sub(lambda m, i=i: f"{m[1]}{uid}-{i}-", svg)  # dot's node1, edge1 … once per page
+        svg = _TITLE.sub("", svg)  # dot's <title>s name nodes by id (n1406…): a hover would show them
         frames.append(f'<div class="frame" data-index="{i}"{" hidden" if i else ""}>'
                       f'<p class="caption">{_html.escape(caption)}</p>\n{svg}</div>')
     n = len(svgs)
