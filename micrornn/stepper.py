@@ -53,10 +53,14 @@ _STYLE = """
 # One copy per stepper; __ID__ is its root's id. Frames are <div>s toggled by `hidden`, so without a script
 # (an untrusted notebook, GitHub's viewer) the first frame still shows.
 _SCRIPT = """
-(function () {
+(function start(tries) {
   // Look everything up inside this stepper's root: two steppers on one page never control each other.
   const root = document.getElementById('__ID__');
-  if (!root || root.dataset.ready) return;  // some front ends run an output's scripts twice
+  if (!root) {  // the classic Notebook runs an output's script before it puts the output in the page
+    if (tries < 100) setTimeout(() => start(tries + 1), 50);
+    return;
+  }
+  if (root.dataset.ready) return;  // some front ends run an output's scripts twice
   root.dataset.ready = '1';
   const frames = root.querySelectorAll('.frame');
   const slider = root.querySelector('.slider');
@@ -97,7 +101,7 @@ _SCRIPT = """
     document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight'}));
     root.querySelector('.next').click();
   }
-})();
+})(0);
 """
 
 _SIZE = re.compile(r'(<svg\b[^>]*?\bwidth=")([\d.]+)(pt"\s+height=")([\d.]+)(pt")')

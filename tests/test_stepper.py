@@ -122,6 +122,49 @@ def test_f3_two_steppers_on_one_page_in_a_real_browser(tmp_path):
     assert shown == ["0", "3"]
 
 
+# How front ends put an HTML output into the page: JupyterLab sets innerHTML on a detached node and replaces each
+# script by a fresh one (it runs once the node is attached); the classic Notebook (jQuery) evaluates the scripts
+# before the output is in the page; VS Code inserts the output first, then the fresh scripts.
+_FRONT_ENDS = """<script>
+function fresh(host) {
+  for (const s of host.querySelectorAll('script')) {
+    const c = document.createElement('script'); c.textContent = s.textContent; s.replaceWith(c);
+  }
+}
+const ways = {
+  lab: (host) => { fresh(host); document.body.appendChild(host); },
+  classic: (host) => { for (const s of host.querySelectorAll('script')) (0, eval)(s.textContent);
+                       document.body.appendChild(host); },
+  vscode: (host) => { document.body.appendChild(host); fresh(host); },
+};
+const outputs = OUTPUTS;
+for (const [way, html] of Object.entries(outputs)) {
+  const host = document.createElement('div'); host.className = way; host.innerHTML = html; ways[way](host);
+}
+setTimeout(() => {  // later, a user clicks "next" in each output
+  const done = [];
+  for (const way of Object.keys(outputs)) {
+    const root = document.querySelector('.' + way + ' .mrnn-stepper');
+    root.querySelector('.next').click();
+    done.push(way + '=' + root.dataset.frame);
+  }
+  document.title = done.join(' ');
+}, 1000);
+</script>"""
+
+
+def test_f3_the_stepper_starts_however_a_front_end_inserts_it(tmp_path):
+    import json
+
+    s = Stepper(value_frames())
+    outputs = json.dumps({way: s._repr_html_() for way in ("lab", "classic", "vscode")}).replace("</", "<\\/")
+    page = tmp_path / "front_ends.html"
+    page.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><title>-</title></head><body>"
+                    + _FRONT_ENDS.replace("OUTPUTS", outputs) + "</body></html>", encoding="utf-8")
+    dom = chromium(page.as_uri(), tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom").stdout
+    assert re.search(r"<title>(.*?)</title>", dom).group(1) == "lab=1 classic=1 vscode=1"
+
+
 def test_f3_saved_page_looks_right_in_a_real_browser(tmp_path):
     """A screenshot of the saved page: the picture is there (not a blank page) and the stepper is at the top."""
     page = Stepper(rnn_frames(), "BPTT, T = 3").save(tmp_path / "bptt.html")
