@@ -152,15 +152,14 @@ def _fragment(svgs: list[str], captions: list[str], title: str, keys: str = "hov
         svg = _TITLE.sub("", svg)  # dot's <title>s name nodes by id (n1406…): a hover would show them
         frames.append(f'<div class="frame" data-index="{i}"{" hidden" if i else ""}>'
                       f'<p class="caption">{_html.escape(caption)}</p>\n{svg}</div>')
-    n = len(svgs)
+    n, hint = len(svgs), "anywhere" if keys == "page" else "click or point at the stepper"
     return f"""<div class="mrnn-stepper" id="{uid}" tabindex="0" data-keys="{keys}" data-frame="0">
 <style>{_STYLE}</style>
 <div class="title">{_html.escape(title)}</div>
 <div class="bar"><button class="prev" title="previous (←)">◀ prev</button>
 <button class="next" title="next (→)">next ▶</button>
 <input class="slider" type="range" min="0" max="{n - 1}" value="0" aria-label="frame">
-<span class="count">1 / {n}</span><span class="hint">← → keys step ({"anywhere" if keys == "page" else
-                                                                       "click or point at the stepper"})</span></div>
+<span class="count">1 / {n}</span><span class="hint">← → keys step ({hint})</span></div>
 {chr(10).join(frames)}
 </div>
 <script>{_SCRIPT.replace("__ID__", uid)}</script>"""
@@ -173,8 +172,6 @@ def page(svgs: list[str], captions: list[str], title: str) -> str:
     >>> html.count('class="frame"')
     2
     """
-    if len(svgs) != len(captions):
-        raise ValueError(f"page: {len(svgs)} pictures but {len(captions)} captions")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_html.escape(title)}</title>
 <style>body {{ margin: 1.5em; }} .mrnn-stepper .title {{ font-size: 1.3em; }}</style></head>
@@ -274,14 +271,17 @@ class Stepper:
             raise FileNotFoundError(f"to_gif: the folder {path.parent} does not exist; create it first")
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= MAX_FPS:
             raise ValueError(f"to_gif: fps must be a number of frames per second in (0, {MAX_FPS}], got {fps!r}")
-        if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int) or loop < 0):
+        if loop is not None and not _count(loop, 0):
             raise ValueError(f"to_gif: loop must be an int ≥ 0 (0 = forever) or None (play once), got {loop!r}")
-        if isinstance(dpi, bool) or not isinstance(dpi, int) or not 24 <= dpi <= 300:
+        if not _count(dpi, 24, 300):
             raise ValueError(f"to_gif: dpi must be an int from 24 to 300, got {dpi!r}")
+        for name, limit in (("max_frames", max_frames), ("max_pixels", max_pixels)):
+            if not _count(limit, 1):
+                raise ValueError(f"to_gif: {name} must be an int ≥ 1, got {limit!r}")
         if len(self) > max_frames:
             raise ValueError(f"to_gif: {len(self)} frames are more than max_frames={max_frames}; make fewer frames "
                              "(max_steps=) or pass a larger max_frames=")
-        sizes = [svg_size(s) or (0.0, 0.0) for s in self.svgs]
+        sizes = [svg_size(s) or (0.0, 0.0) for s in self.svgs]  # dot's PNG has the SVG's size at 72 dpi
         pixels = len(self) * math.prod(max(s[k] for s in sizes) * dpi / 72 for k in (0, 1))
         if pixels > max_pixels:
             raise ValueError(f"to_gif: {len(self)} frames of this picture at {dpi} dpi make about {pixels / 1e6:.0f} "
@@ -296,21 +296,11 @@ class Stepper:
             return Image.open(io.BytesIO(data)).convert("RGBA")
 
         pictures = _within(self.graphs, png, self.timeout, self.budget, "to_gif")
+        # the counter keeps two equal pictures with equal captions two frames (Pillow merges equal frames)
         frames = _canvas(pictures, [f"{i}/{len(self)}  {c}" for i, c in enumerate(self.captions, 1)], dpi)
-        # one palette for all frames, from all of them at a quarter of the size: colours never flicker
-        w, h = frames[0].size
-        sample = Image.new("RGB", (w // 2, h // 2 * len(frames)), "white")
-        for i, f in enumerate(frames):
-            sample.paste(f.resize((w // 2, h // 2)), (0, i * (h // 2)))
-        palette = sample.quantize(255)
-        # Median cut averages white with the antialiased grey around text, and Pillow maps colours closer than
-        # 4 levels to either one: snap near-white entries to white, so the background is white on a slide.
-        rgb = palette.getpalette()
-        for k in range(0, len(rgb), 3):
-            if min(rgb[k:k + 3]) >= 248:
-                rgb[k:k + 3] = [255, 255, 255]
-        palette.putpalette(rgb)
-        gif = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+        palette = _palette(frames)
+        nearest = getattr(Image, "Dither", Image).NONE  # no dithering: flat fills stay flat
+        gif = [f.quantize(palette=palette, dither=nearest) for f in frames]
         extra = {} if loop is None else {"loop": loop}
         gif[0].save(path, save_all=True, append_images=gif[1:], duration=round(1000 / fps), disposal=1, **extra)
         return path
@@ -328,8 +318,33 @@ def _file(path: Any, who: str, suffix: str) -> Path:
     return path
 
 
+def _count(x: Any, low: int, high: float = math.inf) -> bool:
+    """Whether ``x`` is an int (not a bool) from ``low`` to ``high``."""
+    return isinstance(x, int) and not isinstance(x, bool) and low <= x <= high
+
+
+def _palette(frames: list[Any]) -> Any:
+    """One 255-colour palette for all frames, so that colours never flicker: median cut over all of them at
+    a quarter of the size."""
+    from PIL import Image
+
+    w, h = frames[0].width // 2, frames[0].height // 2
+    sample = Image.new("RGB", (w, h * len(frames)), "white")
+    for i, f in enumerate(frames):
+        sample.paste(f.resize((w, h)), (0, i * h))
+    palette = sample.quantize(255)
+    # Median cut averages white with the antialiased grey around text, and Pillow maps colours closer than
+    # 4 levels to either one: snap near-white entries to white, so the background is white on a slide.
+    rgb = palette.getpalette()
+    for k in range(0, len(rgb), 3):
+        if min(rgb[k:k + 3]) >= 248:
+            rgb[k:k + 3] = [255, 255, 255]
+    palette.putpalette(rgb)
+    return palette
+
+
 def _canvas(pictures: list[Any], captions: list[str], dpi: int) -> list[Any]:
-    """Each picture on one white canvas of the largest size, its caption wrapped in a band below."""
+    """Each picture on one white canvas of the largest size, its caption wrapped in a band below it."""
     from PIL import Image, ImageDraw
 
     font = _font(round(13 * dpi / 72))
@@ -337,13 +352,13 @@ def _canvas(pictures: list[Any], captions: list[str], dpi: int) -> list[Any]:
     width = max(max(p.width for p in pictures), round(5 * dpi))  # a tiny picture still gets readable lines
     lines = [_wrap(c, font, width - 2 * margin) for c in captions]
     line_height = round(font.size * 1.3) if hasattr(font, "size") else 14
-    height = max(p.height for p in pictures) + 2 * margin + line_height * max(len(ls) for ls in lines)
+    top = max(p.height for p in pictures) + margin  # the band of the longest caption, the same in every frame
+    height = top + line_height * max(len(ls) for ls in lines) + margin
     frames = []
     for picture, text in zip(pictures, lines):
         frame = Image.new("RGB", (width, height), "white")
-        frame.paste(picture, ((width - picture.width) // 2, 0), picture)  # alpha as the mask: white behind
+        frame.paste(picture, (0, 0), picture)  # top left, as the HTML pads; alpha as the mask: white behind
         draw = ImageDraw.Draw(frame)
-        top = height - margin - line_height * max(len(ls) for ls in lines)
         for k, line in enumerate(text):
             draw.text((margin, top + k * line_height), line, fill="#222222", font=font)
         frames.append(frame)

@@ -242,6 +242,8 @@ def test_f3_bad_inputs_are_named(tmp_path):
             s.to_gif(tmp_path / "s.gif", loop=bad)
     with pytest.raises(ValueError, match="dpi must be an int from 24 to 300"):
         s.to_gif(tmp_path / "s.gif", dpi=1000)
+    with pytest.raises(ValueError, match="max_pixels must be an int ≥ 1, got 0"):
+        s.to_gif(tmp_path / "s.gif", max_pixels=0)
     with pytest.raises(FileNotFoundError, match="to_gif: the folder .*missing does not exist"):
         s.to_gif(tmp_path / "missing" / "s.gif")
     with pytest.raises(ValueError, match="to_gif writes a .gif file; got 's.png'"):
