@@ -192,7 +192,7 @@ def test_f3_gif_has_one_frame_per_picture_one_size_and_loops(tmp_path):
     from PIL import Image
 
     frames = rnn_frames()
-    path = Stepper(frames, "BPTT").to_gif(tmp_path / "bptt.gif", fps=2)
+    path = Stepper(frames, "BPTT").to_gif(tmp_path / "bptt.gif", fps=2, dpi=48)
     with Image.open(path) as gif:
         assert gif.n_frames == len(frames) and gif.info["loop"] == 0
         sizes, durations, first = set(), set(), None
