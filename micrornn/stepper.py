@@ -36,9 +36,11 @@ MAX_FPS = 50  # browsers play a GIF frame shorter than 20 ms as 100 ms
 MAX_FRAMES = 200  # more frames than this in one GIF is a slide show nobody steps through
 MAX_PIXELS = 40_000_000  # all GIF frames together (held in memory at once, 3 bytes each before quantizing)
 
-# Scoped to .mrnn-stepper so that nothing leaks into the notebook around it.
+# Scoped to .mrnn-stepper so that nothing leaks into the notebook around it; white like the pictures, also in a
+# dark theme (dark text on a dark notebook would not read).
 _STYLE = """
-.mrnn-stepper { font-family: Helvetica, Arial, sans-serif; color: #222; padding: .3em; outline: none; }
+.mrnn-stepper { font-family: Helvetica, Arial, sans-serif; color: #222; background: #fff; padding: .3em; }
+.mrnn-stepper:focus { outline: none; }
 .mrnn-stepper:focus-within { box-shadow: 0 0 0 2px #9ecbff; border-radius: 4px; }
 .mrnn-stepper .title { font-weight: bold; margin-bottom: .4em; }
 .mrnn-stepper .bar { display: flex; gap: .6em; align-items: center; margin-bottom: .5em; }
