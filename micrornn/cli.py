@@ -138,11 +138,12 @@ def _draw(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .tour import run_demo
 
-    _check_folder(args.out)
+    if args.out is not None:
+        _check_folder(args.out)
     try:
         run_demo(args.name, args.out, quick=args.quick)
     except OSError as e:
-        raise _cannot_write(e, args.out) from None
+        raise _cannot_write(e, args.out or Path("out/demo")) from None
     return 0
 
 
@@ -170,7 +171,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run one demo, e.g. 07_vanishing_exploding (or just 07)")
     demo.add_argument("name")
-    demo.add_argument("--out", type=_folder, default=Path("out/demo"), help="folder for the demo's pictures")
+    demo.add_argument("--out", type=_folder, default=None,
+                      help="folder for the demo's pictures (default out/demo/NN_name)")
     demo.add_argument("--quick", action="store_true")
     demo.set_defaults(run=_demo)
 

@@ -216,10 +216,15 @@ class Report:
         print(self)
 
     def _repr_markdown_(self) -> str:  # the last cell of a demo notebook shows this table
-        rows = [f"| {name} | {fmt(value).replace('|', '∣')} |" for name, value in self.numbers.items()]
+        rows = [f"| {_cell(name)} | {_cell(fmt(value))} |" for name, value in self.numbers.items()]
         files = [f"- `{path}` — {caption}" for path, caption in [*self.figures, *self.links]]
         return "\n".join([f"**{self.title}**", "", f"Look at: {self.look}", "", "| | |", "|---|---|", *rows, "",
                           *files])
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a bare ``|`` (as in ``max |engine − hand|``) would end the cell."""
+    return text.replace("|", "\\|")
 
 
 def fmt(value: Any) -> str:

@@ -31,7 +31,8 @@ def find_demos() -> list[Path]:
 
 def _resolve(name: str) -> Path:
     demos = find_demos()
-    matches = [p for p in demos if p.stem == name or p.stem.startswith(f"{name}_") or p.stem[3:] == name]
+    number = name.isdigit() and int(name)  # "7" and "07" both mean demo 07
+    matches = [p for p in demos if p.stem == name or p.stem[3:] == name or (number and p.stem[:2] == f"{number:02d}")]
     if len(matches) != 1:
         names = ", ".join(p.stem for p in demos)
         raise ValueError(f"no single demo called {name!r}; the demos are: {names}")
@@ -52,9 +53,11 @@ def execute(path: Path, out: Path, quick: bool = False) -> Report:
         return report.wait()
 
 
-def run_demo(name: str, out: Path, quick: bool = False) -> Report:
-    """Run one demo by name (``07_vanishing_exploding``, ``07`` or ``vanishing_exploding``)."""
-    report = execute(_resolve(name), out, quick=quick)
+def run_demo(name: str, out: Path | None = None, quick: bool = False) -> Report:
+    """Run one demo by name (``07_vanishing_exploding``, ``07``, ``7`` or ``vanishing_exploding``); its files go to
+    ``out`` (default ``out/demo/NN_name``, the folder the demo itself uses when run as a script)."""
+    path = _resolve(name)
+    report = execute(path, Path("out/demo") / path.stem if out is None else out, quick=quick)
     report.print()
     return report
 

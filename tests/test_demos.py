@@ -228,3 +228,19 @@ def test_f1_execute_reads_the_report_and_still_runs_a_main_style_demo(tmp_path):
     empty.write_text("x = 1\n")
     with pytest.raises(RuntimeError, match="11_empty.py did not leave a `report`"):
         execute(empty, tmp_path / "out")
+
+
+def test_f1_report_table_keeps_bars_inside_cells():
+    # "max |engine − hand|" once split the notebook's last table into stray columns (4 of 9 demos)
+    from micrornn.report import Report
+
+    table = Report("t", "look", numbers={"max |engine − hand|": 1e-16, "a": "x|y"})._repr_markdown_()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [len(re.findall(r"(?<!\\)\|", row)) for row in rows] == [3, 3]
+
+
+def test_f6_demo_by_number_writes_to_its_own_folder(tmp_path, monkeypatch):
+    # `micrornn demo 7` is demo 07, and two demos never share a folder (02, 05 and 06 all wrote loss.png)
+    monkeypatch.chdir(tmp_path)
+    assert cli(["demo", "3", "--quick"]) == 0
+    assert (tmp_path / "out" / "demo" / "03_one_to_one").is_dir()
