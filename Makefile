@@ -26,18 +26,20 @@ test: $(VENV)/.installed dot
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-# Every demo as an executed notebook (quick mode, outputs kept) in out/notebooks/, plus an HTML copy of each.
+# Every demo as an executed notebook (outputs kept) in out/notebooks/, plus an HTML copy of each. Full settings by
+# default, so the notebooks show the numbers the lesson is about; `make notebooks QUICK=1` for the fast settings.
 # jupytext turns the percent script into .ipynb; nbconvert runs it in ipykernel's "python3" kernel, which
 # jupyter_client starts with this venv's python. MICRORNN_QUICK/OUT reach the kernel through the environment.
 # The second nbconvert pass folds a progress bar's refreshes (\r) into its last line (nbconvert coalesces
 # streams before it executes, so it cannot happen in the same pass).
 NB := out/notebooks
+QUICK ?= 0
 notebooks: $(VENV)/.installed dot
 	@mkdir -p $(NB)
 	@for demo in demos/[0-9][0-9]_*.py; do \
 	  name=$$(basename $$demo .py); \
 	  $(VENV)/bin/jupytext --quiet --to ipynb --output $(NB)/$$name.ipynb $$demo || exit 1; \
-	  PYTHONPATH=$(CURDIR) MICRORNN_QUICK=1 MICRORNN_OUT=$(CURDIR)/$(NB)/$$name $(VENV)/bin/jupyter nbconvert \
+	  PYTHONPATH=$(CURDIR) MICRORNN_QUICK=$(QUICK) MICRORNN_OUT=$(CURDIR)/$(NB)/$$name $(VENV)/bin/jupyter nbconvert \
 	    --log-level=ERROR --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 \
 	    $(NB)/$$name.ipynb || exit 1; \
 	  $(VENV)/bin/jupyter nbconvert --log-level=ERROR --to notebook --inplace \
