@@ -8,6 +8,9 @@
     0.005364
 """
 
+import importlib
+from types import ModuleType
+
 from . import data, functional, nn, optim, unroll
 from .gradcheck import gradcheck
 from .graph import is_grad_enabled, no_grad, timestep, zero_grad
@@ -20,3 +23,17 @@ __all__ = [
     "no_grad", "timestep", "is_grad_enabled", "zero_grad",
 ]
 __version__ = "0.1.0"
+
+# Imported on first use (`mr.viz.draw(u)`), so `import micrornn` does not pay for graphviz, matplotlib,
+# hypothesis or the tour until a picture, a plot or a strategy is asked for.
+_LAZY = ("viz", "plots", "report", "testing", "stepper", "tour", "cli")
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)  # the import also sets it as our attribute
+    raise AttributeError(f"module 'micrornn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -1,75 +1,32 @@
 """The guided tour: run the demos in the order of the notes and write a gallery page.
 
-Each demo in ``demos/NN_name.py`` has ``main(out_dir, quick=False) -> Report``; the tour runs them in
-order, prints what to look at and the numbers that matter, and writes ``index.html``.
+Each demo in ``demos/NN_name.py`` is a notebook-style script: its parameters cell reads
+``QUICK, OUT = params(...)`` and its last cell leaves a ``report`` (``micrornn.report.Report``). The tour
+runs each file as a script with its parameters injected, prints what to look at and the numbers that
+matter, and writes ``index.html``.
 """
 
 from __future__ import annotations
 
 import html
-import importlib.util
 import os
+import runpy
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+
+from .report import Report, fmt, inject, render_behind, save
 
 __all__ = ["Report", "save", "find_demos", "run_demo", "run_tour", "write_index", "DEMOS_DIR"]
 
 DEMOS_DIR = Path(os.environ.get("MICRORNN_DEMOS", Path(__file__).resolve().parents[1] / "demos"))
 
 
-@dataclass
-class Report:
-    """What a demo shows: a title, what to look at, the numbers that matter, the files it wrote."""
-
-    title: str
-    look: str
-    numbers: dict[str, Any] = field(default_factory=dict)
-    figures: list[tuple[Path, str]] = field(default_factory=list)  # (file, caption)
-    links: list[tuple[Path, str]] = field(default_factory=list)  # pages to open (the backward stepper)
-
-    def print(self) -> None:
-        print(f"  look at: {self.look}")
-        for name, value in self.numbers.items():
-            print(f"  {name}: {_fmt(value)}")
-        for path, caption in [*self.figures, *self.links]:
-            print(f"  wrote {path}  ({caption})")
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def save(obj: Any, path: Path) -> Path:
-    """Write a matplotlib figure (closed afterwards) or a Graphviz picture to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if hasattr(obj, "savefig"):
-        import matplotlib.pyplot as plt
-
-        obj.savefig(path, dpi=110)
-        plt.close(obj)
-        return path
-    from .viz import render
-
-    return render(obj, path)
-
-
 def find_demos() -> list[Path]:
+    """Every ``demos/NN_name.py``, in the order of their numbers (however many there are)."""
     if not DEMOS_DIR.is_dir():
         raise RuntimeError(f"the demos folder {DEMOS_DIR} is missing: run from a checkout of micrornn "
                            "(or set MICRORNN_DEMOS to its demos/ folder)")
-    return sorted(p for p in DEMOS_DIR.glob("[0-9][0-9]_*.py"))
-
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"micrornn_demo_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return sorted(DEMOS_DIR.glob("[0-9][0-9]_*.py"))
 
 
 def _resolve(name: str) -> Path:
@@ -81,29 +38,44 @@ def _resolve(name: str) -> Path:
     return matches[0]
 
 
+def execute(path: Path, out: Path, quick: bool = False) -> Report:
+    """Run one demo file top to bottom, as ``python demos/NN_name.py`` would, with ``QUICK`` and ``OUT``
+    injected; return the ``report`` it leaves. (A demo written before the notebook style, with
+    ``main(out_dir, quick) -> Report``, still runs.)"""
+    with inject(QUICK=quick, OUT=Path(out)), render_behind():
+        names = runpy.run_path(str(path), run_name=f"micrornn_demo_{path.stem}")
+        if "report" not in names and callable(names.get("main")):
+            return names["main"](Path(out), quick=quick)
+        report = names.get("report")
+        if not isinstance(report, Report):
+            raise RuntimeError(f"{path.name} did not leave a `report` (a micrornn.report.Report) at the end")
+        return report.wait()
+
+
 def run_demo(name: str, out: Path, quick: bool = False) -> Report:
     """Run one demo by name (``07_vanishing_exploding``, ``07`` or ``vanishing_exploding``)."""
-    path = _resolve(name)
-    report = _load(path).main(out, quick=quick)
-    print(f"== {report.title} ==")
+    report = execute(_resolve(name), out, quick=quick)
     report.print()
     return report
 
 
 def run_tour(out: Path, quick: bool = False, step: bool = False) -> Path:
-    """All demos in order; returns the gallery page ``out/index.html``."""
+    """All demos in order; returns the gallery page ``out/index.html``. With ``step``, the gallery is
+    refreshed after each demo and the tour waits for Enter."""
     out.mkdir(parents=True, exist_ok=True)
     demos = find_demos()
-    reports = []
+    reports: list[tuple[str, Report]] = []
     start = time.perf_counter()
     for i, path in enumerate(demos, start=1):
         t0 = time.perf_counter()
         print(f"\n== {i}/{len(demos)} {path.stem} ==")
-        report = _load(path).main(out / path.stem, quick=quick)
-        print(f"{report.title}  ({time.perf_counter() - t0:.1f} s)")
+        report = execute(path, out / path.stem, quick=quick)
+        print(f"({time.perf_counter() - t0:.1f} s)")
         report.print()
         reports.append((path.stem, report))
         if step and i < len(demos):
+            index = write_index(out, reports)
+            print(f"  pictures so far: open {index.resolve()}#{path.stem}")
             try:
                 input("  — Enter for the next section — ")
             except EOFError:  # no terminal: carry on
@@ -127,7 +99,7 @@ def write_index(out: Path, reports: list[tuple[str, Report]]) -> Path:
         links = "".join(
             f'<li><a href="{html.escape(Path(os.path.relpath(p, out)).as_posix())}">{html.escape(c)}</a></li>'
             for p, c in r.links if Path(p).exists())
-        numbers = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
+        numbers = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(fmt(v))}</td></tr>"
                           for k, v in r.numbers.items())
         parts.append(f'<section id="{html.escape(stem)}"><h2>{html.escape(r.title)}</h2>'
                      f"<p>{html.escape(r.look)}</p>"

@@ -1,71 +1,99 @@
-"""Every demo's main(tmp, quick=True) runs and its key claim holds; the quick tour runs end to end."""
+"""Every demo runs as a script with QUICK injected and its key claim holds in its `report`; the quick tour
+runs end to end."""
 
-import importlib.util
+import contextlib
+import io
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from micrornn import tour
 from micrornn.cli import main as cli
-from micrornn.tour import DEMOS_DIR, find_demos
+from micrornn.report import Report, inject, params
+from micrornn.tour import DEMOS_DIR, execute, find_demos
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="the demos draw with Graphviz's dot")
 
 
-def run(name, tmp_path):
-    path = DEMOS_DIR / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    report = module.main(tmp_path / name, quick=True)
-    for file, _ in [*report.figures, *report.links]:
-        assert Path(file).exists() and Path(file).stat().st_size > 500, file
-    return report.numbers
+@pytest.fixture(scope="module")
+def quick_tour(tmp_path_factory):
+    """`micrornn tour --quick` once for the whole module; every demo's report is kept for its own test."""
+    out = tmp_path_factory.mktemp("tour")
+    reports = {}
+
+    def recording(path, out, quick=False):
+        reports[path.stem] = execute(path, out, quick=quick)
+        return reports[path.stem]
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as m, contextlib.redirect_stdout(printed):
+        m.setattr(tour, "execute", recording)
+        code = cli(["tour", "--out", str(out), "--quick"])
+    return code, printed.getvalue(), out, reports
 
 
-def test_there_are_nine_demos_in_the_notes_order():
-    assert [p.stem[:2] for p in find_demos()] == [f"{i:02d}" for i in range(1, 10)]
+@pytest.fixture
+def run(quick_tour):
+    def numbers(name):
+        _, _, out, reports = quick_tour
+        report = reports[name]
+        assert report.figures, "every demo shows at least one picture"
+        for file, _ in [*report.figures, *report.links]:
+            assert Path(file).exists() and Path(file).stat().st_size > 500, file
+            assert Path(file).parent == out / name, "pictures go to the injected OUT"
+        return report.numbers
+
+    return numbers
 
 
-def test_01_value_engine(tmp_path):
-    n = run("01_value_engine", tmp_path)
+def test_the_demos_are_numbered_in_the_notes_order():
+    numbers = [int(p.stem[:2]) for p in find_demos()]
+    assert numbers[:9] == list(range(1, 10)) and numbers == list(range(1, len(numbers) + 1))
+
+
+def test_01_value_engine(run):
+    n = run("01_value_engine")
     assert n["max |engine − hand|"] < 1e-12
 
 
-def test_02_copy_nets_fail_where_bptt_learns(tmp_path):
-    n = run("02_elman_jordan", tmp_path)
+def test_02_copy_nets_fail_where_bptt_learns(run):
+    n = run("02_elman_jordan")
     bptt = n["test accuracy, RNN with BPTT"]
     assert bptt >= 0.9
     assert n["test accuracy, Elman copy net"] <= 0.6 and n["test accuracy, Jordan copy net"] <= 0.6
     assert bptt - max(n["test accuracy, Elman copy net"], n["test accuracy, Jordan copy net"]) >= 0.35
 
 
-def test_03_one_to_one_formulas(tmp_path):
-    n = run("03_one_to_one", tmp_path)
+def test_03_one_to_one_formulas(run):
+    n = run("03_one_to_one")
     assert n["max |dL/dH_1 − (W^O)ᵀ dL/dO|"] < 1e-12 and n["max |dL/dW^O − dL/dO H_1ᵀ|"] < 1e-12
     assert n["copies of W^H"] == 0
 
 
-def test_04_many_to_one(tmp_path):
-    n = run("04_many_to_one", tmp_path)
+def test_04_many_to_one(run):
+    n = run("04_many_to_one")
     assert n["sentiment test accuracy"] >= 0.9 and n["DNA blood-type test accuracy"] >= 0.9
     assert n["‖Σ_t dL/dW^X_t − dL/dW^X‖"] < 1e-12
 
 
-def test_05_many_to_many(tmp_path):
-    n = run("05_many_to_many", tmp_path)
+def test_05_many_to_many(run):
+    n = run("05_many_to_many")
     assert n["loss at end (mean of last 20)"] < 0.5 * n["T·ln V (knowing nothing)"]
     assert n["max |Σ_i dL_i/dH_t − dL/dH_t|"] < 1e-10
 
 
-def test_06_one_to_many(tmp_path):
-    assert run("06_one_to_many", tmp_path)["notes right"] >= 0.9
+def test_06_one_to_many(run):
+    assert run("06_one_to_many")["notes right"] >= 0.9
 
 
-def test_07_vanishing_exploding(tmp_path):
-    n = run("07_vanishing_exploding", tmp_path)
+def test_07_vanishing_exploding(run):
+    n = run("07_vanishing_exploding")
     assert n["w = 1.1: dL/dH_(T-50) / dL/dH_T"] == pytest.approx(117.39, rel=1e-4)
     assert n["w = 0.9: dL/dH_(T-50) / dL/dH_T"] == pytest.approx(0.00515, rel=1e-3)
     assert n["w = 1.1: 65 steps back"] == pytest.approx(1.1**65, rel=1e-12)
@@ -74,28 +102,28 @@ def test_07_vanishing_exploding(tmp_path):
     assert near > 0.5 > far  # the distant number is used over a short gap, not over a long one
 
 
-def test_08_gradient_clipping(tmp_path):
-    n = run("08_gradient_clipping", tmp_path)
+def test_08_gradient_clipping(run):
+    n = run("08_gradient_clipping")
     assert not np.isfinite(n["no clipping: final loss"])
     assert np.isfinite(n["clipped: final loss"]) and n["clipped: final loss"] < 1e-3 * n["clipped: first loss"]
 
 
-def test_09_worked_example(tmp_path):
-    n = run("09_bptt_worked_example", tmp_path)
+def test_09_worked_example(run):
+    n = run("09_bptt_worked_example")
     assert n["max |hand − engine| over all quantities"] < 1e-12
 
 
-def test_quick_tour_end_to_end(tmp_path, capsys):
-    assert cli(["tour", "--out", str(tmp_path / "tour"), "--quick"]) == 0
-    out = capsys.readouterr().out
-    index = tmp_path / "tour" / "index.html"
+def test_quick_tour_end_to_end(quick_tour):
+    code, out, folder, _ = quick_tour
+    assert code == 0
+    index = folder / "index.html"
     assert f"Open {index.resolve()}" in out
     html = index.read_text()
     refs = re.findall(r'(?:src|href)="([^"#]+)"', html)
     assert len(refs) >= 20
     for ref in refs:
         assert (index.parent / ref).exists(), ref
-    assert html.count("<section") == 9
+    assert html.count("<section") == len(find_demos())
 
 
 def test_demo_command_and_bad_name(tmp_path, capsys):
@@ -103,3 +131,88 @@ def test_demo_command_and_bad_name(tmp_path, capsys):
     assert "One-to-one" in capsys.readouterr().out
     assert cli(["demo", "nope", "--out", str(tmp_path)]) == 2
     assert "the demos are: 01_value_engine" in capsys.readouterr().err
+
+
+def test_f1_injected_parameters_win_over_the_demos_defaults(tmp_path, monkeypatch):
+    assert params(QUICK=False, OUT=Path("out/x")) == (False, Path("out/x"))
+    with inject(QUICK=True, OUT=tmp_path):
+        assert params(QUICK=False, OUT=Path("out/x")) == (True, tmp_path)
+    monkeypatch.setenv("MICRORNN_QUICK", "yes")  # how a notebook kernel (another process) gets them
+    assert params(QUICK=False) is True
+    monkeypatch.setenv("MICRORNN_QUICK", "maybe")
+    with pytest.raises(ValueError, match="MICRORNN_QUICK='maybe': expected a yes/no value"):
+        params(QUICK=False)
+
+
+@pytest.mark.parametrize("path", find_demos(), ids=lambda p: p.stem)
+def test_f1_every_demo_is_a_percent_notebook_with_a_parameters_cell_and_a_report(path):
+    text = path.read_text(encoding="utf-8")
+    cells = re.split(r"^# %%", text, flags=re.M)[1:]
+    code = [c for c in cells if not c.startswith(" [markdown]")]
+    assert code[0].startswith(' tags=["parameters"]') and "params(QUICK=False, OUT=" in code[0]
+    assert len(code) >= 3 and "def main(" not in text, "one top-level cell per idea, not one main()"
+    assert code[-1].rstrip().endswith("report")
+
+
+def test_f1_a_demo_runs_as_a_plain_script(tmp_path):
+    # `python demos/03_one_to_one.py` with no injection writes to its own OUT, relative to the working directory
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICRORNN_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, str(DEMOS_DIR / "03_one_to_one.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out/demo/03_one_to_one/one_to_one.svg").stat().st_size > 500
+
+
+def test_f1_report_show_writes_once_and_displays_the_file(tmp_path):
+    from micrornn import Value, viz
+
+    a = Value(2.0, label="a")
+    y = a * a
+    y.backward()
+    r = Report("t", out=tmp_path)
+    fig = r.show(viz.draw(y), "y.svg", "a caption")
+    assert r.figures == [(tmp_path / "y.svg", "a caption")]
+    assert fig._repr_svg_() == (tmp_path / "y.svg").read_text() and fig._repr_png_() is None
+    with pytest.raises(TypeError, match="matplotlib Figure or a graphviz Digraph"):
+        r.show("not a picture", "z.svg", "")
+
+
+def test_f6_tour_step_refreshes_the_gallery_before_each_pause(tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def pause(prompt):
+        index = tmp_path / "index.html"
+        seen.append(index.read_text().count("<section"))
+        return ""
+
+    monkeypatch.setattr(tour, "find_demos", lambda: [DEMOS_DIR / "01_value_engine.py", DEMOS_DIR / "03_one_to_one.py"])
+    monkeypatch.setattr("builtins.input", pause)
+    tour.run_tour(tmp_path, quick=True, step=True)
+    assert seen == [1], "after demo 1 the gallery shows demo 1, before the pause"
+    assert f"open {(tmp_path / 'index.html').resolve()}#01_value_engine" in capsys.readouterr().out
+
+
+def test_f5_import_micrornn_stays_light_and_viz_plots_are_attributes():
+    code = ("import sys, micrornn as mr; heavy = [m for m in ('graphviz', 'matplotlib') if m in sys.modules]; "
+            "assert not heavy, heavy; mr.viz.draw; mr.plots.gradient_flow; mr.report.Report; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    import micrornn
+
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        micrornn.nope  # noqa: B018
+
+
+def test_f6_background_renders_are_waited_for_and_their_errors_raised(tmp_path):
+    import graphviz
+
+    from micrornn.report import render_behind
+
+    broken = graphviz.Digraph(body=["a -> {"])  # dot rejects this
+    with render_behind():
+        r = Report("t", out=tmp_path)
+        r.show(broken, "broken.svg", "a picture dot cannot draw")  # returns at once: dot runs behind
+        with pytest.raises(RuntimeError, match="dot failed"):
+            r.wait()
