@@ -5,6 +5,11 @@ keyed by the op's name. A rule gets the gradient of the output ``g``, the output
 operand it is asked about (0, 1, …), and returns the gradient for that operand; the engine then
 sums it back to the operand's shape (undoing numpy broadcasting) and accumulates it.
 
+Nodes keep references to the arrays they read (a per-step copy shares its weight's array), so an
+in-place step between forward and backward would feed backward the new numbers. Assigning ``.data``
+(``W.data -= lr * W.grad`` included) or ``copy_`` marks the graphs that read the old numbers stale,
+and ``backward()`` on one raises — the rule the Value engine follows too (see ``graph``).
+
     >>> import numpy as np
     >>> W = Tensor(np.ones((2, 3)), label="W")
     >>> x = Tensor([1.0, 2.0, 3.0], label="x")
@@ -23,7 +28,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import graph
-from .graph import STATE
+from .graph import EDIT_CLOCK, current
 
 __all__ = ["Tensor", "concatenate", "stack", "VJP"]
 
@@ -31,7 +36,7 @@ ArrayLike = Union[np.ndarray, Sequence, float, int]
 Operand = Union["Tensor", np.ndarray, float, int]
 
 
-def as_array(data: Any, what: str) -> np.ndarray:
+def as_array(data: Any, what: str, finite: bool = True) -> np.ndarray:
     """A float64 array owned by the caller, or a clear error naming what was received."""
     if isinstance(data, Tensor):
         raise TypeError(f"{what}: got a Tensor; use t.detach() (shares data) or Tensor(t.data) (copies)")
@@ -42,7 +47,7 @@ def as_array(data: Any, what: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype} from {type(data).__name__}")
     arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
+    if finite and not np.isfinite(arr).all():
         raise ValueError(f"{what} must be finite; it holds {np.count_nonzero(~np.isfinite(arr))} inf/nan entries")
     return arr
 
@@ -55,19 +60,58 @@ class Tensor:
     array([ 2., -4.])
     """
 
-    __slots__ = ("data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_mark")
+    __slots__ = ("_data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_mark", "_stamp")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data: ArrayLike, label: str | None = None) -> None:
-        self.data = as_array(data, "Tensor(data)")
-        self.grad: np.ndarray | None = np.zeros(self.data.shape)
+        self._data = as_array(data, "Tensor(data)")
+        self.grad: np.ndarray | None = np.zeros(self._data.shape)
         self._parents: tuple[Tensor, ...] = ()
         self._which: tuple[int, ...] = ()
         self._ctx: Any = None
-        self._op = ""
+        self._op: str | None = ""
         self.label = label
-        self.t = STATE.t
+        self.t = current()[1]
         self._mark = None
+        self._stamp = EDIT_CLOCK[0]
+
+    @property
+    def data(self) -> np.ndarray:
+        """The array this node holds.
+
+        Assigning it — ``W.data = new`` or an in-place ``W.data -= lr * W.grad`` (an optimiser
+        step) — makes every graph computed from the old numbers stale: backward() on one raises
+        (PyTorch's rule). Writing *into* the array (``W.data[...] = v``) goes unseen; see ``copy_``.
+        """
+        return self._data
+
+    @data.setter
+    def data(self, values: ArrayLike) -> None:
+        if values is not self._data:  # W.data -= d changed the array in place: nothing to convert
+            self._data = as_array(values, "Tensor.data", finite=False)
+        self._stamp = graph.edited()
+
+    def copy_(self, values: ArrayLike) -> Tensor:
+        """Overwrite the data in place with ``values`` (broadcast to this shape), as ``torch.Tensor.copy_``.
+
+        Unlike ``W.data[...] = values`` the change is recorded: a graph computed from the old numbers
+        refuses ``backward()`` instead of mixing old and new values. Returns ``self``.
+
+        >>> W = Tensor([[1.0, 2.0]])
+        >>> y = (W * W).sum()
+        >>> W.copy_([[0.0, 0.5]]).data
+        array([[0. , 0.5]])
+        >>> y.backward()
+        Traceback (most recent call last):
+        RuntimeError: backward(): a leaf of shape (1, 2) had its .data assigned after a '*' node of shape (1, 2) ...
+        """
+        src = as_array(values, "copy_(values)")
+        try:
+            self._data[...] = src
+        except ValueError:
+            raise ValueError(f"copy_(values): shape {src.shape} does not broadcast to {self.shape}") from None
+        self._stamp = graph.edited()
+        return self
 
     # -- shape ------------------------------------------------------------------------------------
     @property
@@ -140,13 +184,17 @@ class Tensor:
         return self._binary(other, "/", np.divide, reflected=True)
 
     def __pow__(self, k: float) -> Tensor:
-        if isinstance(k, Tensor) or not isinstance(k, Real):
+        """``x ** k`` for a plain number ``k``, with ``Value.__pow__``'s rules at 0: ``0 ** 0 = 1`` with
+        derivative 0 (as PyTorch); an infinite derivative (0 ** k for k < 1, k ≠ 0) raises."""
+        if isinstance(k, (Tensor, bool)) or not isinstance(k, Real):
             raise TypeError(f"Tensor ** k needs a plain number k, got {type(k).__name__}")
+        if not np.isfinite(k):
+            raise ValueError(f"Tensor ** {k}: the exponent must be a finite number")
         x = self.data
-        if k != int(k) and (x < 0).any():
+        if k % 1 != 0 and (x < 0).any():
             raise ValueError(f"Tensor ** {k}: a fractional power of a negative entry is not real")
-        if k < 1 and not x.all():
-            raise ZeroDivisionError(f"Tensor ** {k}: the derivative k·x^(k-1) is undefined at x = 0")
+        if k < 1 and k != 0 and not x.all():
+            raise ZeroDivisionError(f"Tensor ** {k}: the derivative k·x^(k-1) is infinite at x = 0")
         return _node(x**k, (self,), (0,), (x, k), "**")
 
     def __neg__(self) -> Tensor:
@@ -190,7 +238,9 @@ class Tensor:
         return _node(out, (self,), (0,), None, "sigmoid")
 
     def relu(self) -> Tensor:
-        return _node(np.maximum(self.data, 0.0), (self,), (0,), self.data > 0, "relu")
+        """max(x, 0) with PyTorch's conventions: relu'(0) = 0, and NaN passes on (derivative 1)."""
+        x = self.data
+        return _node(np.maximum(x, 0.0), (self,), (0,), ~(x <= 0), "relu")
 
     def identity(self) -> Tensor:
         """A new node sharing the data; used for the per-step copies ``W^H_t`` of a weight."""
@@ -265,6 +315,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
         out = _node(self.data, (), (), None, "")
+        out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
         out.grad = np.zeros(self.data.shape)
         return out
 
@@ -282,24 +333,28 @@ def _short(a: np.ndarray | None) -> str:
     return np.array2string(np.asarray(a), precision=4, threshold=6, edgeitems=2, separator=", ").replace("\n", "")
 
 
+_new = object.__new__  # what Tensor.__new__ resolves to, without the lookup on every node
+
+
 def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> Tensor:
     """An op's result: trusted data, no validation (the hot path of every forward pass)."""
-    v = Tensor.__new__(Tensor)
-    v.data = data
+    v = _new(Tensor)
+    v._data = data
     v.grad = None
-    if STATE.grad_enabled:
+    grad_enabled, v.t = current()
+    if grad_enabled:
         v._parents = parents
         v._which = which
         v._ctx = ctx
         v._op = op
-    else:  # no graph: a leaf (no parents, made by no op), with a grad of its own
+    else:  # no graph: a leaf (no parents) with a grad of its own, marked as computed under no_grad
         v._parents = v._which = ()
         v._ctx = None
-        v._op = ""
+        v._op = None
         v.grad = np.zeros(data.shape)
     v.label = None
-    v.t = STATE.t
     v._mark = None
+    v._stamp = EDIT_CLOCK[0]
     return v
 
 
@@ -362,6 +417,13 @@ def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     return db[..., 0] if b.ndim == 1 else db
 
 
+def _vjp_pow(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    x, k = out._ctx
+    if k == 0:  # x**0 is the constant 1: derivative 0, even where x**-1 is inf or NaN (as PyTorch)
+        return g * 0.0
+    return g * k * x ** (k - 1)
+
+
 def _vjp_sum(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     axis, keepdims = out._ctx
     shape = out._parents[0].data.shape
@@ -391,7 +453,7 @@ VJP: dict[str, Callable[[np.ndarray, Tensor, int], np.ndarray]] = {
     "-": lambda g, out, which: g if which == 0 else -g,
     "*": lambda g, out, which: g * out._ctx[1 - which],
     "/": lambda g, out, which: g / out._ctx[1] if which == 0 else -g * out.data / out._ctx[1],
-    "**": lambda g, out, which: g * out._ctx[1] * out._ctx[0] ** (out._ctx[1] - 1),
+    "**": _vjp_pow,
     "neg": lambda g, out, which: -g,
     "@": _vjp_matmul,
     "exp": lambda g, out, which: g * out.data,

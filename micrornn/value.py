@@ -11,6 +11,12 @@ the parents as a tuple in argument order, as the graph protocol asks. Storing th
 would make every node two objects for the allocator and the garbage collector to handle: a fifth
 of the engine's time on long sequences (see ``benchmarks/bench_engine.py``).
 
+Local derivatives are numbers fixed by the forward pass, so a change of ``w.data`` afterwards could
+not reach them; the Tensor engine would read the new array. Both engines therefore follow one rule
+(``graph``'s docstring): assigning ``.data`` makes the graphs that read the old number stale, and
+``backward()`` on one raises. Ops agree with ``Tensor``'s numbers at float64's edges as well
+(``exp`` overflows to inf, ``relu`` passes NaN on, ``**`` gives ±inf instead of OverflowError).
+
     >>> a = Value(2.0, label="a")
     >>> y = (a * a).tanh()
     >>> y.backward()
@@ -25,7 +31,7 @@ from numbers import Real
 from typing import Union
 
 from . import graph
-from .graph import STATE
+from .graph import EDIT_CLOCK, current
 
 __all__ = ["Value"]
 
@@ -42,6 +48,25 @@ def _check_number(x: object, what: str) -> float:
     return x
 
 
+def _check_exponent(k: object) -> None:
+    """``x ** k`` takes a plain finite number k (the same rule as ``Tensor ** k``)."""
+    if isinstance(k, Value):
+        raise TypeError("Value ** Value is not supported: the exponent must be a plain number")
+    if isinstance(k, bool) or not isinstance(k, Real):
+        raise TypeError(f"Value ** k needs a plain number k, got {type(k).__name__}")
+    if not math.isfinite(k):
+        raise ValueError(f"Value ** {k}: the exponent must be a finite number")
+
+
+def _power(x: float, k: float) -> float:
+    """``x ** k`` as numpy computes it: ±inf on overflow, where Python's float ** raises OverflowError."""
+    try:
+        return x**k
+    except OverflowError:
+        negative = x < 0 and k % 2 == 1  # a negative base to an odd integer power
+        return -math.inf if negative else math.inf
+
+
 class Value:
     """A scalar node of the computation graph.
 
@@ -51,112 +76,144 @@ class Value:
     2.0
     """
 
-    __slots__ = ("data", "grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t", "_mark")
+    __slots__ = ("_data", "grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t", "_mark", "_stamp")
     __array_ufunc__ = None  # numpy scalars defer to us: np.float64(2) * v calls v.__rmul__
 
     def __init__(self, data: Number, label: str | None = None) -> None:
-        self.data = _check_number(data, "Value(data)")
+        self._data = _check_number(data, "Value(data)")
         self.grad = 0.0
         self._p0: Value | None = None  # first and second parent (None: absent)
         self._p1: Value | None = None
         self._d0 = self._d1 = 0.0  # ∂self/∂_p0 and ∂self/∂_p1
-        self._op = ""
+        self._op: str | None = ""
         self.label = label
-        self.t = STATE.t
+        self.t = current()[1]
         self._mark = None
+        self._stamp = EDIT_CLOCK[0]
+
+    @property
+    def data(self) -> float:
+        """The number this node holds."""
+        return self._data
+
+    @data.setter
+    def data(self, x: Number) -> None:
+        # an assignment (e.g. ``w.data -= lr * w.grad``) makes every graph computed from the old
+        # number stale: backward() on one raises, as PyTorch does after an in-place change
+        if isinstance(x, bool) or not isinstance(x, Real):
+            raise TypeError(f"Value.data must be a real number (int or float), got {type(x).__name__}: {x!r}")
+        self._data = float(x)
+        self._stamp = graph.edited()
 
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _node(self.data + other.data, self, other, 1.0, 1.0, "+")
+            return _node(self._data + other._data, self, other, 1.0, 1.0, "+")
         if type(other) is float or isinstance(other, Real):  # the float test first: isinstance(…, Real) is slow
-            return _node(self.data + other, self, None, 1.0, 0.0, "+")
+            return _node(self._data + other, self, None, 1.0, 0.0, "+")
         return NotImplemented
 
     def __mul__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _node(self.data * other.data, self, other, other.data, self.data, "*")
+            return _node(self._data * other._data, self, other, other._data, self._data, "*")
         if type(other) is float or isinstance(other, Real):
             d = other if type(other) is float else float(other)  # the local derivative is always a float
-            return _node(self.data * other, self, None, d, 0.0, "*")
+            return _node(self._data * other, self, None, d, 0.0, "*")
         return NotImplemented
 
     def __pow__(self, k: Number) -> Value:
-        if type(k) is not int and type(k) is not float:
-            if isinstance(k, Value):
-                raise TypeError("Value ** Value is not supported: the exponent must be a plain number")
-            if not isinstance(k, Real):
-                return NotImplemented
-        x = self.data
+        """``x ** k`` for a plain number ``k``; overflow gives ±inf, as in numpy and ``Tensor``.
+
+        At x = 0 (as PyTorch): ``0 ** 0 = 1`` with derivative 0, since x**0 is the constant 1;
+        for k ≥ 1 the derivative k·0^(k-1) is 1 (k = 1) or 0. For k < 1 (k ≠ 0) it would be
+        infinite, and that raises ZeroDivisionError rather than passing inf on.
+        """
+        if type(k) is not int:
+            _check_exponent(k)
+        x = self._data
         if k == 2:  # the square of every squared-error loss: worth a path without the general power
             return _node(x * x, self, None, 2.0 * x, 0.0, "**2")
+        if k == 0:  # x**0 = 1 for every x, NaN and 0 included (C's pow, numpy, PyTorch)
+            return _node(1.0, self, None, 0.0, 0.0, f"**{k}")
         if x == 0.0 and k < 1:
-            raise ZeroDivisionError(f"0 ** {k}: the derivative k·x^(k-1) is undefined at x = 0")
-        out = x**k
-        if type(out) is complex:
+            raise ZeroDivisionError(f"0 ** {k}: the derivative k·x^(k-1) is infinite at x = 0")
+        if x < 0.0 and k % 1 != 0:
             raise ValueError(f"{x} ** {k} is not a real number (negative base, fractional exponent)")
-        return _node(out, self, None, k * x ** (k - 1), 0.0, f"**{k}")
+        return _node(_power(x, k), self, None, k * _power(x, k - 1), 0.0, f"**{k}")
 
     def __truediv__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            if other.data == 0.0:
+            y = other._data
+            if y == 0.0:
                 raise ZeroDivisionError(f"division by a Value that is 0 (label={other.label!r})")
-            inv = 1.0 / other.data
-            return _node(self.data * inv, self, other, inv, -self.data * inv * inv, "/")
-        if isinstance(other, Real):
-            return self * (1.0 / other)
+            out = self._data / y
+            return _node(out, self, other, 1.0 / y, -out / y, "/")
+        if type(other) is float or isinstance(other, Real):
+            if other == 0:
+                raise ZeroDivisionError(f"division of a Value (label={self.label!r}) by the number 0")
+            return _node(self._data / other, self, None, 1.0 / other, 0.0, "/")
         return NotImplemented
 
     def __rtruediv__(self, other: Number) -> Value:  # 2 / v
         if not isinstance(other, Real):
             return NotImplemented
-        return other * self**-1
+        x = self._data
+        if x == 0.0:
+            raise ZeroDivisionError(f"division of {other} by a Value that is 0 (label={self.label!r})")
+        out = other / x
+        return _node(out, self, None, -out / x, 0.0, "/")
 
     def __neg__(self) -> Value:
-        return _node(-self.data, self, None, -1.0, 0.0, "neg")
+        return _node(-self._data, self, None, -1.0, 0.0, "neg")
 
     def __sub__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
-            return _node(self.data - other.data, self, other, 1.0, -1.0, "-")
+            return _node(self._data - other._data, self, other, 1.0, -1.0, "-")
         if type(other) is float or isinstance(other, Real):
-            return _node(self.data - other, self, None, 1.0, 0.0, "-")
+            return _node(self._data - other, self, None, 1.0, 0.0, "-")
         return NotImplemented
 
     def __rsub__(self, other: Number) -> Value:  # 1 - v
         if not isinstance(other, Real):
             return NotImplemented
-        return _node(other - self.data, self, None, -1.0, 0.0, "-")
+        return _node(other - self._data, self, None, -1.0, 0.0, "-")
 
     __radd__ = __add__
     __rmul__ = __mul__
 
     # -- functions ------------------------------------------------------------------------------
     def exp(self) -> Value:
-        out = math.exp(self.data) if self.data < 709.0 else math.inf
+        try:
+            out = math.exp(self._data)
+        except OverflowError:  # past x ≈ 709.78; numpy (and Tensor.exp) give inf, and so do we
+            out = math.inf
         return _node(out, self, None, out, 0.0, "exp")
 
     def log(self) -> Value:
-        if self.data <= 0.0:
-            raise ValueError(f"log of a non-positive Value {self.data} (label={self.label!r})")
-        return _node(math.log(self.data), self, None, 1.0 / self.data, 0.0, "log")
+        if self._data <= 0.0:
+            raise ValueError(f"log of a non-positive Value {self._data} (label={self.label!r})")
+        return _node(math.log(self._data), self, None, 1.0 / self._data, 0.0, "log")
 
     def tanh(self) -> Value:
-        out = math.tanh(self.data)
+        out = math.tanh(self._data)
         return _node(out, self, None, 1.0 - out * out, 0.0, "tanh")
 
     def sigmoid(self) -> Value:
-        x = self.data
+        x = self._data
+        # exp of a non-positive number on both branches: never overflows, for any |x|
         out = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
         return _node(out, self, None, out * (1.0 - out), 0.0, "sigmoid")
 
     def relu(self) -> Value:
-        if self.data > 0.0:
-            return _node(self.data, self, None, 1.0, 0.0, "relu")
-        return _node(0.0, self, None, 0.0, 0.0, "relu")
+        """max(x, 0) with PyTorch's conventions: relu'(0) = 0, and NaN passes on (derivative 1)."""
+        x = self._data
+        if x <= 0.0:
+            return _node(0.0, self, None, 0.0, 0.0, "relu")
+        return _node(x, self, None, 1.0, 0.0, "relu")  # x > 0, or NaN (which compares false)
 
     def identity(self) -> Value:
         """A new node with the same value; used for the per-step copies ``W^H_t`` of a weight."""
-        return _node(self.data, self, None, 1.0, 0.0, "copy")
+        return _node(self._data, self, None, 1.0, 0.0, "copy")
 
     # -- graph -----------------------------------------------------------------------------------
     def backward(self, grad: float = 1.0) -> None:
@@ -183,7 +240,9 @@ class Value:
 
     def detach(self) -> Value:
         """A leaf with the same value and no history: no gradient flows back through it."""
-        return _node(self.data, None, None, 0.0, 0.0, "")
+        out = _node(self._data, None, None, 0.0, 0.0, "")
+        out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
+        return out
 
     def zero_grad(self) -> None:
         self.grad = 0.0
@@ -199,21 +258,25 @@ class Value:
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
 
+_new = object.__new__  # what Value.__new__ resolves to, without the lookup on every node
+
+
 def _node(data: float, p0: Value | None, p1: Value | None, d0: float, d1: float, op: str) -> Value:
     """An op's result: trusted data, no validation (the hot path of every forward pass)."""
-    v = Value.__new__(Value)
-    v.data = data
+    v = _new(Value)
+    v._data = data
     v.grad = 0.0
-    if STATE.grad_enabled:
+    grad_enabled, v.t = current()
+    if grad_enabled:
         v._p0 = p0
         v._p1 = p1
         v._op = op
-    else:  # no graph: a leaf (no parents, made by no op)
+    else:  # no graph: a leaf (no parents), marked as computed under no_grad (op None, not "")
         v._p0 = v._p1 = None
-        v._op = ""
+        v._op = None
     v._d0 = d0
     v._d1 = d1
     v.label = None
-    v.t = STATE.t
     v._mark = None
+    v._stamp = EDIT_CLOCK[0]
     return v

@@ -216,3 +216,15 @@ def test_f6_background_renders_are_waited_for_and_their_errors_raised(tmp_path):
         r.show(broken, "broken.svg", "a picture dot cannot draw")  # returns at once: dot runs behind
         with pytest.raises(RuntimeError, match="dot failed"):
             r.wait()
+
+
+def test_f1_execute_reads_the_report_and_still_runs_a_main_style_demo(tmp_path):
+    old = tmp_path / "10_old.py"
+    old.write_text("from micrornn.report import Report\n\n"
+                   "def main(out_dir, quick=False):\n"
+                   "    return Report('old style', out_dir, numbers={'quick': quick})\n")
+    assert execute(old, tmp_path / "out", quick=True).numbers == {"quick": True}
+    empty = tmp_path / "11_empty.py"
+    empty.write_text("x = 1\n")
+    with pytest.raises(RuntimeError, match="11_empty.py did not leave a `report`"):
+        execute(empty, tmp_path / "out")

@@ -79,7 +79,8 @@ def test_no_grad_builds_no_graph():
         y = (w * w).tanh()
         assert not mr.is_grad_enabled()
     assert y._parents == () and mr.is_grad_enabled()
-    y.backward()
+    with pytest.raises(RuntimeError, match=r"under no_grad\(\)"):  # item E6: no silent zero grads
+        y.backward()
     assert w.grad == 0.0
 
 
