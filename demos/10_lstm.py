@@ -51,11 +51,11 @@ else:  # smaller, still separating the nets (the RNN starts to learn T = 30 afte
     T, STEPS, HIDDEN = (30, 120, 8) if QUICK else (40, 200, 8)  # 8 units learn in fewer steps than 4
 RNN_HIDDEN = 16  # the simple RNN gets more units than the gated nets: it is not the size that fails it
 BATCH, LR, CLIP = 32, 0.02, 1.0  # Adam, a fresh batch every step, clip_grad_norm_ at 1
-FORGET_BIAS = 2.0  # added to b_f at the start: f_t ≈ σ(2) ≈ 0.88, the memory starts half open
+FORGET_BIAS = 2.0  # added to b_f at the start: f_t ≈ σ(2) ≈ 0.88 (PyTorch starts at b_f = 0, f_t ≈ ½)
 T_HEAT = 50  # the length of the gradient-heat comparison
 
 
-def lstm(hidden: int, forget_bias: float, seed: int) -> LSTM:
+def make_lstm(hidden: int, forget_bias: float, seed: int) -> LSTM:
     """An LSTM over the 8 symbols whose forget gates start at σ(b_f + …): rows H..2H of the bias are f's."""
     net = LSTM(V, hidden, K, token_ids=True, seed=seed)
     net.b_x.data[hidden:2 * hidden] += forget_bias
@@ -109,7 +109,7 @@ xh, yh = data.temporal_order(BATCH, T=T_HEAT, seed=SEED + 1)
 rnn_reach, _ = reach(RNN(V, RNN_HIDDEN, K, token_ids=True, seed=SEED), xh, yh)
 lstm_reach, lstm_f = {}, {}
 for b_f in (0.0, FORGET_BIAS, 4.0):
-    lstm_reach[b_f], u = reach(lstm(HIDDEN, b_f, SEED), xh, yh, state="C")
+    lstm_reach[b_f], u = reach(make_lstm(HIDDEN, b_f, SEED), xh, yh, state="C")
     lstm_f[b_f] = forget_gates(u)
 
 ts = np.arange(1, T_HEAT + 1)
@@ -141,7 +141,7 @@ print(f"LSTM b_f = 4: largest / smallest ‖δL/δC_t‖ over t = {open_reach.ma
 # are folded. Colour is $\log_{10}$ of the gradient.
 
 # %%
-one = unroll.many_to_one(lstm(HIDDEN, 4.0, SEED), xh[:, :1], yh[:1])
+one = unroll.many_to_one(make_lstm(HIDDEN, 4.0, SEED), xh[:, :1], yh[:1])
 one.backward()
 report.show(viz.draw(one, max_steps=4), "lstm_unrolled.svg",
             f"the LSTM unrolled over T = {T_HEAT} steps (folded), gradient heat")
@@ -206,8 +206,8 @@ runs["RNN"] = train(rnn, "RNN")
 # `FORGET_BIAS` is in the settings cell: try 0.
 
 # %%
-lstm_net = lstm(HIDDEN, FORGET_BIAS, SEED)
-runs["LSTM"] = train(lstm_net, "LSTM")
+lstm = make_lstm(HIDDEN, FORGET_BIAS, SEED)
+runs["LSTM"] = train(lstm, "LSTM")
 
 # %% [markdown]
 # ### The GRU
