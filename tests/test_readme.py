@@ -1,4 +1,5 @@
-"""[F] item 7: every ```python block of README.md runs as written (each in a fresh namespace, in a scratch folder)."""
+"""[F] item 7: every ```python block of README.md runs as written. The blocks of one ``##`` section run in
+order in one namespace (a later block may use an earlier one's names), each section fresh, in a scratch folder."""
 
 import re
 import shutil
@@ -7,24 +8,24 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.M | re.S)
-
-
-def heading(block: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    before = text[:text.index(block)]
-    return re.findall(r"^#+ (.+)$", before, flags=re.M)[-1]
+TEXT = README.read_text(encoding="utf-8")
+SECTIONS = [(part.splitlines()[0], re.findall(r"^```python\n(.*?)^```", part, flags=re.M | re.S))
+            for part in re.split(r"^## ", TEXT, flags=re.M)[1:]]
+SECTIONS = [(title, blocks) for title, blocks in SECTIONS if blocks]
 
 
 def test_f7_the_readme_teaches_each_teacher_topic_with_a_snippet():
-    headings = {heading(b) for b in BLOCKS}
     for topic in ("Reading gradients in scalar mode", "Setting weights by hand", "Testing strategies",
                   "A hand-built graph with time steps and per-step copies"):
-        assert topic in headings, f"no runnable snippet under '{topic}'"
+        part = TEXT.split(f"### {topic}\n", 1)
+        assert len(part) == 2, f"no section '{topic}'"
+        assert "```python\n" in part[1].split("\n### ", 1)[0], f"no runnable snippet under '{topic}'"
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="the picture snippets render with Graphviz's dot")
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"{i}-{heading(b)[:40]}" for i, b in enumerate(BLOCKS)])
-def test_f7_readme_snippet_runs(block, tmp_path, monkeypatch):
+@pytest.mark.parametrize("title, blocks", SECTIONS, ids=[title[:40] for title, _ in SECTIONS])
+def test_f7_readme_snippets_run(title, blocks, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # snippets may write files (elman.svg, rnn.npz)
-    exec(compile(block, f"README.md: {heading(block)}", "exec"), {"__name__": "readme"})
+    namespace = {"__name__": "readme"}
+    for i, block in enumerate(blocks, start=1):
+        exec(compile(block, f"README.md, {title}, block {i}", "exec"), namespace)
