@@ -53,6 +53,7 @@ RNN_HIDDEN = 16  # the simple RNN gets more units than the gated nets: it is not
 BATCH, LR, CLIP = 32, 0.02, 1.0  # Adam, a fresh batch every step, clip_grad_norm_ at 1
 FORGET_BIAS = 2.0  # added to b_f at the start: f_t ≈ σ(2) ≈ 0.88 (PyTorch starts at b_f = 0, f_t ≈ ½)
 T_HEAT = 50  # the length of the gradient-heat comparison
+OPEN = 4.0  # b_f of the wide-open LSTM in part (a): f_t ≈ σ(4) ≈ 0.98
 
 
 def make_lstm(hidden: int, forget_bias: float, seed: int) -> LSTM:
@@ -108,7 +109,7 @@ def forget_gates(u: unroll.Unrolled) -> np.ndarray:
 xh, yh = data.temporal_order(BATCH, T=T_HEAT, seed=SEED + 1)
 rnn_reach, _ = reach(RNN(V, RNN_HIDDEN, K, token_ids=True, seed=SEED), xh, yh)
 lstm_reach, lstm_f = {}, {}
-for b_f in (0.0, FORGET_BIAS, 4.0):
+for b_f in (0.0, FORGET_BIAS, OPEN):
     lstm_reach[b_f], u = reach(make_lstm(HIDDEN, b_f, SEED), xh, yh, state="C")
     lstm_f[b_f] = forget_gates(u)
 
@@ -129,19 +130,19 @@ report.show(fig, "gradient_reach.png", "‖δL/δH_t‖ of a simple RNN and ‖�
             "dotted: the product of the forget gates")
 
 # %%
-open_reach = lstm_reach[4.0]
+open_reach = lstm_reach[OPEN]
 for name, r in [("simple RNN, H", rnn_reach), *((f"LSTM b_f = {b:g}, C", r) for b, r in lstm_reach.items())]:
     print(f"{name:18} gradient at t = 1 / at t = T: {r[0]:.2e}")
-print(f"LSTM b_f = 4: largest / smallest ‖δL/δC_t‖ over t = {open_reach.max() / open_reach.min():.2f}")
+print(f"LSTM b_f = {OPEN:g}: largest / smallest ‖δL/δC_t‖ over t = {open_reach.max() / open_reach.min():.2f}")
 
 # %% [markdown]
 # ## The LSTM unrolled: per-step weight copies, the C path from step to step
 #
-# The same $T = 50$ graph for one sequence through the LSTM with $b_f = 4$, after backprop; the middle steps
+# The same $T = 50$ graph for one sequence through the wide-open LSTM ($b_f = 4$), after backprop; the middle steps
 # are folded. Colour is $\log_{10}$ of the gradient.
 
 # %%
-one = unroll.many_to_one(make_lstm(HIDDEN, 4.0, SEED), xh[:, :1], yh[:1])
+one = unroll.many_to_one(make_lstm(HIDDEN, OPEN, SEED), xh[:, :1], yh[:1])
 one.backward()
 report.show(viz.draw(one, max_steps=4), "lstm_unrolled.svg",
             f"the LSTM unrolled over T = {T_HEAT} steps (folded), gradient heat")
@@ -151,9 +152,9 @@ report.show(viz.draw(one, max_steps=4), "lstm_unrolled.svg",
 #
 # Adam (lr 0.02), batches of 32 fresh sequences, `clip_grad_norm_` at 1. Each batch is new data, so the
 # accuracy on it while training is already a test. At the end: the accuracy on 1,000 held-out sequences,
-# and on the symbol at $t_1$ and at $t_2$ alone (chance 50 % each). This run: $T = 40$, 200 steps (quick
-# mode: $T = 30$, 120 steps). Shorter is not fair to the task: at $T = 20$ the simple RNN learns it, and at
-# $T = 30$ it starts to in some seeds after about 200 steps.
+# and on the symbol at $t_1$ and at $t_2$ alone (chance 50 % each). By default $T = 40$ and 200 steps (quick
+# mode: $T = 30$, 120 steps; `FULL`: $T = 50$, 1,500 steps). Shorter is not fair to the task: at $T = 20$
+# the simple RNN learns it, and at $T = 30$ it starts to in some seeds after about 200 steps.
 
 # %%
 xt, yt = data.temporal_order(1000, T=T, seed=10**9 + SEED)  # no training batch has this seed
@@ -259,8 +260,8 @@ report.numbers = {
     "T (training)": T, "steps": STEPS, "hidden units (LSTM, GRU / RNN)": f"{HIDDEN} / {RNN_HIDDEN}",
     "RNN: ‖δL/δH_1‖ / ‖δL/δH_50‖": float(rnn_reach[0]),
     **{f"LSTM b_f = {b:g}: ‖δL/δC_1‖ / ‖δL/δC_50‖": float(r[0]) for b, r in lstm_reach.items()},
-    "LSTM b_f = 4: max / min of ‖δL/δC_t‖": float(open_reach.max() / open_reach.min()),
-    "LSTM b_f = 4 C_1 reach / RNN H_1 reach": float(open_reach[0] / rnn_reach[0]),
+    f"LSTM b_f = {OPEN:g}: max / min of ‖δL/δC_t‖": float(open_reach.max() / open_reach.min()),
+    f"LSTM b_f = {OPEN:g} C_1 reach / RNN H_1 reach": float(open_reach[0] / rnn_reach[0]),
     **{f"{name} accuracy": run["all"] for name, run in runs.items()},
     **{f"{name} accuracy on t₁ alone": run["t₁"] for name, run in runs.items()},
     **{f"{name} training seconds": run["seconds"] for name, run in runs.items()},
