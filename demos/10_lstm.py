@@ -26,7 +26,7 @@ from pathlib import Path
 from micrornn.report import Report, params
 
 # The tour, the tests and `make notebooks` inject QUICK and OUT. FULL = True runs Hochreiter & Schmidhuber's
-# length with the published small-scale settings (T = 50, 1,500 steps: about 1 minute of CPU, 3 minutes on a
+# length with the published small-scale settings (T = 50, 1,500 steps: 42 s of CPU, 1 to 3 minutes on a
 # busy 2-core machine), also from the shell: `MICRORNN_FULL=1 python demos/10_lstm.py` or
 # `MICRORNN_FULL=1 micrornn demo 10`. SEED picks the initial weights and the data: try others.
 QUICK, OUT, FULL, SEED = params(QUICK=False, OUT=Path("out/demo/10_lstm"), FULL=False, SEED=0)
@@ -249,8 +249,8 @@ report.show(fig, "temporal_order.png", f"accuracy while training on the temporal
 #
 # The published small-scale runs: the LSTM with 4 hidden units at 100 % after about 1,500 Adam steps, a tanh
 # RNN at 23–29 %. Set `FULL = True` in the parameters cell (or run `MICRORNN_FULL=1 python demos/10_lstm.py`).
-# Measured with SEED = 0: RNN 24.4 %, LSTM 100 % (there from step ~200), GRU 100 %; 54 s of CPU, 2 min 52 s
-# on the shared 2-core machine.
+# Measured with SEED = 0: RNN 24.4 %, LSTM 100 % (there from step ~200), GRU 100 %; 42 s of CPU, 57 s to
+# 2 min 52 s on the shared 2-core machine (load 3 to 6).
 
 # %%
 report.look = ("the RNN's gradient fades to nothing 50 steps back while the LSTM's cell-state gradient falls "
