@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["sentiment", "dna", "zen", "CharVocab", "char_windows", "melodies", "adding_problem", "BLOOD_TYPES"]
+__all__ = ["sentiment", "dna", "zen", "CharVocab", "char_windows", "melodies", "adding_problem", "BLOOD_TYPES",
+           "temporal_order", "temporal_order_windows", "TEMPORAL_SYMBOLS", "TEMPORAL_CLASSES"]
 
 
 def _check_n(n: int, what: str) -> None:
@@ -162,3 +163,56 @@ def adding_problem(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     xs[second, cols, 1] = 1.0
     ys = (xs[first, cols, 0] + xs[second, cols, 0])[:, None]
     return xs, ys
+
+
+# -- the temporal-order problem: two symbols far apart, and their order ------------------------------------
+TEMPORAL_SYMBOLS = ("a", "b", "c", "d", "B", "E", "X", "Y")  # distractors, start and end markers, the informative two
+TEMPORAL_CLASSES = ("XX", "XY", "YX", "YY")  # class k: the symbols at t₁ and t₂, in that order
+
+
+def temporal_order_windows(T: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Where the two informative symbols may sit (1-based, both ends included) in a sequence of length T:
+    Hochreiter & Schmidhuber's windows t₁ ∈ [3, 12], t₂ ∈ [25, 40] at T = 50, scaled by T/50.
+
+        >>> temporal_order_windows(50), temporal_order_windows(30)
+        (((3, 12), (25, 40)), ((2, 7), (15, 24)))
+    """
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 10:
+        raise ValueError(f"temporal_order(T) must be an int ≥ 10 (room for B, E and two windows), got {T!r}")
+
+    def at(k: int) -> int:  # k·T/50 rounded half up
+        return int(k * T / 50 + 0.5)
+
+    lo1 = max(2, at(3))  # after the start marker B at t = 1
+    hi1 = max(lo1, at(12))
+    lo2 = max(hi1 + 1, at(25))
+    hi2 = min(T - 1, max(lo2, at(40)))  # before the end marker E at t = T
+    return (lo1, hi1), (lo2, hi2)
+
+
+def temporal_order(n: int, T: int = 50, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` sequences of the temporal-order problem (Hochreiter & Schmidhuber 1997, experiment 6a).
+
+    Each sequence of T symbols from ``TEMPORAL_SYMBOLS`` starts with B and ends with E; every other step
+    is a random distractor a, b, c or d, except two: X or Y at a random t₁ and at a random t₂ later
+    (windows from ``temporal_order_windows``). The class is their order — XX, XY, YX, YY (0..3, see
+    ``TEMPORAL_CLASSES``) — so a model must carry what it saw at t₁ across about T/2 distractors;
+    guessing scores 25 %. Returns ids (T, n) and labels (n,). A net built with ``token_ids=True``
+    reads the ids (``W^X X_t`` is then column X_t of W^X: the product with the one-hot vector);
+    ``np.eye(8)[ids]`` gives the one-hot vectors themselves, shape (T, n, 8).
+
+        >>> ids, labels = temporal_order(2, T=12, seed=0)
+        >>> ["".join(TEMPORAL_SYMBOLS[i] for i in ids[:, j]) for j in range(2)], labels.tolist()
+        (['BcXaaccdcYbE', 'BbYadXcccddE'], [1, 2])
+    """
+    _check_n(n, "temporal_order(n)")
+    (lo1, hi1), (lo2, hi2) = temporal_order_windows(T)
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, 4, size=(T, n))  # distractors a..d
+    ids[0], ids[-1] = TEMPORAL_SYMBOLS.index("B"), TEMPORAL_SYMBOLS.index("E")
+    first, second = rng.integers(0, 2, size=n), rng.integers(0, 2, size=n)  # 0: X, 1: Y
+    cols = np.arange(n)
+    X = TEMPORAL_SYMBOLS.index("X")
+    ids[rng.integers(lo1, hi1 + 1, size=n) - 1, cols] = X + first  # 1-based t → row t − 1
+    ids[rng.integers(lo2, hi2 + 1, size=n) - 1, cols] = X + second
+    return ids, 2 * first + second
