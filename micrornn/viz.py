@@ -136,7 +136,11 @@ class _Piece:
 
 
 def _plain(text: str, size: float = 10, bold: bool = False, italic: bool = False) -> _Piece:
-    body = _escaped(text)
+    """A run of text. Its leading and trailing spaces are non-breaking: a browser drops them from an SVG
+    <text> (Graphviz keeps them), which moved " ∂L/∂" one space left of where Graphviz put it."""
+    core = text.strip(" ")
+    lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
+    body = "&#160;" * lead + _escaped(core) + "&#160;" * trail if core else "&#160;" * len(text)
     if bold:
         body = f"<B>{body}</B>"
     if italic:
