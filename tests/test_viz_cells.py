@@ -18,9 +18,9 @@ CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "elman": Elman, "jordan": Jordan}
 
 
 def boxes(graph):
-    """name → (x, y, width, height) in inches of every node Graphviz placed (the engine is in the source)."""
-    out = subprocess.run(["dot", "-Tplain"], input=graph.source.encode(), capture_output=True, timeout=120,
-                         check=True).stdout.decode()
+    """name → (x, y, width, height) in inches of every node Graphviz placed, with the picture's engine."""
+    out = subprocess.run(["dot", f"-K{graph.engine}", "-Tplain"], input=graph.source.encode(), capture_output=True,
+                         timeout=120, check=True).stdout.decode()
     return {f[1]: tuple(map(float, f[2:6])) for f in (line.split() for line in out.splitlines()) if f[0] == "node"}
 
 
@@ -121,3 +121,22 @@ def test_g5_encoder_and_decoder_side_by_side():
     assert max(placed[key(h)][0] for h in enc) < min(placed[key(h)][0] for h in dec)
     assert "encoder · t = 1" in g.source and "decoder · t = 4" in g.source
     assert "(encoder)" in g.source and "(decoder)" in g.source  # two W^H: each says whose it is
+
+
+def test_g5_hand_built_h0_does_not_cover_a_parameter():
+    """The issue's picture: a hand-built net whose H_0 (a leaf made outside any time step) was drawn in
+    the parameters' row, centred like them, on top of one."""
+    import micrornn as mr
+
+    w, u, b = mr.Value(0.5, label="W^H"), mr.Value(1.5, label="W^X"), mr.Value(0.1, label="b")
+    h = mr.Value(0.0, label="H_0")
+    for t in (1, 2, 3):
+        with mr.timestep(t):
+            x = mr.Value(0.3 * t, label=f"X_{t}")
+            w_t, u_t, b_t = w.identity(), u.identity(), b.identity()
+            w_t.label, u_t.label, b_t.label = f"W^H_{t}", f"W^X_{t}", f"b_{t}"
+            h = (w_t * h + u_t * x + b_t).tanh()
+            h.label = f"H_{t}"
+    h.backward()
+    bad, n = overlaps(viz.draw(h, view="coarse"))
+    assert n > 10 and not bad
