@@ -177,6 +177,13 @@ def _line(pieces: list[_Piece]) -> _Piece:
     """One line of a label. Several runs go in one row of cells of a fixed-size table: each run is
     positioned by Graphviz, so a browser whose font is a little wider cannot push one run into the next
     (the Σ lines came apart), and the table does not stretch when its box is wider."""
+    merged: list[_Piece] = []
+    for p in pieces:  # neighbouring plain runs are one run: "∂L/∂" and the W of W^H_t stay one text
+        if merged and not p.table and not merged[-1].table:
+            q = merged.pop()
+            p = _Piece(q.html + p.html, q.width + p.width, max(q.height, p.height))
+        merged.append(p)
+    pieces = merged
     if len(pieces) == 1 and not pieces[0].table:
         return pieces[0]
     width = 1.05 * sum(p.width for p in pieces) + 2.0 * len(pieces) + 4  # Graphviz rounds each cell up
