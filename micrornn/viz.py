@@ -202,8 +202,8 @@ def _magnitude(x: Any) -> float:
 
 
 def _value(x: Any) -> str:
-    """A number as a number; an array as its norm between bars, |0.46|. (Not ‖0.46‖: Arial has no ‖, and
-    the fallback font's two bars beside digits read as "ll".)"""
+    """A number as a number; an array as its norm between bars, |0.46|. (Not ‖0.46‖: the glyph is there,
+    but in Arial-like fonts, where an l is a plain bar, ‖0.46‖ reads "ll0.46ll".)"""
     a = np.asarray(x, dtype=np.float64)
     return _fmt(float(a.reshape(()))) if a.size == 1 else f"|{_fmt(_magnitude(a))}|"
 

@@ -81,7 +81,7 @@ def test_f4_max_width_is_checked():
 
 @needs_dot
 def test_f4_no_double_bar_glyph():
-    """‖ is not in Arial; the fallback's two bars beside digits read as "ll". Norms are |x| as in the legend."""
+    """In Arial-like fonts an l is a plain bar, so ‖0.46‖ read "ll0.46ll". Norms are |x|, as in the legend."""
     u = U.many_to_many(LSTM(2, 3, 2, seed=0), np.ones((12, 2)), np.arange(12) % 2)
     u.backward()
     assert "‖" not in viz.to_svg(viz.draw(u))
