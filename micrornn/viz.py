@@ -692,8 +692,9 @@ def _node_lines(m: _Model, frame: _Frame, n: Any) -> list[_Piece]:
     if isinstance(n, _Token):
         return [_line(_math(n.label, bold=True)), _plain(n.text)]
     if kind == "cut" and role is not None:  # the Elman/Jordan context: a copy, not a weight copy
-        prev = f"{role.name}_{role.t - 1}{_suffix(role)}" if role.t is not None else role.name
-        lines = [_line([_plain("context ", bold=True), *_math(f"C_{role.t}", bold=True)]),
+        before = None if role.t is None else role.t + (1 if role.direction else -1)  # reverse: from t + 1
+        prev = f"{role.name}_{before}{_suffix(role)}" if before is not None else role.name
+        lines = [_line(_math(f"context_{role.t}{_suffix(role)}", bold=True)),
                  _line([_plain("copy of "), *_math(prev), _plain(", no gradient")])]
     elif n.label:
         name = _math(_printable(n.label), bold=True)

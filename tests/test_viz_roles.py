@@ -124,3 +124,15 @@ def test_f4_dot_file_names_its_layout_engine(tmp_path):
     by_dot = subprocess.run(["dot", "-Tsvg", str(tmp_path / "p.svg.dot")], capture_output=True, check=True).stdout
     by_neato = subprocess.run(["neato", "-Tsvg", str(tmp_path / "p.svg.dot")], capture_output=True, check=True).stdout
     assert by_dot == by_neato == out.read_bytes()
+
+
+def test_g4_a_reverse_context_copies_the_state_of_t_plus_1():
+    u = U.many_to_one(LSTM(2, 3, 2, bidirectional=True, truncate=2), np.ones((4, 2)), 1)
+    u.backward()
+    src = viz.draw(u, max_width=None).source
+    for (t, source, cut), (layer, direction, name) in zip(u.cuts, u.cut_of):
+        text = label_of(src, cut)
+        assert u.role(cut).kind == "cut" and text.startswith("context")
+        before = t + 1 if direction else t - 1
+        assert re.search(rf"copy of\s*{name}\s*{before}\s*(\(rev\))?\s*, no gradient", text), text
+        assert source.t == before
