@@ -130,7 +130,7 @@ def test_g4_a_reverse_context_copies_the_state_of_t_plus_1():
     u = U.many_to_one(LSTM(2, 3, 2, bidirectional=True, truncate=2), np.ones((4, 2)), 1)
     u.backward()
     src = viz.draw(u, max_width=None).source
-    for (t, source, cut), (layer, direction, name) in zip(u.cuts, u.cut_of):
+    for (t, source, cut), (_, direction, name) in zip(u.cuts, u.cut_of):
         text = label_of(src, cut)
         assert u.role(cut).kind == "cut" and text.startswith("context")
         before = t + 1 if direction else t - 1
