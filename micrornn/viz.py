@@ -1,17 +1,22 @@
 """Graphviz pictures of graphs: every time step, every per-step copy, every gradient.
 
     >>> import micrornn as mr
-    >>> a = mr.Value(2.0, label="a")
-    >>> y = (a * a).tanh(); y.label = "y"; y.backward()
-    >>> g = draw(y, view="ops")            # a graphviz.Digraph: shows inline in Jupyter
-    >>> "tanh" in g.source
+    >>> a = mr.Value(2.0); b = mr.Value(-3.0)
+    >>> y = a * b + b ** 2; y.backward()
+    >>> g = draw(y)                        # a graphviz.Digraph: shows inline in Jupyter
+    >>> "**" in g.source and "label=-3" in g.source     # the ops, and ∂(ab)/∂a = b on its edge
     True
 
-``draw`` accepts an ``Unrolled`` (from ``micrornn.unroll``), a ``Tensor`` or a ``Value``. Pictures are
-laid out left→right with one cluster per time step (without clusters ``dot`` can take minutes on
-50 steps). A shared parameter is drawn once, with an edge to each per-step copy: the copies show
-their gradients, the parameter their sum. Node colour is log10 of the gradient magnitude on one
-scale for the whole picture, so vanishing and exploding gradients show at a glance.
+``draw`` accepts an ``Unrolled`` (from ``micrornn.unroll``), a ``Tensor`` or a ``Value``. What a node
+*is* comes from the unroller's record (``u.roles``: input, H, C, gate, output, loss, per-step weight
+copy, parameter, context cut), never from its label; a hand-built graph is read from its structure
+and ``node.t``, and labels are only printed. Unrolled graphs are drawn on a grid — time left to
+right, one cluster per step; rows X, weight copies, gates, C, H per layer and direction, then O, L —
+so nothing overlaps at any T. A shared parameter is drawn once, with an edge to each per-step copy:
+the copies show their gradients, the parameter their sum. Node colour is log10 of the gradient
+magnitude on one scale for the whole picture; a gradient of exactly 0 is white and "0", a node the
+loss does not depend on is grey and "—". Labels are typeset without SVG baseline shifts (each
+super/subscript is its own small text in a table cell), so SVG in a browser reads as the PNG does.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import subprocess
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,31 +38,38 @@ import graphviz
 import numpy as np
 
 from .graph import topological_order
-from .stepper import page
 from .tensor import Tensor
-from .unroll import Unrolled
+from .unroll import Role, Unrolled
 from .value import Value
 
-__all__ = ["draw", "render", "to_svg", "backward_frames", "save_stepper", "DotNotFound", "VIEWS"]
+__all__ = ["draw", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper", "DotNotFound", "VIEWS",
+           "MAX_WIDTH"]
 
 VIEWS = ("coarse", "ops")
 NODE_BUDGET = 400  # more nodes than this and a picture switches to coarse + collapsed, and says so
 DOT_TIMEOUT = 30.0  # seconds; `dot` never runs longer than this
-SPLINE_NODES = 120  # above this many nodes, edges are drawn curved instead of routed around nodes
+# Routing edges around boxes costs about nodes × edges (measured: 75 boxes × 195 edges 1.9 s, 236 × 727
+# over 30 s, even curved); past these products edges are drawn curved, then straight (0.2 s for 236 × 727).
+ROUTED, CURVED = 20_000, 60_000
+MAX_WIDTH = 2000  # pixels at 96 dpi: a slide. Wider pictures fold more steps, then scale down
 INSTALL_DOT = ("Debian/Ubuntu: sudo apt-get install graphviz | macOS: brew install graphviz | "
                "conda: conda install -c conda-forge graphviz")
 # viridis (colour-blind safe, dark → light): low gradients dark, high gradients bright
 _VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
             "#fde725"]
-_NO_GRAD = "#e8e8e8"
+_NO_GRAD = "#e8e8e8"  # the loss does not depend on this node: no gradient at all
+_ZERO_GRAD = "#ffffff"  # the loss depends on it, and the gradient is exactly 0
 _CUT_COLOUR = "#d95f02"
+_C_PATH = "#d62728"  # the cell state's path C_{t-1} → C_t: the line that carries the LSTM's gradient
+_FONT = "Arial"  # see _REGULAR
+_HEAD = ("W_o", "b_o")  # every Cell's output head O_t = W^O H_t + b^O: its copies sit in a row under O_t
 
 
 class DotNotFound(RuntimeError):
     """Graphviz's ``dot`` binary is not installed; the message says how to install it."""
 
 
-# -- text -----------------------------------------------------------------------------------------------
+# -- text ---------------------------------------------------------------------------------------------------
 def _fmt(x: float) -> str:
     return "0" if x == 0 else f"{x:.4g}"
 
@@ -86,18 +98,99 @@ def _escaped(text: str) -> str:
     return html.escape(_printable(text)).replace("\\", "\\\\")
 
 
-def _notation(label: str) -> str:
-    """'W^H_3[0,1]' → W<SUP>H</SUP><SUB>3</SUB>[0,1] as a Graphviz HTML label."""
-    m = re.fullmatch(r"([^\^_\[]+)(?:\^([^_\[]+))?(?:_([^\[]+))?(\[.*\])?", label, flags=re.DOTALL)
-    if not m:
-        return _escaped(label)
+# Advance widths of Arial (= Helvetica = Liberation Sans: metric-compatible) in 1/1000 em, regular and
+# bold. Pictures name Arial, not Helvetica: on Linux, Graphviz (pango) resolved "Helvetica" to DejaVu Sans,
+# 10% wider, while Chromium drew Liberation Sans, so text runs placed by Graphviz came apart in the browser.
+# "Arial" is Liberation Sans for both there, and Arial itself on macOS and Windows. Characters outside the
+# tables (Σ ∂ ∇ …) come from a fallback font.
+_REGULAR = dict(zip(" !\"#$%&'()*+,-./0123456789:;<=>?@", [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389,
+                                                          584, 278, 333, 278, 278] + [556] * 10 + [278, 278, 584,
+                                                          584, 584, 556, 1015]))
+_REGULAR.update(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", [667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833,
+                                                  722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611]))
+_REGULAR.update(zip("[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", [278, 278, 278, 469, 556, 333, 556, 556, 500, 556,
+                                                              556, 278, 556, 556, 222, 222, 500, 222, 833, 556,
+                                                              556, 556, 556, 333, 500, 278, 556, 500, 722, 500,
+                                                              500, 500, 334, 260, 334, 584]))
+_BOLD = {**_REGULAR, **dict(zip("bdfghijklnopqrtuy", [611, 611, 333, 611, 611, 278, 278, 556, 278, 611, 611, 611,
+                                                       611, 389, 333, 611, 556])), "c": 556, "s": 556, "x": 556,
+         "z": 500, "m": 889, "v": 556, "w": 778,
+         "A": 722, "B": 722, "E": 667, "J": 556, "K": 722, "L": 611, "P": 667, "R": 722, "Y": 667}
+_OTHER = 800  # Σ ∂ ∇ … in a fallback font: a generous width, as a box that is too wide only looks roomy
+
+
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width in points of ``text`` at ``size`` points, from the font metrics above."""
+    table = _BOLD if bold else _REGULAR
+    return sum(table.get(ch, _OTHER) for ch in text) * size / 1000
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A run of label text as Graphviz HTML, with its width and height in points."""
+
+    html: str
+    width: float
+    height: float
+    table: bool = False  # a small table (super/subscripts): it needs a cell of its own
+
+
+def _plain(text: str, size: float = 10, bold: bool = False, italic: bool = False) -> _Piece:
+    """A run of text. Its leading and trailing spaces are non-breaking: a browser drops them from an SVG
+    <text> (Graphviz keeps them), which moved " ∂L/∂" one space left of where Graphviz put it."""
+    core = text.strip(" ")
+    lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
+    body = "&#160;" * lead + _escaped(core) + "&#160;" * trail if core else "&#160;" * len(text)
+    if bold:
+        body = f"<B>{body}</B>"
+    if italic:
+        body = f"<I>{body}</I>"
+    if size != 10:
+        body = f'<FONT POINT-SIZE="{size:g}">{body}</FONT>'
+    return _Piece(body, _text_width(text, size, bold), 1.2 * size)
+
+
+_NOTATION = re.compile(r"([^\^_\[]+)(?:\^([^_\[]+))?(?:_([^\[]+))?(\[.*\])?", flags=re.DOTALL)
+
+
+def _math(label: str, size: float = 10, bold: bool = False) -> list[_Piece]:
+    """'W^H_3[0,1]' typeset: W, then a small H over a small 3 in a two-row table, then [0,1].
+
+    Graphviz writes <SUP>/<SUB> as SVG ``baseline-shift``, which Chromium draws outside the box (W^X
+    read "W ^"); stacked cells are plain text at fixed positions, the same in SVG, PNG and PDF.
+    """
+    m = _NOTATION.fullmatch(label)
+    if not m or not (m.group(2) or m.group(3)):
+        return [_plain(label, size, bold)]
     name, sup, sub, idx = m.groups()
-    out = _escaped(name)
-    if sup:
-        out += f"<SUP>{_escaped(sup)}</SUP>"
-    if sub:
-        out += f"<SUB>{_escaped(sub)}</SUB>"
-    return out + _escaped(idx or "")
+    small = round(size * 0.7)
+    top, bottom = _plain(sup or " ", small, bold), _plain(sub or " ", small, bold)
+    stack = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD ALIGN="LEFT">{top.html}</TD></TR>'
+             f'<TR><TD ALIGN="LEFT">{bottom.html}</TD></TR></TABLE>')
+    pieces = [_plain(name, size, bold), _Piece(stack, max(top.width, bottom.width), top.height + bottom.height, True)]
+    if idx:
+        pieces.append(_plain(idx, size, bold))
+    return pieces
+
+
+def _line(pieces: list[_Piece]) -> _Piece:
+    """One line of a label. Several runs go in one row of cells of a fixed-size table: each run is
+    positioned by Graphviz, so a browser whose font is a little wider cannot push one run into the next
+    (the Σ lines came apart), and the table does not stretch when its box is wider."""
+    merged: list[_Piece] = []
+    for p in pieces:  # neighbouring plain runs are one run: "∂L/∂" and the W of W^H_t stay one text
+        if merged and not p.table and not merged[-1].table:
+            q = merged.pop()
+            p = _Piece(q.html + p.html, q.width + p.width, max(q.height, p.height))
+        merged.append(p)
+    pieces = merged
+    if len(pieces) == 1 and not pieces[0].table:
+        return pieces[0]
+    width = 1.05 * sum(p.width for p in pieces) + 2.0 * len(pieces) + 4  # Graphviz rounds each cell up
+    height = max(p.height for p in pieces) + 1
+    cells = "".join(f"<TD>{p.html}</TD>" for p in pieces)
+    return _Piece(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0" FIXEDSIZE="TRUE" WIDTH="{math.ceil(width)}" '
+                  f'HEIGHT="{math.ceil(height)}"><TR>{cells}</TR></TABLE>', math.ceil(width), math.ceil(height), True)
 
 
 def _magnitude(x: Any) -> float:
@@ -106,6 +199,13 @@ def _magnitude(x: Any) -> float:
         return 0.0
     a = np.asarray(x, dtype=np.float64)
     return float(abs(a)) if a.ndim == 0 else float(np.sqrt(np.sum(a * a)))
+
+
+def _value(x: Any) -> str:
+    """A number as a number; an array as its norm between bars, |0.46|. (Not ‖0.46‖: the glyph is there,
+    but in Arial-like fonts, where an l is a plain bar, ‖0.46‖ reads "ll0.46ll".)"""
+    a = np.asarray(x, dtype=np.float64)
+    return _fmt(float(a.reshape(()))) if a.size == 1 else f"|{_fmt(_magnitude(a))}|"
 
 
 # -- colour -----------------------------------------------------------------------------------------------
@@ -125,45 +225,141 @@ class _Heat:
         return cls(lo, hi if hi > lo else lo + 1.0)
 
     def colour(self, m: float) -> tuple[str, str]:
-        """Fill and font colour for a gradient of magnitude m."""
+        """Fill and font colour for a gradient of magnitude m (0: white; inf/nan: the no-gradient grey)."""
+        if m == 0:
+            return _ZERO_GRAD, "black"
         if not (m > 0 and math.isfinite(m)):
             return _NO_GRAD, "black"
         x = (math.log10(m) - self.lo) / (self.hi - self.lo)
         i = min(len(_VIRIDIS) - 1, max(0, int(round(x * (len(_VIRIDIS) - 1)))))
         return _VIRIDIS[i], ("white" if i < 6 else "black")
 
-    def legend(self) -> str:
+    def legend(self, c_path: bool) -> str:
         ticks = np.linspace(self.lo, self.hi, 5)
         cells = "".join(f'<TD BGCOLOR="{self.colour(10**v)[0]}" WIDTH="34"> </TD>' for v in np.linspace(
             self.lo, self.hi, len(_VIRIDIS)))
         labels = "".join(f'<TD COLSPAN="2">{10 ** v:.2g}</TD>' for v in ticks)
+        extra = (f'<TR><TD COLSPAN="{len(_VIRIDIS) + 2}" ALIGN="LEFT"><FONT COLOR="{_C_PATH}">━━</FONT> the cell '
+                 "state's path: C carries the gradient from step to step</TD></TR>") if c_path else ""
         return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD COLSPAN="{len(_VIRIDIS)}">'
-                f"<B>|∂L/∂·|</B> (log scale)</TD><TD> </TD></TR><TR>{cells}"
-                f'<TD BGCOLOR="{_NO_GRAD}">no grad</TD></TR><TR>{labels}</TR></TABLE>>')
+                f"<B>|∂L/∂·|</B> (log scale)</TD><TD> </TD><TD> </TD></TR><TR>{cells}"
+                f'<TD BGCOLOR="{_ZERO_GRAD}" BORDER="1">0</TD><TD BGCOLOR="{_NO_GRAD}">— no gradient</TD></TR>'
+                f"<TR>{labels}</TR>{extra}</TABLE>>")
 
 
-# -- the picture model -------------------------------------------------------------------------------------
+# -- what is drawn: roots, roles, contraction, folding ------------------------------------------------------
 def _flat(node: Any) -> list[Any]:
     if isinstance(node, np.ndarray):
-        return list(node.reshape(-1))
-    return [node]
+        return list(node.reshape(-1)) if node.dtype == object else []
+    return [] if isinstance(node, (np.integer, int)) else [node]
 
 
-def _roots(obj: Any) -> tuple[list[Any], list[tuple[int, Any, Any]], str]:
+class _Token:
+    """X_t of a token-id net. The id is no graph node (W^X X_t is column X_t of W^X), so the picture
+    adds this one to show which token entered, with an edge to where its column goes."""
+
+    __slots__ = ("t", "label", "text", "data", "grad", "_parents", "_op")
+
+    def __init__(self, t: int, ids: Any, tokens: Any) -> None:
+        self.t, self.label, self._parents, self._op = t, f"X_{t}", (), ""
+        self.data, self.grad = None, None
+        ids = np.asarray(ids).reshape(-1)
+        shown = [f"{_token_text(int(i), tokens)}" for i in ids[:4]]
+        self.text = ", ".join(shown) + (", …" if len(ids) > 4 else "")
+
+
+def _token_text(i: int, tokens: Any) -> str:
+    if tokens is None:
+        return f"id {i}"
+    try:
+        tok = tokens[i]
+    except (KeyError, IndexError):
+        return f"id {i}"
+    return f"‘{_printable(str(tok))}’ ({i})"
+
+
+def _tokens_of(u: Unrolled, tokens: Any) -> list[_Token]:
+    out = []
+    for record in (u.encoder, u) if u.encoder is not None else (u,):
+        if record.rnn.token_ids:
+            out += [_Token(t, x, tokens) for x, t in zip(record.X, record.steps.get("X", []))]
+    return out
+
+
+def _title(u: Unrolled) -> str:
+    def cell(c: Any) -> str:
+        name = type(c).__name__
+        if name == "RNN" or hasattr(c, "feedback") and hasattr(c, "f"):
+            name = {(None, "hidden"): "RNN", (None, "output"): "RNN (Jordan feedback)", (1, "hidden"): "Elman copy net",
+                    (1, "output"): "Jordan copy net"}.get((c.truncate, c.feedback), f"RNN, truncate={c.truncate}")
+            name += f", f = {c.activation}"
+        elif c.truncate:
+            name += f", truncate={c.truncate}"
+        extra = [f"{c.num_layers} layers"] if c.num_layers > 1 else []
+        return name + "".join(f", {e}" for e in extra + (["bidirectional"] if c.bidirectional else []))
+
+    if u.encoder is not None:
+        return (f"seq2seq: encoder {cell(u.encoder.rnn)}, T = {u.encoder.T} → decoder {cell(u.rnn)}, "
+                f"T = {u.T}")
+    return f"{u.topology.replace('_', '-')}, T = {u.T}, {cell(u.rnn)}"
+
+
+@dataclass
+class _Source:
+    """What ``draw`` was given, read once: the roots, the loss, the context cuts, the roles, the title."""
+
+    roots: list[Any]
+    loss: Any | None
+    cuts: list[tuple[int, Any, Any]]
+    roles: dict[int, Role] | None  # None: a hand-built graph, read from its structure
+    tokens: list[_Token]
+    title: str
+    head: set[int]  # ids of the output head's copies
+
+
+def _source(obj: Any, tokens: Any) -> _Source:
     if isinstance(obj, Unrolled):
         roots = []
-        for group in (obj.L, obj.O, obj.H, [obj.loss]):
-            for n in group:
-                roots.extend(_flat(n))
-        cuts = [(t, s, c) for t, src, cp in obj.cuts for s, c in zip(_flat(src), _flat(cp))]
-        rnn = obj.rnn
-        kind = {(None, "hidden"): "RNN", (None, "output"): "RNN (Jordan feedback)", (1, "hidden"): "Elman copy net",
-                (1, "output"): "Jordan copy net"}.get((rnn.truncate, rnn.feedback), f"RNN, truncate={rnn.truncate}")
-        title = f"{obj.topology.replace('_', '-')}, T = {obj.T}, {kind}, f = {rnn.activation}"
-        return roots, cuts, title
+        for record in (obj.encoder, obj) if obj.encoder is not None else (obj,):
+            for group in (record.L, record.O, record.H, [record.loss]):
+                for n in group:
+                    roots.extend(_flat(n))
+            for lists in record.states.values():
+                for nodes in lists.values():
+                    for n in nodes:
+                        roots.extend(_flat(n))
+        cuts = [(t, s, c) for record in (obj.encoder, obj) if record is not None
+                for t, src, cp in record.cuts for s, c in zip(_flat(src), _flat(cp))]
+        roles = obj.roles
+        head = {i for i, r in roles.items() if r.kind == "copy" and r.name in _HEAD}
+        loss = obj.loss if isinstance(obj.loss, (Value, Tensor)) else None
+        return _Source([r for r in roots if r is not None], loss, cuts, roles, _tokens_of(obj, tokens), _title(obj),
+                       head)
     if isinstance(obj, (Value, Tensor)):
-        return [obj], [], ""
+        return _Source([obj], obj, [], None, [], "", set())
     raise TypeError(f"draw() takes an Unrolled, a Tensor or a Value, got {type(obj).__name__}")
+
+
+def _structural_roles(nodes: list[Any], roots: list[Any], keep: Callable[[Any], bool]) -> dict[int, Role]:
+    """Roles of a hand-built graph, from its structure and ``node.t`` alone: leaves are parameters (no t)
+    or inputs, identity nodes of a leaf are per-step copies, a root is the loss, and the rest are stacked
+    in rows by their depth within their step (``name`` holds the depth)."""
+    root_ids = {id(r) for r in roots}
+    depth: dict[int, int] = {}
+    roles = {}
+    for n in nodes:
+        d = max((depth[id(p)] + (1 if keep(p) else 0) for p in n._parents if p.t == n.t), default=0)
+        depth[id(n)] = d
+        if not n._parents:
+            kind = "input" if n.t is not None else "param"
+        elif n._op == "copy" and not n._parents[0]._parents:
+            kind = "copy"
+        elif id(n) in root_ids:
+            kind = "loss"
+        else:
+            kind = "H"
+        roles[id(n)] = Role(kind, n.t, 0, 0, str(d))
+    return roles
 
 
 def _local(node: Any, i: int) -> float | None:
@@ -171,8 +367,10 @@ def _local(node: Any, i: int) -> float | None:
     return node._local[i] if isinstance(node, Value) else None
 
 
-def _contract(nodes: list[Any], keep: Callable[[Any], bool]) -> dict[tuple[int, int], float | None]:
-    """Edges between kept nodes through the dropped ones; for Values the derivative along all paths."""
+def _contract(nodes: list[Any], keep: Callable[[Any], bool],
+              extra: dict[int, Any]) -> dict[tuple[int, int], float | None]:
+    """Edges between kept nodes through the dropped ones; for Values the derivative along all paths.
+    ``extra`` adds a source to a node (a token's X_t to the column lookup that reads it)."""
     reach: dict[int, dict[int, float | None]] = {}  # dropped node → {kept ancestor: ∂node/∂ancestor}
     edges: dict[tuple[int, int], float | None] = {}
     for n in nodes:  # parents before children
@@ -183,6 +381,8 @@ def _contract(nodes: list[Any], keep: Callable[[Any], bool]) -> dict[tuple[int, 
             for a, da in sources.items():
                 prev = through[a]
                 through[a] = None if (d is None or da is None or prev is None) else prev + d * da
+        if id(n) in extra:
+            through[id(extra[id(n)])] = None
         if keep(n):
             for a, d in through.items():
                 edges[(a, id(n))] = d
@@ -191,7 +391,7 @@ def _contract(nodes: list[Any], keep: Callable[[Any], bool]) -> dict[tuple[int, 
     return edges
 
 
-def _steps(nodes: list[Any]) -> list[int]:
+def _steps(nodes: Iterable[Any]) -> list[int]:
     return sorted({n.t for n in nodes if n.t is not None})
 
 
@@ -205,28 +405,33 @@ def _hidden_steps(steps: list[int], max_steps: int) -> list[int]:
     return body[head:len(body) - tail]
 
 
-# -- the model of a picture: computed once, drawn as many frames as the stepper needs --------------------------
 @dataclass
 class _Model:
     """Everything about a picture that does not depend on which gradients are shown.
 
-    ``draw`` emits it once; ``backward_frames`` emits it once per frame, so a frame costs the nodes
-    it draws, not a walk over the whole graph, and every frame has the same nodes, edges and scale.
+    ``draw`` emits it once; the steppers emit it once per frame, so a frame costs the nodes it draws,
+    not a walk over the whole graph, and every frame has the same nodes, edges and scale.
     """
 
     view: str
     grads: bool
     nodes: list[Any]  # the whole graph, parents first
     drawn: list[Any]  # the nodes drawn (the folded steps left out), parents first
+    roles: dict[int, Role]
     params: dict[int, list[Any]]  # a shared parameter's id → its per-step copies
     hidden: list[int]  # the folded steps
     fold_states: list[Any]  # the H_t of the folded steps: the fold node reports their gradient norms
     edges: list[tuple[str, str, dict[str, str]]]  # (tail, head, attributes): folded, deduplicated
     scale: _Heat | None
     caption: str
-    # The coarse view of a graph with time steps is a grid of our own — rows X_t, H_t, O_t, L_t from bottom to
-    # top, time left to right, as in the notes — pinned for neato (dot's cluster ordering follows the
-    # parameters' fan-out edges, not time). Otherwise micrograd's left-to-right picture, laid out by dot.
+    reached: set[int] | None  # ids of the nodes the loss depends on (None: every node)
+    head: set[int]  # the output head's copies
+    parts: dict[int, str]  # step → "encoder"/"decoder" in a seq2seq
+    c_path: bool  # an LSTM's C_{t-1} → C_t edges are highlighted
+    notes: list[str]  # what the caption says beyond the title (switched to coarse, folded …)
+    # The coarse view of a graph with time steps is a grid of our own, pinned for neato (dot's cluster
+    # ordering follows the parameters' fan-out edges, not time). Otherwise micrograd's left-to-right
+    # picture, laid out by dot.
     grid: bool
 
 
@@ -247,9 +452,11 @@ def _describe(n: Any) -> str:
     return what + (f" at t = {n.t}" if n.t is not None else "")
 
 
-def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budget: Any, title: Any) -> None:
-    if not isinstance(view, str) or view not in VIEWS:
-        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budget: Any, title: Any,
+                     tokens: Any, max_width: Any) -> None:
+    if view is not None and (not isinstance(view, str) or view not in VIEWS):
+        raise ValueError(f"view must be one of {VIEWS} or None (coarse for an Unrolled, ops for an expression), "
+                         f"got {view!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 2:
         raise ValueError(f"max_steps must be an int ≥ 2 (first and last steps are always drawn), got {max_steps!r}")
     if isinstance(node_budget, bool) or not isinstance(node_budget, int) or node_budget < 1:
@@ -259,23 +466,40 @@ def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budg
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    if tokens is not None and not isinstance(tokens, (Mapping, Sequence)):
+        raise TypeError(f"tokens must map token ids to text (a dict, or a list/str indexed by id), got "
+                        f"{type(tokens).__name__}")
+    if max_width is not None and (isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 200):
+        raise ValueError(f"max_width must be None or an int ≥ 200 (pixels at 96 dpi), got {max_width!r}")
 
 
-def _model(obj: Any, view: str = "coarse", grads: bool = True, max_steps: int = 8, heat: bool = True,
-           node_budget: int = NODE_BUDGET, title: str | None = None) -> _Model:
-    _check_draw_args(view, grads, max_steps, heat, node_budget, title)
-    roots, cuts, auto_title = _roots(obj)
-    nodes = topological_order(*roots)  # parents first
-    for n in nodes:  # a label is drawn as text: check it here, not deep inside re or dot
+def _model(obj: Any, view: str | None = None, grads: bool = True, max_steps: int = 8, heat: bool = True,
+           node_budget: int = NODE_BUDGET, title: str | None = None, tokens: Any = None,
+           notes: Sequence[str] = ()) -> _Model:
+    src = _source(obj, tokens)
+    if view is None:
+        view = "coarse" if src.roles is not None else "ops"
+    nodes = topological_order(*src.roots)  # parents first
+    for n in nodes:  # a label is drawn as text: check it here, not deep inside dot
         if n.label is not None and not isinstance(n.label, str):
             raise TypeError(f"draw(): {_describe(n)} has label {n.label!r} of type {type(n.label).__name__}; "
                             "a label must be a str or None")
-    notes = []
+    root_ids = {id(r) for r in src.roots}
+    if src.roles is not None:
+        roles = dict(src.roles)
+        for tok in src.tokens:
+            roles[id(tok)] = Role("input", tok.t)
+
+        def keeper(v: str) -> Callable[[Any], bool]:
+            return (lambda n: True) if v == "ops" else (lambda n: id(n) in roles)
+    else:
+        def keeper(v: str) -> Callable[[Any], bool]:
+            return (lambda n: True) if v == "ops" else (
+                lambda n: n.label is not None or not n._parents or id(n) in root_ids)
+        roles = _structural_roles(nodes, src.roots, keeper(view))
+    notes = list(notes)
     steps = _steps(nodes)
     hidden = _hidden_steps(steps, max_steps)
-
-    def keeper(v: str) -> Callable[[Any], bool]:
-        return (lambda n: True) if v == "ops" else (lambda n: n.label is not None or not n._parents)
 
     def size(v: str, hid: list[int]) -> int:
         keep, hid_set = keeper(v), set(hid)
@@ -300,303 +524,458 @@ def _model(obj: Any, view: str = "coarse", grads: bool = True, max_steps: int = 
         for p in n._parents:
             children[id(p)].append(n)
     kept = [n for n in nodes if keep(n)]
-    params = {id(n): cs for n in kept if not n._parents
-              and (cs := [c for c in children.get(id(n), []) if c._op == "copy"])}
-    drawn = [n for n in kept if n.t not in hidden_set]
-    fold_states = [n for n in nodes if n.t in hidden_set and n.label and n.label.startswith("H_")]
-    edges = _drawn_edges(nodes, keep, view, hidden_set, params, cuts)
-    scale = None
+    if view == "coarse":
+        kept += [tok for tok in src.tokens]  # display nodes: not in the graph
+    params = {id(n): cs for n in kept if not n._parents and roles.get(id(n), Role("")).kind == "param"
+              and (cs := [c for c in children.get(id(n), []) if roles.get(id(c), Role("")).kind == "copy"])}
+    drawn = [n for n in kept if n.t not in hidden_set or id(n) in params]
+    top = obj.rnn.num_layers - 1 if isinstance(obj, Unrolled) else 0
+    fold_states = [n for n in nodes if n.t in hidden_set and (r := roles.get(id(n))) is not None
+                   and r.kind == "H" and r.layer == top and r.direction == 0 and keep(n)]
+    extra = {}
+    if view == "coarse" and src.tokens:
+        at = {tok.t: tok for tok in src.tokens}
+        extra = {id(n): at[n.t] for n in nodes if n._op == "embed" and n.t in at}
+    edges = _drawn_edges(nodes + src.tokens, keep if not src.tokens else (lambda n: keep(n) or isinstance(n, _Token)),
+                         view, hidden_set, params, src.cuts, roles, extra)
+    reached = None
+    if src.roles is not None and src.loss is not None:
+        reached = {id(n) for n in topological_order(src.loss)}
+    m = _Model(view, bool(grads), nodes, drawn, roles, params, hidden, fold_states, edges, None, "", reached,
+               src.head, {}, any(a.get("color") == _C_PATH for _, _, a in edges), notes,
+               view == "coarse" and any(n.t is not None for n in drawn))
+    if isinstance(obj, Unrolled) and obj.encoder is not None:
+        m.parts = {t: r.part for r in roles.values() if r.t is not None and r.part for t in [r.t]}
     if heat and grads:
-        everything = _Frame(lambda n: True, params)
-        scale = _Heat.over(_magnitude(everything.grad(n)) for n in drawn)
-    caption = " · ".join(x for x in [title if title is not None else auto_title, *notes] if x)
-    grid = view == "coarse" and any(n.t is not None for n in drawn)
-    return _Model(view, bool(grads), nodes, drawn, params, hidden, fold_states, edges, scale, caption, grid)
+        everything = _Frame(lambda n: True, m)
+        m.scale = _Heat.over(_magnitude(everything.grad(n)) for n in drawn if everything.grad(n) is not None)
+    m.caption = " · ".join(dict.fromkeys(x for x in [title if title is not None else src.title, *notes] if x))
+    return m
 
 
 def _drawn_edges(nodes: list[Any], keep: Callable[[Any], bool], view: str, hidden: set[int],
-                 params: dict[int, list[Any]], cuts: list[tuple[int, Any, Any]]) -> list[tuple[str, str, dict]]:
-    """The edges between drawn nodes, each once; an edge into or out of a folded step ends at the fold."""
+                 params: dict[int, list[Any]], cuts: list[tuple[int, Any, Any]], roles: dict[int, Role],
+                 extra: dict[int, Any]) -> list[tuple[str, str, dict]]:
+    """The edges between drawn nodes, each once; an edge into or out of a folded step ends at the fold.
+    An edge C_{t-1} → C_t of the same layer and direction is the highlighted cell-state path."""
     by_id = {id(n): n for n in nodes}
 
     def end(n: Any | None) -> str | None:
         if n is None:
             return None
-        return _FOLD if n.t in hidden else _key(n)
+        return _FOLD if (n.t in hidden and id(n) not in params) else _key(n)
 
-    out: list[tuple[str, str, dict[str, str]]] = []
-    seen = set()
-    for (a, b), d in _contract(nodes, keep).items():
+    def c_path(a: int, b: int) -> bool:
+        ra, rb = roles.get(a), roles.get(b)
+        return (ra is not None and rb is not None and ra.kind == rb.kind == "C"
+                and (ra.layer, ra.direction) == (rb.layer, rb.direction))
+
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for (a, b), d in _contract(nodes, keep, extra).items():
         child = by_id[b]
         head, tail = end(child), end(by_id.get(a))
-        if tail is None or head == tail or (tail, head) in seen:
+        if tail is None or head == tail:
             continue
-        seen.add((tail, head))
         target = _op_key(child) if (view == "ops" and child._parents and head != _FOLD) else head
+        if (tail, target) in out:
+            if c_path(a, b):
+                out[(tail, target)].update(color=_C_PATH, penwidth="3")
+            continue
         attrs = {}
         if d is not None and _FOLD not in (head, tail) and a not in params:
             attrs["label"] = _fmt(d)
         if a in params:
             attrs.update(color="#a0a0a0", penwidth="0.7")
-        out.append((tail, target, attrs))
+        if isinstance(by_id.get(a), _Token):
+            attrs.update(style="dashed", color="#777777")
+        if c_path(a, b):
+            attrs.update(color=_C_PATH, penwidth="3")
+        out[(tail, target)] = attrs
     for _, source, copy in cuts:
         s, c = end(by_id.get(id(source))), end(by_id.get(id(copy)))
         if s and c and s != c:
-            out.append((s, c, {"style": "dashed", "color": _CUT_COLOUR, "fontcolor": _CUT_COLOUR,
-                               "label": "copy — no gradient"}))
-    return out
+            out[(s, c)] = {"style": "dashed", "color": _CUT_COLOUR, "fontcolor": _CUT_COLOUR,
+                           "label": "copy — no gradient"}
+    return [(t, h, a) for (t, h), a in out.items()]
 
 
 class _Frame:
     """Which gradients one picture shows: ``shown(node)``; a shared parameter shows Σ of its shown copies."""
 
-    def __init__(self, shown: Callable[[Any], bool], params: dict[int, list[Any]]) -> None:
-        self.shown, self.params = shown, params
+    def __init__(self, shown: Callable[[Any], bool], m: _Model) -> None:
+        self.shown, self.params, self.reached = shown, m.params, m.reached
 
     def grad(self, n: Any) -> Any:
-        """The gradient drawn on ``n`` in this frame; None while it is not shown."""
+        """The gradient drawn on ``n`` in this frame; None while it is not shown or has none."""
+        if isinstance(n, _Token):
+            return None
         if id(n) in self.params:
-            cs = [c for c in self.params[id(n)] if self.shown(c)]
+            cs = [c for c in self.params[id(n)] if self.shown(c) and self.has_grad(c)]
             if not cs:
                 return None
             return sum((np.asarray(c.grad if c.grad is not None else 0.0) for c in cs), np.zeros(np.shape(n.data)))
-        return n.grad if self.shown(n) else None
+        return n.grad if self.shown(n) and self.has_grad(n) else None
+
+    def has_grad(self, n: Any) -> bool:
+        """Does the loss depend on ``n`` at all? (A gradient of 0 is a gradient; a detached one is none.)"""
+        if id(n) in self.params:
+            return any(self.has_grad(c) for c in self.params[id(n)])
+        return self.reached is None or id(n) in self.reached
 
 
 # -- drawing ----------------------------------------------------------------------------------------------
 def draw(
     obj: Any,
-    view: str = "coarse",
+    view: str | None = None,
     grads: bool = True,
     max_steps: int = 8,
     heat: bool = True,
     node_budget: int = NODE_BUDGET,
     title: str | None = None,
     reveal: Callable[[Any], bool] | None = None,
+    tokens: Mapping[int, Any] | Sequence[Any] | None = None,
+    max_width: int | None = MAX_WIDTH,
 ) -> graphviz.Digraph:
     r"""Draw an ``Unrolled``, a ``Tensor`` or a ``Value`` and everything it depends on.
 
-    view="coarse" keeps the labelled nodes (X_t, H_t, O_t, L_t, parameters, copies) and contracts the op
-    nodes between them; "ops" shows every op, with ∂out/∂in on each edge of a Value graph. Above
-    ``max_steps`` time steps the middle ones fold into one "… k steps …" node. ``reveal(node)`` picks
-    the nodes whose gradients are shown (the backward stepper uses it); by default all. The colour
-    scale is always that of all gradients, so a colour means the same in every frame of a stepper.
+    view="coarse" (the default for an ``Unrolled``) keeps the nodes the unroller recorded (X_t, gates,
+    C_t, H_t, O_t, L_t, parameters, copies, context cuts) and contracts the op nodes between them;
+    "ops" (the default for a Value or Tensor expression, as micrograd's ``draw_dot``) shows every op,
+    with ∂out/∂in on each edge of a Value graph. Above ``max_steps`` time steps the middle ones fold
+    into one "… k steps …" node, and more fold while the picture is wider than ``max_width`` pixels at
+    96 dpi (a slide; None: no limit). ``tokens`` (a dict id → text, or a list/str indexed by id) shows
+    a token-id net's inputs as text: X_3 ‘h’. ``reveal(node)`` picks the nodes whose gradients are
+    shown (the stepper uses it); by default all. The colour scale is always that of all gradients.
 
     Labels must be str or None (TypeError naming the node otherwise). They are printed as text: a
     line break shows as ⏎, a tab as a space, other control characters as their escape (``\x00``).
     """
     if reveal is not None and not callable(reveal):
         raise TypeError(f"reveal must be a function node → bool or None, got {type(reveal).__name__}")
-    m = _model(obj, view, grads, max_steps, heat, node_budget, title)
-    frame = _Frame(reveal or (lambda n: True), m.params)
-    texts = _texts(m, frame)
-    return _emit(m, frame, texts, _layout(m, _widths(texts)), fixed=None)
+    args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
+    _check_draw_args(*args)
+    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or (lambda n: True), m)])
+    return _emit(m, frames[0], texts[0], pos, max_width)
 
 
-def _texts(m: _Model, frame: _Frame) -> dict[str, list[str]]:
-    """The rows of every drawn node's label (and of the fold node) in one frame."""
-    out = {_key(n): _node_rows(m, frame, n) for n in m.drawn}
+@dataclass
+class _Text:
+    """The lines of one node's label (Graphviz HTML) and the box they need, in points."""
+
+    lines: list[str]
+    width: float
+    height: float
+
+
+def _texts(m: _Model, frame: _Frame) -> dict[str, _Text]:
+    """The label of every drawn node (and of the fold node) in one frame."""
+    out = {}
+    for n in m.drawn:
+        lines = _node_lines(m, frame, n)
+        out[_key(n)] = _Text([p.html for p in lines], max(p.width for p in lines) + 8,
+                             sum(p.height + 6 for p in lines) + 4)
     if m.hidden:
-        out[_FOLD] = _fold_rows(m, frame)
+        lines = _fold_lines(m, frame)
+        out[_FOLD] = _Text([p.html for p in lines], max(p.width for p in lines) + 40,
+                           sum(p.height + 2 for p in lines) + 14)
     return out
 
 
-def _node_rows(m: _Model, frame: _Frame, n: Any) -> list[str]:
-    name = f"<B>{_notation(n.label)}</B>" if n.label else f"<I>{_escaped(n._op or 'leaf')}</I>"
-    shape = np.shape(n.data)
-    if len(shape) and np.size(n.data) > 1:
-        name += f" {shape}"
+def _suffix(role: Role) -> str:
+    parts = ([f"l{role.layer}"] if role.layer else []) + (["rev"] if role.direction else [])
+    return f"({','.join(parts)})" if parts else ""
+
+
+def _node_lines(m: _Model, frame: _Frame, n: Any) -> list[_Piece]:
+    role = m.roles.get(id(n))
+    kind = role.kind if role is not None else ""
+    if isinstance(n, _Token):
+        return [_line(_math(n.label, bold=True)), _plain(n.text)]
+    if kind == "cut" and role is not None:  # the Elman/Jordan context: a copy, not a weight copy
+        before = None if role.t is None else role.t + (1 if role.direction else -1)  # reverse: from t + 1
+        prev = f"{role.name}_{before}{_suffix(role)}" if before is not None else role.name
+        lines = [_line(_math(f"context_{role.t}{_suffix(role)}", bold=True)),
+                 _line([_plain("copy of "), *_math(prev), _plain(", no gradient")])]
+    elif n.label:
+        name = _math(_printable(n.label), bold=True)
+        if kind == "param" and role is not None and role.part:
+            name.append(_plain(f" ({role.part})"))
+        shape = np.shape(n.data)
+        if len(shape) and np.size(n.data) > 1 and kind not in ("copy", "gate"):
+            name.append(_plain(f" {shape}"))
+        lines = [_line(name)]
+    else:
+        lines = [_plain(n._op or "leaf", italic=True)]
     gr = frame.grad(n) if m.grads else None
-    cells = [name]
     if id(n) in m.params:
         copies = m.params[id(n)]
         count, have = len(copies), sum(1 for c in copies if frame.shown(c))
         if m.grads:
-            sym = _notation(n.label or "W")
-            cells.append(f"Σ<SUB>t</SUB> ∂L/∂{sym}<SUB>t</SUB> = {_value(gr) if gr is not None else '·'}")
-        cells.append(f"{count} per-step cop{'y' if count == 1 else 'ies'}" if have == count
-                     else f"Σ over {have} of {count} copies")
-    else:
-        if n._op != "copy":  # a copy shares its parameter's data: show its gradient only
-            cells.append(f"data {_value(n.data)}")
-        if m.grads:
-            cells.append("grad " + (_value(gr) if gr is not None else "·"))
-    return cells
+            sym = _printable(n.label or "W")
+            total = _value(gr) if gr is not None else ("·" if frame.has_grad(n) else "—")
+            lines.append(_line([*_math("Σ_t"), _plain(" ∂L/∂"), *_math(f"{sym}_t" if "_" not in sym else sym),
+                                _plain(f" = {total}")]))
+        lines.append(_plain(f"{count} per-step cop{'y' if count == 1 else 'ies'}" if have == count
+                            else f"Σ over {have} of {count} copies"))
+        return lines
+    if kind != "copy" and n._op != "copy":  # a copy shares its parameter's data: show its gradient only
+        lines.append(_plain(f"data {_value(n.data)}"))
+    if m.grads:
+        text = _value(gr) if gr is not None else ("·" if frame.has_grad(n) else "—")
+        lines.append(_plain("grad " + text))
+    return lines
 
 
-def _fold_rows(m: _Model, frame: _Frame) -> list[str]:
-    rows = [f"… {len(m.hidden)} steps …", f"t = {m.hidden[0]}–{m.hidden[-1]}"]
+def _fold_lines(m: _Model, frame: _Frame) -> list[_Piece]:
+    lines = [_plain(f"… {len(m.hidden)} steps …", 11), _plain(f"t = {m.hidden[0]}–{m.hidden[-1]}", 11)]
     if m.grads and m.fold_states:
         norms = [_magnitude(frame.grad(n)) for n in m.fold_states if frame.grad(n) is not None]
+        what = [_plain("|∂L/∂", 11), *_math("H_t", 11), _plain("|", 11)]
         if len(norms) == len(m.fold_states):
-            rows.append(f"‖∂L/∂H<SUB>t</SUB>‖ from {_fmt(min(norms))} to {_fmt(max(norms))}")
+            lines.append(_line([*what, _plain(f" from {_fmt(min(norms))} to {_fmt(max(norms))}", 11)]))
         else:
-            rows.append("‖∂L/∂H<SUB>t</SUB>‖ ·")
-    return rows
+            lines.append(_line([*what, _plain(" ·", 11)]))
+    return lines
 
 
-def _widths(texts: dict[str, list[str]]) -> dict[str, float]:
-    return {k: _width(rows) for k, rows in texts.items()}
+# -- the grid of the coarse view ----------------------------------------------------------------------------
+_GAP, _STEP_GAP, _ROW_GAP = 0.2, 0.5, 0.45  # inches between boxes in a row, between steps, between rows
 
 
-def _layout(m: _Model, widths: dict[str, float]) -> dict[str, tuple[float, float]]:
-    return _grid(m.drawn, m.params, set(m.hidden), widths, _key) if m.grid else {}
+def _row_of(m: _Model, n: Any) -> tuple:
+    """The row of a node in its step's block, as a sort key from bottom to top: X; then per layer and
+    direction its weight copies (and context), gates, C, H; then the head's copies, O, L."""
+    role = m.roles.get(id(n))
+    if role is None:
+        return (3, 0, 0, 9)
+    kind, band = role.kind, (role.layer, role.direction)
+    if m.roles and role.name.isdigit():  # a hand-built graph: rows by depth within the step
+        return {"input": (1,), "copy": (2,)}.get(kind, (3, int(role.name)))
+    if kind == "input":
+        return (1,) if role.layer == 0 else (2, *band, 0)
+    if kind == "copy" and id(n) in m.head:
+        return (4,)
+    if kind in ("copy", "cut"):
+        return (2, *band, 0)
+    order = {"gate": 1, "C": 2, "state": 2, "H": 3}
+    if kind in order:
+        return (2, *band, order[kind])
+    return {"output": (5,), "loss": (6,) if role.t is not None else (7,)}.get(kind, (3, 0, 0, 9))
 
 
-def _emit(m: _Model, frame: _Frame, texts: dict[str, list[str]], pos: dict[str, tuple[float, float]],
-          fixed: dict[str, float] | None) -> graphviz.Digraph:
-    """One picture of the model. With ``fixed`` (key → inches) every label gets that minimum width, so the
-    frames of a stepper share one layout whatever numbers they show."""
-    g = graphviz.Digraph("micrornn", engine="neato" if m.grid else "dot", graph_attr={
-        "fontname": "Helvetica", "fontsize": "11", "labelloc": "b", "labeljust": "l", "outputorder": "edgesfirst",
+def _per_line(count: int) -> int:
+    """Boxes of one row of a step side by side; three or more go in two lines (a step stays narrow)."""
+    return count if count <= 2 else math.ceil(count / 2)
+
+
+def _grid(m: _Model, texts: dict[str, _Text]) -> tuple[dict[str, tuple[float, float]], float]:
+    """Pinned centre positions (inches) of every drawn node, and the picture's width in inches."""
+    # the order the unroller recorded the nodes (i, f, g, o; W^X before W^H …), else topological order
+    order = {i: k for k, i in enumerate(m.roles)}
+    rank = {id(n): (order.get(id(n), 0), i) for i, n in enumerate(m.drawn)}
+    w = {k: (t.width + 6) / 72 for k, t in texts.items()}  # the label, and the box's borders
+    h = {k: t.height / 72 for k, t in texts.items()}
+    outside = [n for n in m.drawn if id(n) in m.params or n.t is None and _row_of(m, n) < (7,)]
+    blocks: dict[int, dict[tuple, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for n in m.drawn:
+        if n.t is not None and id(n) not in m.params:
+            blocks[n.t][_row_of(m, n)].append(n)
+    totals = [n for n in m.drawn if n.t is None and id(n) not in m.params and n not in outside]
+    # rows: shared by every step, so a path such as C_{t-1} → C_t is one straight line
+    lines: dict[tuple, dict[int, list[list[Any]]]] = defaultdict(dict)
+    for t, rows in blocks.items():
+        for r, ns in rows.items():
+            ns.sort(key=lambda n: rank[id(n)])
+            k = _per_line(len(ns))
+            lines[r][t] = [ns[i:i + k] for i in range(0, len(ns), k)]
+    y, row_y = 0.0, {}
+    for r in sorted(lines):
+        height = max(h[_key(n)] for ls in lines[r].values() for line in ls for n in line)
+        count = max(len(ls) for ls in lines[r].values())
+        row_y[r] = [y + height / 2 + i * (height + _GAP) for i in range(count)]
+        y += count * height + (count - 1) * _GAP + _ROW_GAP
+    top = y
+    pos: dict[str, tuple[float, float]] = {}
+    x = 0.0
+    steps = sorted(blocks)
+    sequence: list[Any] = list(steps)
+    if m.hidden:
+        sequence.insert(len([t for t in steps if t < m.hidden[0]]), _FOLD)
+    spans: dict[str, list[float]] = defaultdict(list)
+    for item in sequence:
+        if item == _FOLD:
+            fw = max(2.0, w[_FOLD])
+            pos[_FOLD] = (x + fw / 2, top / 2)
+            x += fw + _STEP_GAP
+            continue
+        rows = {r: lines[r][item] for r in lines if item in lines[r]}
+        width = max(sum(w[_key(n)] for n in line) + _GAP * (len(line) - 1) for ls in rows.values() for line in ls)
+        for r, ls in rows.items():
+            for line, ly in zip(ls, row_y[r]):
+                lw = sum(w[_key(n)] for n in line) + _GAP * (len(line) - 1)
+                cx = x + (width - lw) / 2
+                for n in line:
+                    pos[_key(n)] = (cx + w[_key(n)] / 2, ly)
+                    cx += w[_key(n)] + _GAP
+        spans[m.parts.get(item, "")] += [x, x + width]
+        # an invisible point above the block's top box: the cluster grows up, so its label ("t = 3",
+        # "encoder · t = 3") gets a line of its own instead of lying under the top box
+        highest = max(row_y[r][len(ls) - 1] + h[_key(ls[-1][0])] / 2 for r, ls in rows.items())
+        pos[f"top{item}"] = (x + width / 2, highest + 0.3)
+        x += width + _STEP_GAP
+    span = max(x - _STEP_GAP, 1.0)
+    for n in totals:  # the total loss L = Σ L_t, above the middle
+        pos[_key(n)] = (span / 2, top + h[_key(n)] / 2)
+    # the shared parameters, under the steps that use them (an encoder's under the encoder), in lines
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for n in sorted(outside, key=lambda n: rank[id(n)]):
+        role = m.roles.get(id(n))
+        groups[role.part if role is not None else ""].append(n)
+    y = -_ROW_GAP
+    for part, ns in groups.items():
+        lo, hi = (min(spans[part]), max(spans[part])) if spans.get(part) else (0.0, span)
+        room = max(hi - lo, 6.0)
+        line: list[Any] = []
+        batches = []
+        for n in ns:
+            if line and sum(w[_key(k)] + _GAP for k in line) + w[_key(n)] > room:
+                batches.append(line)
+                line = []
+            line.append(n)
+        batches.append(line)
+        for line in batches:
+            lh = max(h[_key(n)] for n in line)
+            lw = sum(w[_key(n)] for n in line) + _GAP * (len(line) - 1)
+            cx = max(0.0, (lo + hi - lw) / 2)
+            for n in line:
+                pos[_key(n)] = (cx + w[_key(n)] / 2, y - lh / 2)
+                cx += w[_key(n)] + _GAP
+            y -= lh + _GAP
+    if m.scale:
+        pos["legend"] = (2.6, y - 0.6)
+    return pos, max(span, max((p[0] + w.get(k, 0) / 2 for k, p in pos.items()), default=0.0))
+
+
+def _layout(m: _Model, texts: dict[str, _Text]) -> tuple[dict[str, tuple[float, float]], float]:
+    return _grid(m, texts) if m.grid else ({}, 0.0)
+
+
+def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
+         width_of: Callable[[_Model], list[_Frame]] | None = None
+         ) -> tuple[_Model, list[_Frame], list[dict[str, _Text]], dict[str, tuple[float, float]]]:
+    """The model, its frames, their labels (each node as wide as its widest frame) and the positions —
+    with more steps folded while the grid is wider than ``max_width``."""
+    view, grads, max_steps, heat, node_budget, title, tokens, max_width = args
+    notes: list[str] = []
+    while True:
+        m = _model(obj, view, grads, max_steps, heat, node_budget, title, tokens, notes)
+        frames = frames_of(m)
+        texts = [_texts(m, f) for f in frames]
+        sizing = texts + ([_texts(m, f) for f in width_of(m)] if width_of else [])
+        widest = {k: _Text([], max(t[k].width for t in sizing), max(t[k].height for t in sizing)) for k in texts[0]}
+        for t in texts:
+            for k, text in t.items():
+                text.width, text.height = widest[k].width, widest[k].height
+        pos, width = _layout(m, widest)
+        drawn_steps = len({n.t for n in m.drawn if n.t is not None and n.t >= 1})
+        if (max_width is None or not m.grid or width * 96 <= max_width - 40 or drawn_steps <= 2
+                or max_steps <= 2):
+            return m, frames, texts, pos
+        max_steps = max(2, min(max_steps, drawn_steps) - 1)
+        view = m.view  # a switch to the coarse view (over the node budget) stays, with its note
+        notes = [x for x in m.notes
+                 if not x.startswith(("steps ", "folded to fit"))]
+        notes.append(f"folded to fit {max_width:,} px")
+
+
+def _emit(m: _Model, frame: _Frame, texts: dict[str, _Text], pos: dict[str, tuple[float, float]],
+          max_width: int | None, visible: Callable[[str], bool] | None = None) -> graphviz.Digraph:
+    """One picture of the model. Every box gets its label's width (the widest over a stepper's
+    frames), so all frames share one layout whatever numbers they show; ``visible(key)`` False draws a
+    node as an invisible placeholder (the forward stepper's later steps)."""
+    engine = "neato" if m.grid else "dot"
+    size = {"size": f"{max_width / 96:.2f},1000"} if max_width is not None else {}
+    g = graphviz.Digraph("micrornn", engine=engine, comment=(
+        f"layout engine: {engine} (also set by the layout attribute, so `dot` or `neato` on this file draw the "
+        "same picture)"), graph_attr={
+        "layout": engine, "fontname": _FONT, "fontsize": "11", "labelloc": "b", "labeljust": "l",
+        "outputorder": "edgesfirst", **size,
         # routed splines avoid the nodes but cost seconds on hundreds of edges: curved ones past a size
-        **({"splines": "true" if len(m.drawn) <= SPLINE_NODES else "curved", "overlap": "true"} if m.grid else
+        **({"splines": _splines(len(m.drawn), len(m.edges)), "overlap": "true"} if m.grid else
            {"rankdir": "LR", "nodesep": "0.2", "ranksep": "0.3"})})
-    g.attr("node", fontname="Helvetica", fontsize="10", shape="plain")
-    g.attr("edge", fontname="Helvetica", fontsize="9", color="#555555", arrowsize="0.6")
+    g.attr("node", fontname=_FONT, fontsize="10", shape="plain")
+    g.attr("edge", fontname=_FONT, fontsize="9", color="#555555", arrowsize="0.6")
+    seen = visible or (lambda k: True)
 
     def place(k: str) -> dict[str, str]:
-        return {"pos": f"{pos[k][0]:.2f},{pos[k][1]:.2f}!"} if k in pos else {}
+        attrs = {"pos": f"{pos[k][0]:.3f},{pos[k][1]:.3f}!"} if k in pos else {}
+        if not seen(k):
+            attrs["style"] = "invis"
+        return attrs
 
     def label(n: Any) -> str:
         k = _key(n)
-        fill, font = m.scale.colour(_magnitude(frame.grad(n))) if m.scale else ("white", "black")
-        width = f' WIDTH="{round(fixed[k] * 72)}"' if fixed else ""  # on the cells, so the colour fills the box
-        rows = "".join(f'<TR><TD BGCOLOR="{fill}"{width}><FONT COLOR="{font}">{c}</FONT></TD></TR>'
-                       for c in texts[k])
+        if isinstance(n, _Token):
+            fill, font = "white", "black"
+        elif m.scale and frame.has_grad(n):
+            gr = frame.grad(n)
+            fill, font = m.scale.colour(_magnitude(gr)) if gr is not None else ("white", "black")
+        elif m.grads and not frame.has_grad(n):
+            fill, font = _NO_GRAD, "#555555"
+        else:
+            fill, font = "white", "black"
+        width = round(texts[k].width)
+        rows = "".join(f'<TR><TD BGCOLOR="{fill}" WIDTH="{width}"><FONT COLOR="{font}">{line}</FONT></TD></TR>'
+                       for line in texts[k].lines)
         border = "2" if id(n) in m.params else "1"
-        return f'<<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{rows}</TABLE>>'
+        style = ' STYLE="ROUNDED"' if m.roles.get(id(n), Role("")).kind == "cut" else ""
+        return f'<<TABLE BORDER="{border}"{style} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{rows}</TABLE>>'
 
-    # nodes: one cluster per time step; the shared parameters outside
     clusters: dict[int | None, list[Any]] = defaultdict(list)
     for n in m.drawn:
-        clusters[None if id(n) in m.params else n.t].append(n)
+        clusters[None if id(n) in m.params or n.t is None else n.t].append(n)
     for t in sorted(t for t in clusters if t is not None):
         with g.subgraph(name=f"cluster_t{t}") as c:
-            c.attr(label=f"t = {t}", style="rounded", color="#bbbbbb", fontcolor="#666666", margin="14", labelloc="t")
+            part = f"{m.parts[t]} · " if t in m.parts else ""
+            c.attr(label=f"{part}t = {t}", style="rounded", color="#bbbbbb", fontcolor="#666666", margin="14",
+                   labelloc="t")
             for n in clusters[t]:
                 _add_node(c, n, label(n), m.view, place(_key(n)))
+            if f"top{t}" in pos:
+                c.node(f"top{t}", label="", shape="point", style="invis", width="0.01",
+                       pos=f"{pos[f'top{t}'][0]:.3f},{pos[f'top{t}'][1]:.3f}!")
     for n in clusters.get(None, []):
         _add_node(g, n, label(n), m.view, place(_key(n)))
     if m.hidden:
-        size = {"width": f"{_fold_width(fixed[_FOLD]):.2f}"} if fixed else {}
-        g.node(_FOLD, label="<" + "<BR/>".join(texts[_FOLD]) + ">", shape="box", style="rounded,dashed",
-               fontsize="11", **size, **place(_FOLD))
+        rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in texts[_FOLD].lines)
+        attrs = {"shape": "box", "style": "rounded,dashed", "fontsize": "11", **place(_FOLD)}
+        if pos:
+            attrs["width"] = f"{texts[_FOLD].width / 72:.2f}"
+        g.node(_FOLD, label=f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>', **attrs)
     for tail, head, attrs in m.edges:
+        ends = (tail.replace("op", "n", 1), head.replace("op", "n", 1))
+        if not (seen(ends[0]) and seen(ends[1])):
+            attrs = {**attrs, "style": "invis"}
         g.edge(tail, head, **attrs)
     if m.scale:
-        g.node("legend", label=m.scale.legend(), shape="plain", **place("legend"))
+        g.node("legend", label=m.scale.legend(m.c_path), shape="plain", **place("legend"))
     if m.caption:
         g.attr(label=_escaped(m.caption))
     return g
 
 
-# -- the grid of the coarse view ----------------------------------------------------------------------------
-_ROWS = {"param": 0.0, "input": 1.2, "state": 2.4, "output": 3.6, "loss": 4.8, "total": 6.0}  # inches
-_GAP, _STEP_GAP = 0.25, 0.7
-
-
-def _width(rows: list[str]) -> float:
-    """Estimated width in inches of a node label (10 pt Helvetica)."""
-    text = max(len(re.sub(r"<[^>]+>", "", r)) for r in rows)
-    return 0.3 + 0.075 * text
-
-
-def _fold_width(text_width: float) -> float:
-    """The fold node's width: its text is 11 pt (the estimate is for 10 pt), inside a box's margins."""
-    return 1.1 * text_width + 0.22
-
-
-def _row(n: Any, params: dict[int, list[Any]]) -> str:
-    if id(n) in params:
-        return "param"
-    label = (n.label or "").split("[")[0]
-    name, _, sub = label.partition("_")
-    if label.startswith(("W^O_", "b^O_")):
-        return "state"  # the output layer's copies sit beside H_t, under O_t
-    if name in ("H", "O", "L") and sub == "0":
-        return "input"  # an initial state H_0 / O_0 enters like an input
-    return {"H": "state", "O": "output", "L": "loss" if sub else "total"}.get(name, "input")
-
-
-_ORDER = {"X": 0, "C": 1, "W^X": 2, "W^H": 3, "b": 4, "H": 5, "W^O": 6, "b^O": 7}
-
-
-def _kind(n: Any) -> str:
-    """The name in a node's label without step and index: 'W^H_3[0,1]' → 'W^H'."""
-    return (n.label or "").split("_")[0].split("[")[0]
-
-
-def _grid(drawn: list[Any], params: dict[int, list[Any]], hidden: set[int], widths: dict[str, float],
-          key: Callable[[Any], str]) -> dict[str, tuple[float, float]]:
-    """Pinned positions: one block of columns per time step (the fold between), one row per kind."""
-    rank = {id(n): i for i, n in enumerate(drawn)}  # drawn is in topological order: a stable tie-break
-    blocks: dict[Any, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    steps = sorted({n.t for n in drawn if n.t is not None and id(n) not in params})
-    for n in drawn:
-        if n.t is not None and id(n) not in params:
-            blocks[n.t][_row(n, params)].append(n)
-
-    def order(n: Any) -> tuple:
-        return _ORDER.get(_kind(n), 9), rank[id(n)]
-
-    pos: dict[str, tuple[float, float]] = {}
-    x = 0.0
-    sequence: list[Any] = list(steps)
-    if hidden:
-        before = [t for t in steps if t < min(hidden)]
-        sequence.insert(len(before), "fold")
-    for item in sequence:
-        if item == "fold":
-            w = max(2.0, _fold_width(widths.get("fold", 0.0)))
-            pos["fold"] = (x + w / 2, _ROWS["state"])
-            x += w + _STEP_GAP
-            continue
-        rows = blocks[item]
-        main = {r: [n for n in ns if _kind(n) not in ("W^O", "b^O")]
-                for r, ns in rows.items()}  # the output layer's copies W^O_t, b^O_t go beside, not under, O_t
-        extra = {r: [n for n in ns if n not in main[r]] for r, ns in rows.items()}
-
-        def width(ns: list[Any]) -> float:
-            return sum(widths[key(n)] for n in ns) + _GAP * max(len(ns) - 1, 0)
-
-        half = max(width(main[r]) / 2 + (width(extra[r]) + _GAP if extra[r] else 0.0) for r in rows)
-        centre = x + half
-        for r in rows:
-            cx = centre - width(main[r]) / 2
-            for n in sorted(main[r], key=order) + sorted(extra[r], key=order):
-                w = widths[key(n)]
-                pos[key(n)] = (cx + w / 2, _ROWS[r])
-                cx += w + _GAP
-        x += 2 * half + _STEP_GAP
-    span = max(x - _STEP_GAP, 1.0)
-    outside = [n for n in drawn if n.t is None or id(n) in params]
-    for r in ("param", "total", "input", "state", "output", "loss"):
-        ns = sorted((n for n in outside if _row(n, params) == r), key=lambda n: rank[id(n)])
-        if not ns:
-            continue
-        total = sum(widths[key(n)] for n in ns) + _GAP * (len(ns) - 1)
-        cx = (span - total) / 2
-        for n in ns:
-            w = widths[key(n)]
-            pos[key(n)] = (cx + w / 2, _ROWS[r] if r != "input" else _ROWS["param"])
-            cx += w + _GAP
-    pos["legend"] = (2.2, _ROWS["param"] - 1.0)
-    return pos
-
-
-def _value(x: Any) -> str:
-    """A number as a number; an array as its norm between bars."""
-    a = np.asarray(x, dtype=np.float64)
-    return _fmt(float(a.reshape(()))) if a.size == 1 else f"‖{_fmt(_magnitude(a))}‖"
+def _splines(nodes: int, edges: int) -> str:
+    """How the grid's edges are drawn: routed around the boxes while that is cheap, else curved, else straight."""
+    work = nodes * edges
+    return "true" if work <= ROUTED else "curved" if work <= CURVED else "line"
 
 
 def _add_node(g: graphviz.Digraph, n: Any, label: str, view: str, place: dict[str, str]) -> None:
     g.node(_key(n), label=label, **place)
     if view == "ops" and n._parents:  # the op that made it, as its own small node
-        g.node(_op_key(n), label=_escaped(n._op), shape="circle", fontsize="9", width="0.3", margin="0.02")
-        g.edge(_op_key(n), _key(n))
-
+        g.node(_op_key(n), label=_escaped(n._op), shape="circle", fontsize="9", width="0.3", margin="0.02",
+               **({"style": "invis"} if place.get("style") == "invis" else {}))
+        g.edge(_op_key(n), _key(n), **({"style": "invis"} if place.get("style") == "invis" else {}))
 
 # -- rendering with a guard ---------------------------------------------------------------------------------
 def _seconds(name: str, x: Any) -> float:
@@ -645,13 +1024,16 @@ def _dot(graph: graphviz.Digraph, fmt: str, timeout: float, where: str) -> bytes
     return done.stdout
 
 
-# -- backward, one frame at a time -----------------------------------------------------------------------------
-FRAME_BUDGET = 60.0  # seconds for a whole backward_frames or save_stepper call
 
 
-def backward_frames(obj: Any, view: str = "coarse", max_steps: int = 8, grads: bool = True, heat: bool = True,
+# -- steppers: backward and forward, one frame at a time, one layout ------------------------------------------
+FRAME_BUDGET = 60.0  # seconds for a whole backward_frames, forward_frames or save_stepper call
+
+
+def backward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads: bool = True, heat: bool = True,
                     node_budget: int = NODE_BUDGET, title: str | None = None,
-                    budget: float = FRAME_BUDGET) -> list[tuple[graphviz.Digraph, str]]:
+                    budget: float = FRAME_BUDGET, tokens: Mapping[int, Any] | Sequence[Any] | None = None,
+                    max_width: int | None = MAX_WIDTH) -> list[tuple[graphviz.Digraph, str]]:
     """Pictures in the order backprop computes the gradients, each with a caption.
 
     For a graph with time steps: the forward pass first, then one frame per drawn step from T down to
@@ -661,9 +1043,9 @@ def backward_frames(obj: Any, view: str = "coarse", max_steps: int = 8, grads: b
     (at most 60), in backward order. Call ``backward()`` first.
 
     The graph is walked once; every frame has the same nodes, edges, colour scale and label widths, so
-    the pictures share one layout and only colours and numbers change. If the frames take longer than
-    ``budget`` seconds, a TimeoutError says how far they got (a stepper that silently stops half-way
-    would teach the wrong thing).
+    the pictures share one layout (``forward_frames``' too) and only colours and numbers change. If
+    the frames take longer than ``budget`` seconds, a TimeoutError says how far they got (a stepper
+    that silently stops half-way would teach the wrong thing).
 
         >>> import micrornn as mr
         >>> a = mr.Value(2.0, label="a"); y = a * a; y.label = "y"; y.backward()
@@ -672,30 +1054,116 @@ def backward_frames(obj: Any, view: str = "coarse", max_steps: int = 8, grads: b
     """
     budget = _seconds("budget", budget)
     start = time.perf_counter()
-    m = _model(obj, view, grads, max_steps, heat, node_budget, title)
-    plan = _frame_plan(m)
+    args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
+    _check_draw_args(*args)
+    captions: list[str] = []
 
-    def check(made: int) -> None:
-        if time.perf_counter() - start > budget:
-            raise TimeoutError(f"backward_frames: the time budget of {budget:g} s ran out after {made} of "
-                               f"{len(plan)} frames; draw fewer steps (max_steps=) or pass a larger budget=")
+    def frames_of(m: _Model) -> list[_Frame]:
+        plan = _backward_plan(m)
+        captions[:] = [c for _, c in plan]
+        return [_Frame(shown, m) for shown, _ in plan]
 
-    check(0)
-    frames = [_Frame(shown, m.params) for shown, _ in plan]
-    texts = []
-    for i, frame in enumerate(frames):
-        texts.append(_texts(m, frame))
-        check(i)
-    widths = {k: max(_width(t[k]) for t in texts) for k in texts[0]}  # the widest each label gets
-    pos = _layout(m, widths)
+    m, frames, texts, pos = _fit(obj, args, frames_of)
     out = []
-    for i, (frame, text, (_, caption)) in enumerate(zip(frames, texts, plan)):
-        out.append((_emit(m, frame, text, pos, fixed=widths), caption))
-        check(i + 1)
+    for i, (frame, text, caption) in enumerate(zip(frames, texts, captions)):
+        _check_budget(start, budget, i, len(frames), "backward_frames")
+        out.append((_emit(m, frame, text, pos, max_width), caption))
+    _check_budget(start, budget, len(frames), len(frames), "backward_frames")
     return out
 
 
-def _frame_plan(m: _Model) -> list[tuple[Callable[[Any], bool], str]]:
+def forward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads: bool = True, heat: bool = True,
+                   node_budget: int = NODE_BUDGET, title: str | None = None,
+                   budget: float = FRAME_BUDGET, tokens: Mapping[int, Any] | Sequence[Any] | None = None,
+                   max_width: int | None = MAX_WIDTH) -> list[tuple[graphviz.Digraph, str]]:
+    """The graph growing one time step at a time, each picture with a caption.
+
+    First the shared parameters (and H_0 if there is one), then one frame per drawn step t = 1 … T
+    (the folded steps in one frame), then the loss. Nodes of later steps are already in the picture as
+    invisible placeholders, so nothing moves: the layout is that of ``backward_frames`` with the same
+    arguments, and a forward stepper followed by a backward one reads as one film. No gradient is
+    shown yet ("grad ·"). Without time steps: one frame per op node (at most 60), in forward order.
+
+        >>> import micrornn as mr
+        >>> a = mr.Value(2.0, label="a"); y = a * a; y.label = "y"; y.backward()
+        >>> [caption for _, caption in forward_frames(y)][-1]
+        'Forward done: the loss is computed; backward can start.'
+    """
+    budget = _seconds("budget", budget)
+    start = time.perf_counter()
+    args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
+    _check_draw_args(*args)
+    plan: list[tuple[Callable[[str], bool], str]] = []
+
+    def frames_of(m: _Model) -> list[_Frame]:
+        plan[:] = _forward_plan(m)
+        return [_Frame(lambda n: False, m)]  # no gradient is shown going forward
+
+    def sizing(m: _Model) -> list[_Frame]:  # the widths backward_frames gives: the same layout
+        return [_Frame(shown, m) for shown, _ in _backward_plan(m)]
+
+    m, frames, texts, pos = _fit(obj, args, frames_of, sizing)
+    out = []
+    for i, (visible, caption) in enumerate(plan):
+        _check_budget(start, budget, i, len(plan), "forward_frames")
+        out.append((_emit(m, frames[0], texts[0], pos, max_width, visible=visible), caption))
+    _check_budget(start, budget, len(plan), len(plan), "forward_frames")
+    return out
+
+
+def _check_budget(start: float, budget: float, made: int, total: int, who: str) -> None:
+    if time.perf_counter() - start > budget:
+        raise TimeoutError(f"{who}: the time budget of {budget:g} s ran out after {made} of {total} frames; "
+                           "draw fewer steps (max_steps=) or pass a larger budget=")
+
+
+def _forward_plan(m: _Model) -> list[tuple[Callable[[str], bool], str]]:
+    """(which node keys are visible, caption) for every frame of the forward stepper."""
+    keyed = {_key(n): n for n in m.drawn}
+    steps = [t for t in _steps(m.drawn) if t >= 1]
+    if steps:
+        def upto(k: float) -> Callable[[str], bool]:
+            def visible(key: str) -> bool:
+                if key in ("legend",):
+                    return True
+                if key == _FOLD:
+                    return bool(m.hidden) and k >= m.hidden[-1]
+                n = keyed.get(key)
+                if n is None:
+                    return True
+                if id(n) in m.params:
+                    return True
+                return (n.t if n.t is not None else math.inf) <= k
+            return visible
+
+        start = "the shared parameters" + (" and the initial state" if any(
+            n.t == 0 for n in m.drawn) else "") + ": nothing is computed yet."
+        plan = [(upto(0), f"Forward: {start}")]
+        for t in steps:
+            plan.append((upto(t), f"Forward, t = {t}: step {t} reads X_{t} and the state of step {t - 1}, "
+                         f"through its own copies of the weights."))
+            if m.hidden and t == m.hidden[0] - 1:
+                plan.append((upto(m.hidden[-1]), f"Forward through the {len(m.hidden)} folded steps, "
+                              f"t = {m.hidden[0]} to {m.hidden[-1]} (one frame for all of them)."))
+        plan.append((upto(math.inf), "Forward done: the loss is computed; backward can start."))
+        return plan
+    order = [n for n in m.drawn]
+    rank = {_key(n): i for i, n in enumerate(order)}
+    plan = []
+    computed = [n for n in order if n._parents]
+    leaves = sum(1 for n in order if not n._parents)
+    plan.append((lambda k, r=leaves - 1: rank.get(k.replace("op", "n", 1), -1) <= r or k == "legend",
+                 "Forward: the inputs and parameters (the leaves)."))
+    for i, n in enumerate(computed[:60], start=1):
+        r = rank[_key(n)]
+        name = _printable(n.label) if n.label else n._op
+        plan.append((lambda k, r=r: k == "legend" or rank.get(k.replace("op", "n", 1), -1) <= r,
+                     f"Forward step {i}: {name} = {_value(n.data)}"))
+    plan.append((lambda k: True, "Forward done: the loss is computed; backward can start."))
+    return plan
+
+
+def _backward_plan(m: _Model) -> list[tuple[Callable[[Any], bool], str]]:
     """(which gradients are shown, caption) for every frame, in backward order."""
     plan: list[tuple[Callable[[Any], bool], str]] = [
         (lambda n: False, "Forward pass: every value is computed; no gradient yet.")]
@@ -723,7 +1191,7 @@ def _frame_plan(m: _Model) -> list[tuple[Callable[[Any], bool], str]]:
     labelled = [n for n in back if n.label]
     for i, n in enumerate(labelled[:60], start=1):
         r = rank[id(n)]
-        plan.append((lambda x, r=r: rank[id(x)] <= r,
+        plan.append((lambda x, r=r: rank.get(id(x), -1) <= r,
                      f"Backward step {i}: ∂L/∂{_printable(n.label)} = {_value(n.grad)}"))
     rest = len(labelled) - 60
     plan.append((lambda n: True, "Done: every gradient is computed" + (
@@ -738,6 +1206,8 @@ def save_stepper(frames: list[tuple[graphviz.Digraph, str]], path: str | Path, t
     Each frame's ``dot`` run stops after ``timeout`` seconds and all of them after ``budget``
     (TimeoutError either way); nothing is written then.
     """
+    from .stepper import page  # here, not at the top: the stepper module may build on this one
+
     timeout, budget = _seconds("timeout", timeout), _seconds("budget", budget)
     if isinstance(frames, graphviz.Digraph) or not all(
             isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], graphviz.Digraph) and isinstance(f[1], str)
