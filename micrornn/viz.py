@@ -1206,32 +1206,7 @@ def save_stepper(frames: list[tuple[graphviz.Digraph, str]], path: str | Path, t
     Each frame's ``dot`` run stops after ``timeout`` seconds and all of them after ``budget``
     (TimeoutError either way); nothing is written then.
     """
-    from .stepper import page  # here, not at the top: the stepper module may build on this one
+    from .stepper import Stepper  # here, not at the top: the stepper module builds on this one
 
     timeout, budget = _seconds("timeout", timeout), _seconds("budget", budget)
-    if isinstance(frames, graphviz.Digraph) or not all(
-            isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], graphviz.Digraph) and isinstance(f[1], str)
-            for f in frames):
-        raise TypeError("save_stepper takes a list of (picture, caption) pairs, as backward_frames returns")
-    if not frames:
-        raise ValueError("save_stepper needs at least one frame")
-    if not isinstance(title, str):
-        raise TypeError(f"title must be a str, got {type(title).__name__}")
-    deadline = time.perf_counter() + budget
-    svgs = []
-    for i, (g, _) in enumerate(frames):
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            raise TimeoutError(f"save_stepper: the time budget of {budget:g} s ran out after {i} of {len(frames)} "
-                               "frames; make fewer frames (max_steps=) or pass a larger budget=")
-        try:
-            svgs.append(_dot(g, "svg", min(timeout, left), "draw(...).source has the DOT text").decode("utf-8"))
-        except TimeoutError:
-            if left >= timeout:
-                raise
-            raise TimeoutError(f"save_stepper: the time budget of {budget:g} s ran out in frame {i + 1} of "
-                               f"{len(frames)}; make fewer frames (max_steps=) or pass a larger budget=") from None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page(svgs, [_printable(c) for _, c in frames], _printable(title)), encoding="utf-8")
-    return path
+    return Stepper(frames, title, timeout=timeout, budget=budget).save(path)

@@ -269,7 +269,7 @@ def test_e12_time_budget(tmp_path):
 @needs_dot
 def test_e12_save_stepper_budget(tmp_path):
     frames = viz.backward_frames(unrolled(3))
-    with pytest.raises(TimeoutError, match="save_stepper: the time budget of 1e-06 s ran out"):
+    with pytest.raises(TimeoutError, match="the time budget of 1e-06 s ran out"):
         viz.save_stepper(frames, tmp_path / "p.html", budget=1e-6)
     assert not (tmp_path / "p.html").exists()
 
