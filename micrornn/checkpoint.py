@@ -69,6 +69,8 @@ def read(path: str | os.PathLike, mismatch: Callable[[Mapping[str, tuple]], str 
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"load: {path} is a directory, not a checkpoint file")
+    if path.exists() and not path.is_file():  # /dev/zero never ends, a FIFO blocks until someone writes
+        raise _not_a_checkpoint(path, "not a regular file (a device, pipe or socket)")
     with _open_checkpoint(path) as archive:
         headers = {name: _member_header(archive, name, path) for name in _member_names(archive, path)}
         problem = mismatch({name: (shape, dtype) for name, (shape, _, dtype) in headers.items()})

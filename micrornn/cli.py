@@ -61,6 +61,8 @@ def _picture_file(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError(f"needs a file name such as picture.svg, got {text!r}")
     path = Path(text)
+    if any(len(part.encode()) > 255 for part in path.parts):  # the OS refuses such a name (ENAMETOOLONG)
+        raise argparse.ArgumentTypeError(f"a part of the path is longer than 255 bytes: {text[:60]}…")
     if path.is_dir() or text.endswith(("/", os.sep)):
         raise argparse.ArgumentTypeError(f"{text} is a folder; name a file in it, such as {path / 'picture.svg'}")
     suffix = path.suffix.lstrip(".").lower()

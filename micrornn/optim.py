@@ -91,7 +91,10 @@ def grad_norm(params: Params, norm_type: float = 2.0) -> float:
     if norm_type == math.inf or biggest == 0.0 or not math.isfinite(biggest):
         return biggest
     total = sum(float(np.sum((np.abs(g) / biggest) ** norm_type)) for g in grads)  # each term ≤ 1
-    return biggest * total ** (1.0 / norm_type)
+    try:
+        return biggest * total ** (1.0 / norm_type)
+    except OverflowError:  # a tiny norm_type (1e-300): the norm is beyond any float, as in PyTorch's inf
+        return math.inf
 
 
 def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0,

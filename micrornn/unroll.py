@@ -204,13 +204,24 @@ def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = 
         >>> memory_estimate(RNN(1, 256, 1), T=10_000) > 5 * 2**30   # 5.7 GB were measured
         True
     """
-    b = 1 if batch is None else batch
+    T = _count(T, "memory_estimate: T")
+    b = 1 if batch is None else _count(batch, "memory_estimate: batch")
     n_params = sum(p.size for p in rnn.parameters())
     cells = rnn.num_layers * rnn.directions
     per_step_act = b * (rnn.step_width * rnn.hidden_size * cells + 3 * rnn.output_size + rnn.input_size)
     if scalar:
         return int(T * (n_params * (1 + 2 * b) + per_step_act) * _VALUE_BYTES)
     return int(T * (n_params * 8 + per_step_act * 16 + (len(rnn.parameters()) + 7 * cells) * _NODE_BYTES))
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**24 else f"{n:,.0f} bytes"
+
+
+def _count(x: Any, what: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+        raise ValueError(f"{what} must be a positive int, got {x!r}")
+    return int(x)
 
 
 def _budget(max_memory: float | None, where: str) -> float:
@@ -233,10 +244,11 @@ def check_memory(rnn: Cell, T: int, batch: int | None, scalar: bool, max_memory:
     """Raise ``MemoryError`` when the estimate (``memory_estimate``) is above the budget; return the estimate."""
     need, budget = memory_estimate(rnn, T, batch, scalar), _budget(max_memory, where)
     if need > budget:
-        kind = "Values" if scalar else "Tensors"
+        kind, why = (("Values", "one ~140-byte Value per number") if scalar else
+                     ("Tensors", "each per-step weight copy holds a full-size gradient"))
         raise MemoryError(
-            f"{where}: this unroll (T = {T}, hidden {rnn.hidden_size}, {kind}) needs about {need / 2**30:.2f} GiB, "
-            f"above the budget of {budget / 2**30:.2f} GiB (each per-step weight copy holds a full-size gradient). "
+            f"{where}: this unroll (T = {T}, hidden {rnn.hidden_size}, {kind}) needs about {_size(need)}, "
+            f"above the budget of {_size(budget)} ({why}). "
             f"Use a shorter T, a smaller net or truncated windows — or raise the budget: max_memory=bytes "
             f"(float('inf'): no limit), $MICRORNN_MEMORY_BUDGET, or micrornn.unroll.MEMORY_BUDGET")
     return need
@@ -624,8 +636,10 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
     targets = _targets(decoder, ys, T_dec, batch, loss, "seq2seq(ys)")
     y_in = _decoder_inputs(decoder, targets, teacher_forcing, start, batch, where)
     T_enc = len(x_in)
-    check_memory(encoder, T_enc, batch, scalar, max_memory, where=f"{where} (encoder)")
-    check_memory(decoder, T_dec, batch, scalar, max_memory, where=f"{where} (decoder)")
+    budget = _budget(max_memory, where)  # one budget for both halves: they live in one graph
+    need = check_memory(encoder, T_enc, batch, scalar, budget, where=f"{where} (encoder)")
+    check_memory(decoder, T_dec, batch, scalar, budget - need,
+                 where=f"{where} (decoder; the encoder's {_size(need)} counted in)")
     be = ValueBackend() if scalar else TensorBackend()
     enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
     b_enc = _Builder(enc, be, batch, part="encoder")

@@ -978,11 +978,14 @@ def _add_node(g: graphviz.Digraph, n: Any, label: str, view: str, place: dict[st
         g.edge(_op_key(n), _key(n), **({"style": "invis"} if place.get("style") == "invis" else {}))
 
 # -- rendering with a guard ---------------------------------------------------------------------------------
+MAX_SECONDS = 86_400.0  # a day: the OS timers under subprocess overflow long before 1e308 s
+
+
 def _seconds(name: str, x: Any) -> float:
-    """A time limit: a finite number of seconds > 0, else ValueError naming the argument."""
+    """A time limit: a number of seconds in (0, a day], else ValueError naming the argument."""
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not (
-            math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {x!r}")
+            math.isfinite(x) and 0 < x <= MAX_SECONDS):
+        raise ValueError(f"{name} must be a finite number of seconds > 0 and at most {MAX_SECONDS:g}, got {x!r}")
     return float(x)
 
 
@@ -995,7 +998,7 @@ def render(graph: graphviz.Digraph, path: str | Path, timeout: float = DOT_TIMEO
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"render: {path} is a folder; name a file in it, such as {path / 'picture.svg'}")
-    fmt = path.suffix.lstrip(".") or "svg"
+    fmt = path.suffix.lstrip(".").lower() or "svg"  # picture.SVG is an SVG too (dot knows only "svg")
     path.parent.mkdir(parents=True, exist_ok=True)
     source = path.with_name(path.name + ".dot")
     source.write_text(graph.source, encoding="utf-8")

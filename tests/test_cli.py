@@ -96,3 +96,12 @@ def test_e13_python_m_micrornn_prints_no_traceback(tmp_path):
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == ("micrornn draw: error: argument --out: needs a file name such as picture.svg, "
                                    "got '' (see micrornn draw --help)")
+
+
+def test_e13_a_file_name_too_long_for_the_os_is_a_one_line_error(capsys, tmp_path):
+    one_line_error(capsys, ["draw", "--out", str(tmp_path / ("a" * 300 + ".svg"))], "--out", "longer than 255")
+
+
+def test_e13_an_upper_case_suffix_names_the_same_format(tmp_path):
+    assert cli(["draw", "--steps", "2", "--hidden", "2", "--out", str(tmp_path / "p.SVG")]) == 0
+    assert (tmp_path / "p.SVG").read_text().lstrip().startswith(("<?xml", "<svg"))

@@ -335,3 +335,18 @@ def test_e11_any_npz_of_the_right_arrays_loads(tmp_path):
     b = RNN(3, 4, 2, seed=2)
     b.load(tmp_path / "other.npz")
     assert all(np.array_equal(state[n], p.data) for n, p in b.named_parameters())
+
+
+def test_e11_a_device_or_pipe_is_not_a_checkpoint_and_never_blocks(tmp_path):
+    # /dev/zero never ends (zipfile read it until memory ran out) and a FIFO blocked load() forever
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", fifo):
+        with pytest.raises(ValueError, match="not a micrornn checkpoint: .*not a regular file"):
+            RNN(2, 3, 1).load(path)
+
+
+def test_e5_a_tiny_norm_type_gives_an_infinite_norm_not_overflow_error():
+    w = mr.Tensor([0.0, 0.0])
+    w.grad = np.array([3.0, 4.0])
+    assert optim.clip_grad_norm_(w, 1.0, norm_type=1e-300) == math.inf

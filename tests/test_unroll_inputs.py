@@ -187,3 +187,16 @@ def test_jordan_chains_through_o0():
     u = U.many_to_many(dec, np.ones((2, 2)), np.zeros((2, 2)), h0=u_enc.O[-1])
     u.backward()
     assert u.O[0].label == "O_0" and enc.W_o.grad.any()
+
+
+def test_e15_seq2seq_counts_encoder_and_decoder_against_one_budget():
+    enc, dec = GRU(2, 8, 2), GRU(2, 8, 2)
+    one = U.memory_estimate(enc, 50)
+    with pytest.raises(MemoryError, match="decoder; the encoder's"):
+        U.seq2seq(enc, dec, np.zeros((50, 2)), np.zeros((50, 2)), max_memory=int(1.5 * one))
+
+
+@pytest.mark.parametrize("T", ["3", -5, 0, 2.5, True])
+def test_e15_memory_estimate_checks_its_length(T):
+    with pytest.raises(ValueError, match="memory_estimate: T must be a positive int"):
+        U.memory_estimate(RNN(1, 4, 1), T)

@@ -339,3 +339,8 @@ def test_e14_draw_checks_every_argument(tmp_path):
         viz.render(viz.draw(v), tmp_path)
     with pytest.raises(TypeError, match="list of \\(picture, caption\\) pairs"):
         viz.save_stepper(viz.draw(v), tmp_path / "p.html")
+
+
+def test_e14_a_timeout_beyond_a_day_is_named_not_an_overflow(tmp_path):
+    with pytest.raises(ValueError, match="timeout must be .* at most 86400"):
+        viz.render(viz.draw(mr.Value(1.0, label="x")), tmp_path / "r.svg", timeout=1e308)
