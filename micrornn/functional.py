@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensor import VJP, Tensor, _node, as_array
+from .tensor import VJP, Columns, Copy, Outer, Tensor, _node, as_array
 from .value import Value
 
 __all__ = [
@@ -116,12 +116,14 @@ def _linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
     return _node(out, (x, W, b), (0, 1, 2), None, "linear")
 
 
-def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> Any:
     x, W = out._parents[:2]
     if which == 0:
-        return g @ W.data  # (out,) @ (out, in) or (B, out) @ (out, in)
+        return g @ W._data  # (out,) @ (out, in) or (B, out) @ (out, in)
     if which == 1:
-        return g[:, None] * x.data if x.ndim == 1 else g.T @ x.data  # the outer product g xᵀ
+        if type(W) is Copy:  # a per-step copy keeps the outer product g xᵀ as its two factors
+            return Outer(g, x._data, W._data.shape)
+        return g[:, None] * x._data if x._data.ndim == 1 else g.T @ x._data  # the outer product g xᵀ
     return g  # the bias; summed over a batch by the engine
 
 
@@ -143,9 +145,11 @@ def _embed(W: Tensor, ids: np.ndarray) -> Tensor:
     return _node(W.data[:, ids].T.copy(), (W,), (0,), ids, "embed")
 
 
-def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    ids = out._ctx
-    dW = np.zeros(out._parents[0].data.shape)
+def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> Any:
+    ids, W = out._ctx, out._parents[0]
+    if type(W) is Copy:  # a per-step copy keeps only the columns it read
+        return Columns(ids, g, W._data.shape)
+    dW = np.zeros(W._data.shape)
     if ids.ndim == 0:
         dW[:, ids] = g
     else:

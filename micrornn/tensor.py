@@ -30,7 +30,7 @@ import numpy as np
 from . import graph
 from .graph import EDIT_CLOCK, current
 
-__all__ = ["Tensor", "concatenate", "stack", "VJP"]
+__all__ = ["Tensor", "Copy", "concatenate", "stack", "VJP"]
 
 ArrayLike = Union[np.ndarray, Sequence, float, int]
 Operand = Union["Tensor", np.ndarray, float, int]
@@ -243,8 +243,21 @@ class Tensor:
         return _node(np.maximum(x, 0.0), (self,), (0,), ~(x <= 0), "relu")
 
     def identity(self) -> Tensor:
-        """A new node sharing the data; used for the per-step copies ``W^H_t`` of a weight."""
-        return _node(self.data, (self,), (0,), None, "copy")
+        """A new node sharing the data: the per-step copy ``W^H_t`` of a weight (see ``Copy``).
+
+        >>> W = Tensor(np.eye(2), label="W^H")
+        >>> W_1, W_2 = W.identity(), W.identity()
+        >>> (W_1 @ Tensor([1.0, 2.0]) + W_2 @ Tensor([3.0, 0.0])).sum().backward()
+        >>> W_1.grad.tolist(), W.grad.tolist()
+        ([[1.0, 2.0], [1.0, 2.0]], [[4.0, 2.0], [4.0, 2.0]])
+        """
+        grad_enabled, t = current()
+        if not grad_enabled:
+            return _node(self._data, (self,), (0,), None, "copy")
+        c = _new(Copy)
+        c._data, c._g, c._parents, c._which, c._ctx, c._op = self._data, None, (self,), (0,), None, "copy"
+        c.label, c.t, c._mark, c._stamp = None, t, None, EDIT_CLOCK[0]
+        return c
 
     # -- reductions and shape ops -----------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -302,10 +315,12 @@ class Tensor:
         g = self.grad
         for parent, which in zip(self._parents, self._which):
             gp = rule(g, self, which)
-            shape = parent.data.shape
+            shape = parent._data.shape
             if gp.shape != shape:
                 gp = _unbroadcast(gp, shape)
-            if parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
+            if type(parent) is Copy:  # it may take the gradient as factors
+                parent._receive(gp)
+            elif parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
                 parent.grad = gp if parent._parents else np.array(gp)
             elif parent._parents:
                 parent.grad = parent.grad + gp  # never in place: grads of inner nodes may be shared
@@ -331,6 +346,128 @@ def _short(a: np.ndarray | None) -> str:
     if a is None:
         return "None"
     return np.array2string(np.asarray(a), precision=4, threshold=6, edgeitems=2, separator=", ").replace("\n", "")
+
+
+class Copy(Tensor):
+    """A per-step copy ``W_t`` of a weight ``W`` (made by ``W.identity()``): the same array, its own node.
+
+    Backprop gives it that step's contribution dL/dW_t, and the weight receives the sum over its
+    copies. Where ``W_t`` was used, that contribution has a structure: ``W_t @ x`` (or
+    ``linear(x, W_t)``) gives the outer product ``g xᵀ`` (a sum of them over a batch), ``embed(W_t,
+    ids)`` gives a few columns. The copy keeps it in that form (``Outer``, ``Columns``) and the
+    weight adds it straight in — ``dz.T @ h`` per step, what hand-written BPTT does — so a copy
+    costs a node, not a matrix. The matrix is made when ``.grad`` is read, on every read (reading
+    all the copies of a 10,000-step graph one by one never holds them all).
+
+        >>> W = Tensor(np.zeros((3, 4)), label="W^X")
+        >>> from micrornn import functional as F
+        >>> W_1 = W.identity()
+        >>> F.embed(W_1, 2).sum().backward()
+        >>> type(W_1._g).__name__, W_1.grad[:, 2].tolist()
+        ('Columns', [1.0, 1.0, 1.0])
+    """
+
+    __slots__ = ("_g",)  # the gradient as it arrived: None, an ndarray, or factors (Outer, Columns)
+
+    @property
+    def grad(self) -> np.ndarray:  # type: ignore[override]
+        """dL/dW_t as an ndarray of the weight's shape (zeros where the loss does not reach this copy)."""
+        g = self._g
+        if g is None:
+            return np.zeros(self._data.shape)
+        return g if type(g) is np.ndarray else g.dense()
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._g = value
+
+    def _receive(self, g: Any) -> None:
+        """Add one contribution, dense or factored (two factored ones of one kind stay factored)."""
+        self._g = g if self._g is None else self._g + g
+
+    def _backward(self) -> None:
+        g, parent = self._g, self._parents[0]
+        if type(g) is not np.ndarray:  # factors
+            if type(parent) is Copy:  # a copy of a copy: pass them on as they are
+                parent._receive(g)
+                return
+            if not parent._parents and parent.grad is not None:  # the weight: add them straight into its grad
+                g.add_to(parent.grad)
+                return
+            g = g.dense()
+        if type(parent) is Copy:
+            parent._receive(g)
+        elif parent.grad is None:
+            parent.grad = g if parent._parents else np.array(g)
+        elif parent._parents:
+            parent.grad = parent.grad + g
+        else:
+            parent.grad += g
+
+
+class Outer:
+    """The gradient of a matrix W (m, n) used as ``W @ x``: ``g xᵀ``, or ``Σ_k g_k x_kᵀ = gᵀ x`` for a
+    batch, kept as its factors ``g`` ((m,) or (k, m)) and ``x`` ((n,) or (k, n)).
+
+        >>> o = Outer(np.array([1.0, 2.0]), np.array([3.0, 0.0, 1.0]), (2, 3))
+        >>> o.dense().tolist()
+        [[3.0, 0.0, 1.0], [6.0, 0.0, 2.0]]
+    """
+
+    __slots__ = ("g", "x", "shape")
+    __array_ufunc__ = None  # ndarray + Outer defers to Outer.__radd__
+
+    def __init__(self, g: np.ndarray, x: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.g, self.x, self.shape = g, x, shape
+
+    def dense(self) -> np.ndarray:
+        return self.g[:, None] * self.x if self.g.ndim == 1 else self.g.T @ self.x
+
+    def add_to(self, out: np.ndarray) -> None:
+        """``out += g xᵀ`` (one product, as the hand-written floor's ``dW += dz.T @ h``)."""
+        out += self.dense()
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is Outer:  # stack the factors: Σ over both
+            return Outer(np.vstack((self.g, other.g)), np.vstack((self.x, other.x)), self.shape)
+        return self.dense() + other
+
+    __radd__ = __add__
+
+
+class Columns:
+    """The gradient of a matrix W (m, n) read by column ids (``embed``): column ``ids[k]`` receives
+    ``g[k]``; zero elsewhere. ``ids`` is one id with ``g`` of shape (m,), or (k,) ids with ``g`` (k, m).
+
+        >>> Columns(np.array([2, 0, 2]), np.ones((3, 2)), (2, 4)).dense().tolist()
+        [[1.0, 0.0, 2.0, 0.0], [1.0, 0.0, 2.0, 0.0]]
+    """
+
+    __slots__ = ("ids", "g", "shape")
+    __array_ufunc__ = None
+
+    def __init__(self, ids: Any, g: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.ids, self.g, self.shape = ids, g, shape
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        self.add_to(out)
+        return out
+
+    def add_to(self, out: np.ndarray) -> None:
+        """``out[:, ids] += g`` column by column: a token repeated in the batch accumulates."""
+        if self.g.ndim == 1:
+            out[:, self.ids[()]] += self.g  # one id: a plain index, added in place
+        else:
+            np.add.at(out.T, self.ids, self.g)
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is Columns:
+            ids = np.concatenate((np.atleast_1d(self.ids), np.atleast_1d(other.ids)))
+            return Columns(ids, np.vstack((self.g, other.g)), self.shape)
+        return self.dense() + other
+
+    __radd__ = __add__
 
 
 _new = object.__new__  # what Tensor.__new__ resolves to, without the lookup on every node
@@ -401,8 +538,10 @@ def tensor_list(items: Iterable[Tensor], what: str, noun: str = "item") -> list[
 
 
 # -- vector-Jacobian products: op name -> rule(g, out, which) -> gradient of operand `which` -------
-def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> Any:
     a, b = out._ctx
+    if which == 0 and a.ndim == 2 and b.ndim <= 2 and type(out._parents[0]) is Copy:
+        return Outer(g, b, a.shape) if b.ndim == 1 else Outer(g.T, b.T, a.shape)  # g bᵀ, kept as factors
     if a.ndim == 2 and b.ndim == 1:  # W @ h, the RNN's matrix-vector product
         return g[:, None] * b if which == 0 else a.T @ g  # the outer product g bᵀ
     # promote 1-D operands to matrices, as numpy's matmul does, then drop the added axis again
