@@ -22,6 +22,7 @@ and ``backward()`` on one raises — the rule the Value engine follows too (see 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any, Union
 
@@ -308,7 +309,14 @@ class Tensor:
             seed = as_array(grad, "backward(grad)")
             if seed.shape != self.shape:
                 raise ValueError(f"backward(grad): grad has shape {seed.shape}, expected {self.shape}")
-        graph.backward(self, seed, None)
+        owed: dict[int, tuple[Tensor, list[Outer]]] = {}  # weight id -> (weight, outer products it receives)
+        token = _OWED.set(owed)
+        try:
+            graph.backward(self, seed, None)
+        finally:
+            _OWED.reset(token)
+            for weight, outers in owed.values():
+                _add_outers(weight.grad, outers)
 
     def _backward(self) -> None:
         rule = VJP[self._op]
@@ -392,7 +400,11 @@ class Copy(Tensor):
                 parent._receive(g)
                 return
             if not parent._parents and parent.grad is not None:  # the weight: add them straight into its grad
-                g.add_to(parent.grad)
+                owed = _OWED.get()
+                if type(g) is Outer and owed is not None:  # all steps' outer products at once, at the end
+                    owed.setdefault(id(parent), (parent, []))[1].append(g)
+                else:
+                    g.add_to(parent.grad)
                 return
             g = g.dense()
         if type(parent) is Copy:
@@ -403,6 +415,26 @@ class Copy(Tensor):
             parent.grad = parent.grad + g
         else:
             parent.grad += g
+
+
+# The outer products a running backward() owes each weight, added in one product at its end (the
+# running thread's or task's own dict: see Tensor.backward). Σ_t g_t x_tᵀ = Gᵀ X with the g_t as the
+# rows of G and the x_t as the rows of X: one matrix product instead of one per step (8x faster for
+# 25 steps at hidden 100, measured), the same sum.
+_OWED: ContextVar[dict | None] = ContextVar("micrornn_owed", default=None)
+_STACK_NUMBERS = 2**20  # at most ~8 MB of stacked factors at a time (T = 10,000 at hidden 256: 5 chunks)
+
+
+def _add_outers(out: np.ndarray, outers: list[Outer]) -> None:
+    """``out += Σ_k g_k x_kᵀ`` over all the factors, as a few stacked matrix products."""
+    first = outers[0]
+    chunk = max(1, _STACK_NUMBERS // (first.g.size + first.x.size))
+    for i in range(0, len(outers), chunk):
+        part = outers[i:i + chunk]
+        if len(part) == 1:
+            part[0].add_to(out)
+        else:
+            out += np.vstack([f.g for f in part]).T @ np.vstack([f.x for f in part])
 
 
 class Outer:
