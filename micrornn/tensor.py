@@ -117,35 +117,35 @@ class Tensor:
     # -- shape ------------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     def item(self) -> float:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a Tensor with one element, got shape {self.shape}")
-        return float(self.data.reshape(()))
+        return float(self._data.reshape(()))
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     # -- elementwise binary ops (numpy broadcasting) ----------------------------------------------
     def _binary(self, other: Operand, op: str, fn: Callable, reflected: bool = False) -> Tensor:
         if isinstance(other, Tensor):
-            x, y, which = self.data, other.data, (0, 1)
+            x, y, which = self._data, other._data, (0, 1)
             parents: tuple[Tensor, ...] = (self, other)
         elif isinstance(other, (Real, np.ndarray)) and not isinstance(other, bool):
             c = np.asarray(other, dtype=np.float64)  # a constant: no graph node for it
-            x, y, which = (c, self.data, (1,)) if reflected else (self.data, c, (0,))
+            x, y, which = (c, self._data, (1,)) if reflected else (self._data, c, (0,))
             parents = (self,)
         else:
             return NotImplemented
@@ -191,7 +191,7 @@ class Tensor:
             raise TypeError(f"Tensor ** k needs a plain number k, got {type(k).__name__}")
         if not np.isfinite(k):
             raise ValueError(f"Tensor ** {k}: the exponent must be a finite number")
-        x = self.data
+        x = self._data
         if k % 1 != 0 and (x < 0).any():
             raise ValueError(f"Tensor ** {k}: a fractional power of a negative entry is not real")
         if k < 1 and k != 0 and not x.all():
@@ -199,12 +199,12 @@ class Tensor:
         return _node(x**k, (self,), (0,), (x, k), "**")
 
     def __neg__(self) -> Tensor:
-        return _node(-self.data, (self,), (0,), None, "neg")
+        return _node(-self._data, (self,), (0,), None, "neg")
 
     def __matmul__(self, other: Tensor) -> Tensor:
         if not isinstance(other, Tensor):
             return NotImplemented
-        a, b = self.data, other.data
+        a, b = self._data, other._data
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"@ needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
         k_right = b.shape[0] if b.ndim == 1 else b.shape[-2]
@@ -221,26 +221,26 @@ class Tensor:
 
     # -- elementwise functions --------------------------------------------------------------------
     def exp(self) -> Tensor:
-        return _node(np.exp(self.data), (self,), (0,), None, "exp")
+        return _node(np.exp(self._data), (self,), (0,), None, "exp")
 
     def log(self) -> Tensor:
-        x = self.data
+        x = self._data
         if (x <= 0).any():
             raise ValueError(f"log of a Tensor with {np.count_nonzero(x <= 0)} non-positive entries")
         return _node(np.log(x), (self,), (0,), x, "log")
 
     def tanh(self) -> Tensor:
-        return _node(np.tanh(self.data), (self,), (0,), None, "tanh")
+        return _node(np.tanh(self._data), (self,), (0,), None, "tanh")
 
     def sigmoid(self) -> Tensor:
-        x = self.data
+        x = self._data
         e = np.exp(-np.abs(x))  # stable on both sides
         out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         return _node(out, (self,), (0,), None, "sigmoid")
 
     def relu(self) -> Tensor:
         """max(x, 0) with PyTorch's conventions: relu'(0) = 0, and NaN passes on (derivative 1)."""
-        x = self.data
+        x = self._data
         return _node(np.maximum(x, 0.0), (self,), (0,), ~(x <= 0), "relu")
 
     def identity(self) -> Tensor:
@@ -262,16 +262,16 @@ class Tensor:
 
     # -- reductions and shape ops -----------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _node(self.data.sum(axis=axis, keepdims=keepdims), (self,), (0,), (axis, keepdims), "sum")
+        return _node(self._data.sum(axis=axis, keepdims=keepdims), (self,), (0,), (axis, keepdims), "sum")
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        out = self.data.mean(axis=axis, keepdims=keepdims)
+        out = self._data.mean(axis=axis, keepdims=keepdims)
         return _node(out, (self,), (0,), (axis, keepdims), "mean")
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         new = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
         try:
-            out = self.data.reshape(new)
+            out = self._data.reshape(new)
         except ValueError:
             raise ValueError(f"cannot reshape a Tensor of shape {self.shape} ({self.size} entries) to {new}") from None
         return _node(out, (self,), (0,), None, "reshape")
@@ -280,7 +280,7 @@ class Tensor:
         axes_t = tuple(axes) if axes else tuple(range(self.ndim))[::-1]
         if sorted(axes_t) != list(range(self.ndim)):
             raise ValueError(f"transpose axes {axes_t} are not a permutation of the {self.ndim} axes of {self.shape}")
-        return _node(self.data.transpose(axes_t), (self,), (0,), axes_t, "transpose")
+        return _node(self._data.transpose(axes_t), (self,), (0,), axes_t, "transpose")
 
     @property
     def T(self) -> Tensor:
@@ -290,7 +290,7 @@ class Tensor:
         if isinstance(index, Tensor):
             raise TypeError("index a Tensor with ints, slices or integer arrays, not with a Tensor")
         try:
-            out = self.data[index]
+            out = self._data[index]
         except IndexError as e:
             raise IndexError(f"index {index!r} is invalid for a Tensor of shape {self.shape}: {e}") from None
         return _node(np.array(out, dtype=np.float64), (self,), (0,), index, "[]")
@@ -299,12 +299,12 @@ class Tensor:
     def backward(self, grad: ArrayLike | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on. Starts from a scalar unless ``grad`` is given."""
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise ValueError(
                     f"backward() starts from a scalar, but this Tensor has shape {self.shape}; "
                     "reduce it first (e.g. .sum()) or pass grad= an array of that shape"
                 )
-            seed = np.ones_like(self.data)
+            seed = np.ones_like(self._data)
         else:
             seed = as_array(grad, "backward(grad)")
             if seed.shape != self.shape:
@@ -337,17 +337,17 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
-        out = _node(self.data, (), (), None, "")
+        out = _node(self._data, (), (), None, "")
         out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
-        out.grad = np.zeros(self.data.shape)
+        out.grad = np.zeros(self._data.shape)
         return out
 
     def zero_grad(self) -> None:
-        self.grad = np.zeros(self.data.shape)
+        self.grad = np.zeros(self._data.shape)
 
     def __repr__(self) -> str:
         name = f"{self.label}: " if self.label else ""
-        return f"Tensor({name}shape={self.shape}, data={_short(self.data)}, grad={_short(self.grad)})"
+        return f"Tensor({name}shape={self.shape}, data={_short(self._data)}, grad={_short(self.grad)})"
 
 
 def _short(a: np.ndarray | None) -> str:
@@ -541,7 +541,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis; the gradient is split back."""
     tensors = tensor_list(tensors, "concatenate")
     try:
-        out = np.concatenate([t.data for t in tensors], axis=axis)
+        out = np.concatenate([t._data for t in tensors], axis=axis)
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} along axis {axis}: {e}") from None
     splits = np.cumsum([t.shape[axis] for t in tensors])[:-1]
@@ -552,7 +552,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
     tensors = tensor_list(tensors, "stack")
     try:
-        out = np.stack([t.data for t in tensors], axis=axis)
+        out = np.stack([t._data for t in tensors], axis=axis)
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"stack: shapes {[t.shape for t in tensors]} along axis {axis}: {e}") from None
     return _node(out, tuple(tensors), tuple(range(len(tensors))), axis, "stack")
@@ -597,19 +597,19 @@ def _vjp_pow(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
 
 def _vjp_sum(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     axis, keepdims = out._ctx
-    shape = out._parents[0].data.shape
+    shape = out._parents[0]._data.shape
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
     return np.broadcast_to(g, shape).copy()
 
 
 def _vjp_mean(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    x = out._parents[0].data
-    return _vjp_sum(g, out, which) * (out.data.size / x.size)
+    x = out._parents[0]._data
+    return _vjp_sum(g, out, which) * (out._data.size / x.size)
 
 
 def _vjp_getitem(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    dx = np.zeros(out._parents[0].data.shape)
+    dx = np.zeros(out._parents[0]._data.shape)
     np.add.at(dx, out._ctx, g)  # repeated indices accumulate
     return dx
 
@@ -623,19 +623,19 @@ VJP: dict[str, Callable[[np.ndarray, Tensor, int], np.ndarray]] = {
     "+": lambda g, out, which: g,
     "-": lambda g, out, which: g if which == 0 else -g,
     "*": lambda g, out, which: g * out._ctx[1 - which],
-    "/": lambda g, out, which: g / out._ctx[1] if which == 0 else -g * out.data / out._ctx[1],
+    "/": lambda g, out, which: g / out._ctx[1] if which == 0 else -g * out._data / out._ctx[1],
     "**": _vjp_pow,
     "neg": lambda g, out, which: -g,
     "@": _vjp_matmul,
-    "exp": lambda g, out, which: g * out.data,
+    "exp": lambda g, out, which: g * out._data,
     "log": lambda g, out, which: g / out._ctx,
-    "tanh": lambda g, out, which: g * (1.0 - out.data * out.data),
-    "sigmoid": lambda g, out, which: g * out.data * (1.0 - out.data),
+    "tanh": lambda g, out, which: g * (1.0 - out._data * out._data),
+    "sigmoid": lambda g, out, which: g * out._data * (1.0 - out._data),
     "relu": lambda g, out, which: g * out._ctx,
     "copy": lambda g, out, which: g,
     "sum": _vjp_sum,
     "mean": _vjp_mean,
-    "reshape": lambda g, out, which: g.reshape(out._parents[0].data.shape),
+    "reshape": lambda g, out, which: g.reshape(out._parents[0]._data.shape),
     "transpose": lambda g, out, which: g.transpose(np.argsort(out._ctx)),
     "[]": _vjp_getitem,
     "concatenate": _vjp_concatenate,
