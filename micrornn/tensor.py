@@ -331,8 +331,8 @@ class Tensor:
             shape = parent._data.shape
             if gp.shape != shape:
                 gp = _unbroadcast(gp, shape)
-            if type(parent) is Copy:  # it may take the gradient as factors
-                parent._receive(gp)
+            if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined)
+                parent._g = gp if parent._g is None else parent._g + gp
             elif parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
                 parent.grad = gp if parent._parents else np.array(gp)
             elif parent._parents:
