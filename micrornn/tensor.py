@@ -5,6 +5,10 @@ keyed by the op's name. A rule gets the gradient of the output ``g``, the output
 operand it is asked about (0, 1, …), and returns the gradient for that operand; the engine then
 sums it back to the operand's shape (undoing numpy broadcasting) and accumulates it.
 
+A per-step copy ``W.identity()`` (``Copy``) keeps its gradient as the factors it arrived in — an
+outer product, a few columns — and the weight adds them in directly, so a copy costs a node, not a
+matrix; reading ``W_t.grad`` builds the matrix.
+
 Nodes keep references to the arrays they read (a per-step copy shares its weight's array), so an
 in-place step between forward and backward would feed backward the new numbers. Assigning ``.data``
 (``W.data -= lr * W.grad`` included) or ``copy_`` marks the graphs that read the old numbers stale,
@@ -495,7 +499,7 @@ class Columns:
     def add_to(self, out: np.ndarray) -> None:
         """``out[:, ids] += g`` column by column: a token repeated in the batch accumulates."""
         if self.g.ndim == 1:
-            out[:, self.ids[()]] += self.g  # one id: a plain index, added in place
+            out[:, int(self.ids)] += self.g  # one id: a plain index, added in place
         else:
             np.add.at(out.T, self.ids, self.g)
 

@@ -117,3 +117,17 @@ def test_h1_a_long_unroll_holds_no_matrix_per_step():
     T = 200
     peak = _peak_bytes(T, 256)
     assert peak <= 500e6 / 10_000 * T, f"{peak / T:,.0f} bytes a step"
+
+
+def test_h1_a_weight_adds_its_copies_outer_products_in_chunks_exactly():
+    # rank-one factors are stacked at the end of backward, at most _STACK_NUMBERS numbers at a time:
+    # T = 300 at hidden 64 takes three chunks for W^H (128 steps each) and two for W^O
+    rng = np.random.default_rng(1)
+    rnn = RNN(7, 64, 7, token_ids=True, seed=1)
+    T = 300
+    u = U.many_to_many(rnn, rng.integers(0, 7, size=T), rng.integers(0, 7, size=T))
+    u.backward()
+    for name in ("W_h", "W_o", "W_x"):
+        copies = u.copies[name]
+        assert len(copies) >= T - 1
+        np.testing.assert_allclose(sum(c.grad for c in copies), getattr(rnn, name).grad, rtol=1e-10, atol=1e-12)
