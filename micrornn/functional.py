@@ -16,7 +16,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensor import VJP, Columns, Copy, Outer, Tensor, _node, as_array
+from .tensor import VJP, Columns, Outer, Tensor, _factored, _node, as_array
 from .value import Value
 
 __all__ = [
@@ -137,7 +137,7 @@ def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> Any:
     if which == 0:
         return g @ W._data  # (out,) @ (out, in) or (B, out) @ (out, in)
     if which == 1:
-        if type(W) is Copy:  # a per-step copy keeps the outer product g xᵀ as its two factors
+        if _factored(W):  # a per-step copy (or a weight) takes the outer product g xᵀ as its two factors
             return Outer(g, x._data, W._data.shape)
         return g[:, None] * x._data if x._data.ndim == 1 else g.T @ x._data  # the outer product g xᵀ
     return g  # the bias; summed over a batch by the engine
@@ -163,7 +163,7 @@ def _embed(W: Tensor, ids: np.ndarray) -> Tensor:
 
 def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> Any:
     ids, W = out._ctx, out._parents[0]
-    if type(W) is Copy:  # a per-step copy keeps only the columns it read
+    if _factored(W):  # a per-step copy (or a weight) takes only the columns it read
         return Columns(ids, g, W._data.shape)
     dW = np.zeros(W._data.shape)
     if ids.ndim == 0:

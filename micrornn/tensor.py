@@ -337,6 +337,8 @@ class Tensor:
                 gp = _unbroadcast(gp, shape)
             if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined)
                 parent._g = gp if parent._g is None else parent._g + gp
+            elif type(gp) in _FACTORS:  # factors for a weight used directly (see _factored)
+                _add_factors(parent, gp)
             elif parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
                 parent.grad = gp if parent._parents else np.array(gp)
             elif parent._parents:
@@ -392,7 +394,7 @@ class Copy(Tensor):
         g = self._g
         if g is None:
             return np.zeros(self._data.shape)
-        return g if type(g) is np.ndarray else g.dense()
+        return g.dense() if type(g) in _FACTORS else g
 
     @grad.setter
     def grad(self, value: Any) -> None:
@@ -404,16 +406,12 @@ class Copy(Tensor):
 
     def _backward(self) -> None:
         g, parent = self._g, self._parents[0]
-        if type(g) is not np.ndarray:  # factors
+        if type(g) in _FACTORS:
             if type(parent) is Copy:  # a copy of a copy: pass them on as they are
                 parent._receive(g)
                 return
-            if not parent._parents and parent.grad is not None:  # the weight: add them straight into its grad
-                owed = _OWED.get()
-                if type(g) is Outer and g.g.ndim == 1 and owed is not None:  # rank one: stacked, at the end
-                    owed.setdefault(id(parent), (parent, []))[1].append(g)
-                else:
-                    g.add_to(parent.grad)
+            if not parent._parents:  # the weight: add them straight into its grad
+                _add_factors(parent, g)
                 return
             g = g.dense()
         if type(parent) is Copy:
@@ -433,6 +431,19 @@ class Copy(Tensor):
 # batch's g_t x_t is a matrix product already: it is added at once, as the floor does.
 _OWED: ContextVar[dict | None] = ContextVar("micrornn_owed", default=None)
 _STACK_NUMBERS = 2**14  # stack at most 128 kB of factors at a time: copies that small stay in the heap
+
+
+def _add_factors(leaf: Tensor, g: Outer | Columns) -> None:
+    """Add a factored gradient into a leaf's grad: rank-one outer products wait for the stacked
+    product at the end of backward (when one is running), the rest is added now."""
+    if leaf.grad is None:
+        leaf.grad = g.dense()
+        return
+    owed = _OWED.get()
+    if type(g) is Outer and g.g.ndim == 1 and owed is not None:
+        owed.setdefault(id(leaf), (leaf, []))[1].append(g)
+    else:
+        g.add_to(leaf.grad)
 
 
 def _add_outers(out: np.ndarray, outers: list[Outer]) -> None:
@@ -512,6 +523,8 @@ class Columns:
     __radd__ = __add__
 
 
+_FACTORS = (Outer, Columns)  # the factored gradients: a Copy or a leaf may receive them
+
 _new = object.__new__  # what Tensor.__new__ resolves to, without the lookup on every node
 
 
@@ -580,9 +593,15 @@ def tensor_list(items: Iterable[Tensor], what: str, noun: str = "item") -> list[
 
 
 # -- vector-Jacobian products: op name -> rule(g, out, which) -> gradient of operand `which` -------
+def _factored(W: Tensor) -> bool:
+    """Whether W takes its gradient as factors: a per-step copy, or a weight (a leaf) used directly —
+    they add them in. Every other node gets the matrix, which its own backward rule needs."""
+    return type(W) is Copy or not W._parents
+
+
 def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> Any:
     a, b = out._ctx
-    if which == 0 and a.ndim == 2 and b.ndim <= 2 and type(out._parents[0]) is Copy:
+    if which == 0 and a.ndim == 2 and b.ndim <= 2 and _factored(out._parents[0]):
         return Outer(g, b, a.shape) if b.ndim == 1 else Outer(g.T, b.T, a.shape)  # g bᵀ, kept as factors
     if a.ndim == 2 and b.ndim == 1:  # W @ h, the RNN's matrix-vector product
         return g[:, None] * b if which == 0 else a.T @ g  # the outer product g bᵀ

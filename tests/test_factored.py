@@ -131,3 +131,30 @@ def test_h1_a_weight_adds_its_copies_outer_products_in_chunks_exactly():
         copies = u.copies[name]
         assert len(copies) >= T - 1
         np.testing.assert_allclose(sum(c.grad for c in copies), getattr(rnn, name).grad, rtol=1e-10, atol=1e-12)
+
+
+def test_h1_a_copy_takes_any_gradient_an_op_gives():
+    # a 0-d copy broadcast in a sum receives a numpy scalar (np.float64) from the engine's unbroadcast
+    w = Tensor(2.0)
+    c = w.identity()
+    (c * Tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert float(c.grad) == 6.0 and float(w.grad) == 6.0
+
+
+def test_h1_a_weight_used_directly_adds_the_same_factors():
+    # the weight itself in linear / @ / embed (no copy) takes the factored gradient as well
+    rng = np.random.default_rng(0)
+    W0, x, ids = rng.normal(size=(3, 4)), rng.normal(size=(5, 4)), np.array([0, 3, 3, 1, 2])
+    W = Tensor(W0)
+    total = None
+    for t in range(5):
+        term = (F.linear(Tensor(x[t]), W) * F.embed(W, ids[t])[:3] + (W @ Tensor(x[t]))).sum()
+        total = term if total is None else total + term
+    total.backward()
+    dense = Tensor(W0) + 0.0  # an inner node: every rule gives it the matrix
+    total = None
+    for t in range(5):
+        term = (F.linear(Tensor(x[t]), dense) * F.embed(dense, ids[t])[:3] + (dense @ Tensor(x[t]))).sum()
+        total = term if total is None else total + term
+    total.backward()
+    np.testing.assert_allclose(W.grad, dense.grad, rtol=1e-12, atol=1e-12)
