@@ -374,9 +374,10 @@ class Copy(Tensor):
     copies. Where ``W_t`` was used, that contribution has a structure: ``W_t @ x`` (or
     ``linear(x, W_t)``) gives the outer product ``g xᵀ`` (a sum of them over a batch), ``embed(W_t,
     ids)`` gives a few columns. The copy keeps it in that form (``Outer``, ``Columns``) and the
-    weight adds it straight in — ``dz.T @ h`` per step, what hand-written BPTT does — so a copy
-    costs a node, not a matrix. The matrix is made when ``.grad`` is read, on every read (reading
-    all the copies of a 10,000-step graph one by one never holds them all).
+    weight adds it straight in (the columns at once; the rank-one products of all steps as one
+    stacked product ``Gᵀ X`` when backward ends), so a copy costs a node, not a matrix. The matrix
+    is made when ``.grad`` is read, on every read (reading all the copies of a 10,000-step graph
+    one by one never holds them all). A weight used directly, with no copy, adds the same factors.
 
         >>> W = Tensor(np.zeros((3, 4)), label="W^X")
         >>> from micrornn import functional as F
