@@ -8,15 +8,16 @@
     --memory     also the long unroll: hidden 256, batch 1, T = 1,000 and 10,000 — peak memory (RSS high-water
                  of a fresh process per backend) and time against the numpy floor. T = 10,000 runs only when
                  the machine's available memory covers ten times the T = 1,000 peak (8.1 GB RSS before
-                 issue [H]'s factored copy gradients); a few minutes
+                 issue [H]'s factored copy gradients, 190 MB after); a few minutes
     --no-torch   leave PyTorch out even when installed
 
 Each configuration runs in a fresh process, all its backends in that one process, on one thread, their
 timing samples interleaved: the hand-derived numpy BPTT (the floor, ``floors.py``), micrornn, micrornn
-with its per-step copies switched off (benchmark-only, see ``copies_off``), and when installed PyTorch
-CPU — explicit unrolled ops under autograd, and ``nn.RNN``/``nn.LSTM``/``nn.GRU``. Every backend's loss
-and gradients are checked equal to the floor's (and the floor against finite differences) before
-anything is timed. The last lines compare the results with the targets of issues [H] and [G].
+with its per-step copies switched off (benchmark-only, see ``copies_off``), for the simple RNN the same
+graph built from the engine's ops by hand (``rnn_by_hand``: what the unroller's record costs), and when
+installed PyTorch CPU — explicit unrolled ops under autograd, and ``nn.RNN``/``nn.LSTM``/``nn.GRU``.
+Every backend's loss and gradients are checked equal to the floor's (and the floor against finite
+differences) before anything is timed. The last lines compare the results with the targets of issues [H] and [G].
 micrornn's LSTM/GRU rows appear when ``micrornn.nn`` has ``LSTM``/``GRU``; otherwise a note says why they are missing.
 """
 
@@ -95,6 +96,26 @@ def micrornn_step(model, xs: np.ndarray, ys: np.ndarray, copies: bool = True) ->
         u = U.many_to_many(model, xs, ys)
     u.backward()
     return u.loss.item(), {n: p.grad for n, p in model.named_parameters()}
+
+
+def rnn_by_hand(model, xs: np.ndarray, ys: np.ndarray) -> tuple[float, dict]:
+    """The simple RNN's unrolled graph built with the engine's ops directly — node for node what
+    ``many_to_many`` builds (per-step copies included), without the ``Unrolled`` record (labels,
+    roles, per-step parameter views). The difference to the micrornn row is what the record costs."""
+    from micrornn import functional as F
+
+    model.zero_grad()
+    W_h, W_x, b, W_o, b_o = model.W_h, model.W_x, model.b, model.W_o, model.b_o
+    h, loss = None, None
+    for t in range(len(xs)):
+        with mr.timestep(t + 1):
+            b_t = b.identity()
+            z = b_t if h is None else F._linear(h, W_h.identity(), b_t)
+            h = (F._embed(W_x.identity(), xs[t]) + z).tanh()
+            L_t = F._cross_entropy(F._linear(h, W_o.identity(), b_o.identity()), ys[t])
+            loss = L_t if loss is None else loss + L_t
+    loss.backward()
+    return loss.item(), {n: p.grad for n, p in model.named_parameters()}
 
 
 def graph_size(model, xs: np.ndarray, ys: np.ndarray, copies: bool) -> int:
@@ -231,6 +252,9 @@ def measure(cell: str, hidden: int, batch: int, repeats: int, use_torch: bool) -
             notes.append(f"micrornn {cell} row skipped: {type(e).__name__}: {e}")
         else:
             backends["micrornn"] = lambda: micrornn_step(model, xs, ys)
+            if cell == "rnn":
+                check("micrornn, graph by hand", rnn_by_hand(model, xs, ys), ref)
+                backends["by hand"] = lambda: rnn_by_hand(model, xs, ys)
             try:
                 if not graph_size(model, xs, ys, copies=False) < graph_size(model, xs, ys, copies=True):
                     raise CopiesSwitchUnavailable("switching the copies off left the graph's size unchanged")
@@ -358,7 +382,7 @@ def main() -> None:
     configs = [*rnn, ("lstm", 100, 1), ("gru", 100, 1)]
     repeats = 5 if args.quick else 15
     rows = [["cell", "hidden", "batch", "floor (ms)", "micrornn (ms)", "micrornn/floor", "no copies/floor",
-             "copies cost", "torch unrolled/floor", "torch nn/floor"]]
+             "copies cost", "by hand/floor", "torch unrolled/floor", "torch nn/floor"]]
     notes, results = [], {}
     for cell, hidden, batch in configs:
         # each configuration in a fresh interpreter: the heap state one leaves behind (glibc's trim and
@@ -376,13 +400,14 @@ def main() -> None:
                      f"{times['micrornn'] * 1e3:.3f}" if "micrornn" in times else "n/a",
                      ratio("micrornn"), ratio("no copies"),
                      ratio("micrornn", times["no copies"]) if "no copies" in times else "n/a",
-                     ratio("torch unrolled"), ratio("torch nn")])
+                     ratio("by hand"), ratio("torch unrolled"), ratio("torch nn")])
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the timings (above the "
           "core count the numbers are noisy)")
     print(f"many_to_many forward+backward, vocab {VOCAB}, T = {T}, token ids, one thread; medians, ratios from "
           f"the same process{'' if use_torch else ' (PyTorch not used: pip install torch==2.13.0)'}")
-    print("copies cost = micrornn / the same graph with its per-step copies switched off; torch nn = "
-          "nn.RNN, nn.LSTM or nn.GRU")
+    print("copies cost = micrornn / the same graph with its per-step copies switched off; by hand = the RNN's "
+          "graph built from the engine's ops directly, without the Unrolled record; torch nn = nn.RNN, nn.LSTM or "
+          "nn.GRU")
     print(table(rows))
     for note in dict.fromkeys(notes):
         print(f"note: {note}")

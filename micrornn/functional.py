@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Union
 
 import numpy as np
 
-from .tensor import VJP, Tensor, _node, as_array
+from .tensor import VJP, Columns, Outer, Tensor, _factored, _node, as_array
 from .value import Value
 
 __all__ = [
@@ -32,13 +33,13 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x) / Σ exp(x) along ``axis``, computed stably."""
-    out = np.exp(x.data - _logsumexp(x.data, axis))
+    out = np.exp(x._data - _logsumexp(x._data, axis))
     return _node(out, (x,), (0,), axis, "softmax")
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x − log Σ exp(x) along ``axis``, computed stably."""
-    return _node(x.data - _logsumexp(x.data, axis), (x,), (0,), axis, "log_softmax")
+    return _node(x._data - _logsumexp(x._data, axis), (x,), (0,), axis, "log_softmax")
 
 
 def _check_targets(logits: Tensor, targets: Any) -> np.ndarray:
@@ -73,11 +74,25 @@ def _rows(t: np.ndarray) -> tuple:
 
 
 def _cross_entropy(logits: Tensor, t: np.ndarray, mean: bool = True) -> Tensor:
-    """cross_entropy without the checks, for callers that validated a whole sequence of targets once."""
-    logp = logits.data - _logsumexp(logits.data, -1)
+    """cross_entropy without the checks, for callers that validated a whole sequence of targets once.
+
+    −log softmax(x)[t] = log Σ exp(x − m) + m − x[t] with m = max x (exp never overflows); the
+    softmax ``e / Σ e`` is kept for backward, which needs it and nothing else.
+    """
+    x = logits._data
     scale = 1.0 / t.size if mean else 1.0
-    out = -logp[_rows(t)].sum() * scale
-    return _node(np.asarray(out), (logits,), (0,), (logp, t, scale), "cross_entropy")
+    if x.ndim == 1:  # one sequence: numbers, not arrays, after the sum
+        m = x.max()
+        e = np.exp(x - m)
+        s = e.sum()
+        loss = (math.log(s) + m - x[t]) * scale
+    else:
+        m = x.max(axis=-1, keepdims=True)
+        e = np.exp(x - m)
+        s = e.sum(axis=-1, keepdims=True)
+        loss = (np.log(s[:, 0]) + m[:, 0] - x[_rows(t)]).sum() * scale
+    e /= s  # the softmax
+    return _node(np.asarray(loss), (logits,), (0,), (e, t, scale), "cross_entropy")
 
 
 def mse(pred: Tensor, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
@@ -109,19 +124,22 @@ def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
 
 
 def _linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
-    out = W.data @ x.data if x.ndim == 1 else x.data @ W.data.T
+    xd = x._data
+    out = W._data @ xd if xd.ndim == 1 else xd @ W._data.T
     if b is None:
         return _node(out, (x, W), (0, 1), None, "linear")
-    out += b.data
+    out += b._data
     return _node(out, (x, W, b), (0, 1, 2), None, "linear")
 
 
-def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> Any:
     x, W = out._parents[:2]
     if which == 0:
-        return g @ W.data  # (out,) @ (out, in) or (B, out) @ (out, in)
+        return g @ W._data  # (out,) @ (out, in) or (B, out) @ (out, in)
     if which == 1:
-        return g[:, None] * x.data if x.ndim == 1 else g.T @ x.data  # the outer product g xᵀ
+        if _factored(W):  # a per-step copy (or a weight) takes the outer product g xᵀ as its two factors
+            return Outer(g, x._data, W._data.shape)
+        return g[:, None] * x._data if x._data.ndim == 1 else g.T @ x._data  # the outer product g xᵀ
     return g  # the bias; summed over a batch by the engine
 
 
@@ -140,12 +158,14 @@ def embed(W: Tensor, ids: int | np.ndarray) -> Tensor:
 
 
 def _embed(W: Tensor, ids: np.ndarray) -> Tensor:
-    return _node(W.data[:, ids].T.copy(), (W,), (0,), ids, "embed")
+    return _node(W._data[:, ids].T.copy(), (W,), (0,), ids, "embed")
 
 
-def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    ids = out._ctx
-    dW = np.zeros(out._parents[0].data.shape)
+def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> Any:
+    ids, W = out._ctx, out._parents[0]
+    if _factored(W):  # a per-step copy (or a weight) takes only the columns it read
+        return Columns(ids, g, W._data.shape)
+    dW = np.zeros(W._data.shape)
     if ids.ndim == 0:
         dW[:, ids] = g
     else:
@@ -154,19 +174,20 @@ def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
 
 
 def _vjp_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    s = out.data
+    s = out._data
     return s * (g - (g * s).sum(axis=out._ctx, keepdims=True))
 
 
 def _vjp_log_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    return g - np.exp(out.data) * g.sum(axis=out._ctx, keepdims=True)
+    return g - np.exp(out._data) * g.sum(axis=out._ctx, keepdims=True)
 
 
 def _vjp_cross_entropy(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
-    logp, t, scale = out._ctx
-    d = np.exp(logp)  # softmax − onehot(t)
-    d[_rows(t)] -= 1.0
-    return d * (g * scale)
+    p, t, scale = out._ctx
+    c = g * scale
+    d = p * c  # (softmax − onehot(t)) · c
+    d[_rows(t)] -= c
+    return d
 
 
 VJP.update(

@@ -197,21 +197,25 @@ _NODE_BYTES = 250  # one Tensor node's object and array headers
 def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = False) -> int:
     """Bytes an unroll of ``T`` steps holds after ``backward()`` — a rough estimate made before building.
 
-    Tensor graphs: every per-step copy W_t gets its own full-shape float64 gradient, so each step
-    costs Σ_params size × 8 bytes, plus the step's activations (data and grad). Value graphs: one
-    ~140-byte Value per number — the copies, a product and a sum for each use of a weight, the activations.
+    Tensor graphs: each step holds its activations (data and grad, 16 bytes a number) and its
+    nodes. A per-step copy of a weight matrix keeps its gradient as factors that other nodes hold
+    anyway (``tensor.Copy``), so it costs a node; a bias copy's gradient is a vector (8 bytes a
+    number). Value graphs: one ~140-byte Value per number — the copies, a product and a sum for each
+    use of a weight, the activations.
 
-        >>> memory_estimate(RNN(1, 256, 1), T=10_000) > 5 * 2**30   # 5.7 GB were measured
+        >>> memory_estimate(RNN(65, 256, 65), T=10_000) < 500e6   # [H]: a 10,000-step char-RNN in under 500 MB
         True
     """
     T = _count(T, "memory_estimate: T")
     b = 1 if batch is None else _count(batch, "memory_estimate: batch")
-    n_params = sum(p.size for p in rnn.parameters())
+    params = rnn.parameters()
+    n_params = sum(p.size for p in params)
     cells = rnn.num_layers * rnn.directions
     per_step_act = b * (rnn.step_width * rnn.hidden_size * cells + 3 * rnn.output_size + rnn.input_size)
     if scalar:
         return int(T * (n_params * (1 + 2 * b) + per_step_act) * _VALUE_BYTES)
-    return int(T * (n_params * 8 + per_step_act * 16 + (len(rnn.parameters()) + 7 * cells) * _NODE_BYTES))
+    vectors = sum(p.size for p in params if p.ndim == 1)  # copies whose gradient is dense: the biases
+    return int(T * (vectors * 8 + per_step_act * 16 + (len(params) + 7 * cells) * _NODE_BYTES))
 
 
 def _size(n: float) -> str:
@@ -245,7 +249,7 @@ def check_memory(rnn: Cell, T: int, batch: int | None, scalar: bool, max_memory:
     need, budget = memory_estimate(rnn, T, batch, scalar), _budget(max_memory, where)
     if need > budget:
         kind, why = (("Values", "one ~140-byte Value per number") if scalar else
-                     ("Tensors", "each per-step weight copy holds a full-size gradient"))
+                     ("Tensors", "each step's activations and nodes; weight copies keep factored gradients"))
         raise MemoryError(
             f"{where}: this unroll (T = {T}, hidden {rnn.hidden_size}, {kind}) needs about {_size(need)}, "
             f"above the budget of {_size(budget)} ({why}). "

@@ -138,10 +138,9 @@ def test_e9_unroll_follows_the_formula_of_the_notes(feedback):
 # -- E15: say the memory before building ----------------------------------------------------------------------
 def test_e15_an_unroll_above_the_memory_budget_is_refused_before_building():
     rnn = RNN(1, 256, 1)
-    need = U.memory_estimate(rnn, 10_000)
-    assert 5 * 2**30 < need < 7 * 2**30  # the 5.7 GB that were measured
-    with pytest.raises(MemoryError, match=r"needs about 5\.\d\d GiB, above the budget of 2\.00 GiB"):
-        U.many_to_one(rnn, np.zeros((10_000, 1)), np.zeros(1))
+    assert U.memory_estimate(rnn, 10_000) < 500e6  # [H]: copies keep factored gradients (5.7 GB before)
+    with pytest.raises(MemoryError, match=r"needs about 3\.\d\d GiB, above the budget of 2\.00 GiB"):
+        U.many_to_one(rnn, np.zeros((200_000, 1)), np.zeros(1))
     small = RNN(2, 8, 2)
     with pytest.raises(MemoryError, match="max_memory=bytes"):
         U.many_to_many(small, np.ones((50, 2)), np.zeros((50, 2)), max_memory=10_000)
