@@ -121,7 +121,8 @@ figure {{ margin: 0; max-width: 100%; }} figure img {{ max-width: 100%; max-heig
 figcaption {{ font-size: .9em; color: #555; max-width: 40em; }}
 </style></head><body>
 <h1>micrornn — recurrent networks, unrolled and drawn</h1>
-<p>Every number and picture on this page was computed by the engine while the tour ran. Click a picture to open it at full size.</p>
+<p>Every number and picture on this page was computed by the engine while the tour ran.
+Click a picture to open it at full size.</p>
 <ol>{toc}</ol>
 {"".join(parts)}
 </body></html>

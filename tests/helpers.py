@@ -1,5 +1,6 @@
 """Random RNN problems for the property tests: one strategy draws net, topology and data together."""
 
+import subprocess
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,3 +58,18 @@ def problems(draw, topologies=TOPOLOGIES, activations=("tanh", "sigmoid", "relu"
         feed = "output" if (not ids and I == O and draw(st.booleans())) else "zeros"
         kwargs = dict(x=x_of(1)[0], ys=y_of(T), h0=h0, feed=feed)
     return Problem(rnn, topology, kwargs)
+
+
+def plain_layout(graph):
+    """name → (x, y, width, height) of every node, and the picture's size, from ``dot -Tplain`` run with the
+    picture's own layout engine: what the stepper tests compare across frames."""
+    out = subprocess.run(["dot", f"-K{graph.engine}", "-Tplain"], input=graph.source.encode(), capture_output=True,
+                         timeout=60, check=True).stdout.decode()
+    layout = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if fields[0] == "graph":
+            layout["graph"] = tuple(fields[1:4])
+        elif fields[0] == "node":
+            layout[fields[1]] = tuple(fields[2:6])
+    return layout

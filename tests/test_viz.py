@@ -6,6 +6,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from helpers import plain_layout
 
 import micrornn as mr
 from micrornn import plots, viz
@@ -200,20 +201,6 @@ def test_cli_draw(tmp_path, capsys):
 
 
 # -- [E] 12: steppers of long sequences fold like the still pictures, share one layout, have a time budget ----
-def plain_layout(graph):
-    """name → (x, y, width, height) of every node, and the picture's size, from dot's -Tplain output."""
-    out = subprocess.run(["dot", f"-K{graph.engine}", "-Tplain"], input=graph.source.encode(), capture_output=True,
-                         timeout=60, check=True).stdout.decode()
-    layout = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if fields[0] == "graph":
-            layout["graph"] = tuple(fields[1:4])
-        elif fields[0] == "node":
-            layout[fields[1]] = tuple(fields[2:6])
-    return layout
-
-
 def test_e12_frames_of_a_long_sequence_fold_like_the_still_picture():
     u = unrolled(50)
     frames = viz.backward_frames(u, max_steps=8, max_width=None)

@@ -2,10 +2,10 @@
 
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
+from helpers import plain_layout
 
 import micrornn as mr
 from micrornn import unroll as U
@@ -13,20 +13,6 @@ from micrornn import viz
 from micrornn.nn import LSTM, RNN
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-
-
-def plain_layout(graph):
-    """name → (x, y, width, height) of every node, and the picture's size, from dot's -Tplain output."""
-    out = subprocess.run(["dot", "-Tplain"], input=graph.source.encode(), capture_output=True, timeout=60,
-                         check=True).stdout.decode()
-    layout = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if fields[0] == "graph":
-            layout["graph"] = tuple(fields[1:4])
-        elif fields[0] == "node":
-            layout[fields[1]] = tuple(fields[2:6])
-    return layout
 
 
 def hidden(graph):
