@@ -58,6 +58,11 @@ class TensorBackend:
             return F._embed(W, h) if b is None else F._embed(W, h) + b
         return F._linear(h, W, b)
 
+    def affine2(self, W_h: Tensor, h: Tensor, W_x: Tensor, x: Tensor | np.ndarray, b: Tensor) -> Tensor:
+        """``W_h h + W_x x + b`` (``x`` a vector, a batch or token ids) as one node, ``affine``: the simple
+        RNN's ``W^H C_t + W^X X_t + b`` with its three weighted inputs."""
+        return F._affine2(W_h, h, W_x, x, b)
+
     def apply(self, f: Callable[[Any], Any], z: Tensor) -> Tensor:
         """An activation (``Tensor.tanh`` …) applied to a node."""
         return f(z)
@@ -128,6 +133,10 @@ class ValueBackend(TensorBackend):
         else:
             Wh = W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
         return Wh if b is None else Wh + b
+
+    def affine2(self, W_h: np.ndarray, h: np.ndarray, W_x: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The same sums of Value products as ``affine(W_x, x) + affine(W_h, h, b)``."""
+        return self.affine(W_x, x) + self.affine(W_h, h, b)
 
     def apply(self, f: Callable[[Any], Any], z: np.ndarray) -> np.ndarray:
         """An activation applied to every Value of the array."""

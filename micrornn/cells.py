@@ -215,9 +215,13 @@ class RNN(Cell):
         context (step 1 without ``h0``) means no W^H term; no input (``one_to_many`` after step 1
         with ``feed="zeros"``) means no W^X term.
         """
-        z = be.affine(p.W_h, context, p.b) if context is not None else p.b
-        if X_t is not None:
-            z = be.affine(p.W_x, X_t) + z
+        if context is None:
+            z = p.b if X_t is None else be.affine(p.W_x, X_t) + p.b
+        elif X_t is None:
+            z = be.affine(p.W_h, context, p.b)
+        else:
+            W_h, b = p.W_h, p.b  # the copies in the order the notes' sum names them
+            z = be.affine2(W_h, context, p.W_x, X_t, b)  # one node: W^H C_t + W^X X_t + b
         return be.apply(self.f, z)
 
     @property

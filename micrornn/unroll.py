@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -132,7 +131,17 @@ def _targets(rnn: Cell, ys: Any, T: int, batch: int | None, loss: str | None, wh
         raise TypeError(f"{where}: ys must be a sequence of T = {T} targets, got {type(ys).__name__}")
     if len(ys) != T:
         raise ValueError(f"{where}: got {len(ys)} targets for T = {T} inputs; xs and ys must have the same length")
+    if _class_ids(rnn, ys, T, batch, loss):  # the common case, checked for the whole sequence at once
+        return [(y, "cross_entropy") for y in ys]
     return [_target(rnn, y, batch, loss, f"{where}, step {t}") for t, y in enumerate(ys, start=1)]
+
+
+def _class_ids(rnn: Cell, ys: Any, T: int, batch: int | None, loss: str | None) -> bool:
+    """Whether ``ys`` is an integer array of T valid class targets (what ``_target`` would accept at every
+    step); anything else goes through ``_target`` step by step, which names the step that is wrong."""
+    return (isinstance(ys, np.ndarray) and ys.dtype.kind in "iu" and loss in (None, "cross_entropy")
+            and ys.shape == ((T,) if batch is None else (T, batch))
+            and 0 <= ys.min() and ys.max() < rnn.output_size)
 
 
 def _initial_states(rnn: Cell, h0: Any, batch: int | None, scalar: bool, where: str) -> list[list[Any]] | None:
@@ -264,18 +273,23 @@ _PREV_OUTPUT = object()  # an input slot meaning X_t = O_{t-1}, inside the graph
 
 class _StepParams:
     """The parameters as one step of one layer sees them: ``p.W_h`` is the per-step copy W^H_t, made on
-    first use — so a step that does not use a parameter (no W^H at step 1 without H_0) gets no copy."""
+    first use — so a step that does not use a parameter (no W^H at step 1 without H_0) gets no copy.
+    The copy is made and recorded right here (``be.copy``, labelled W^H_t, appended to ``u.copies``):
+    a few copies a step, so every call saved on the way counts."""
 
-    __slots__ = ("_copy", "_suffix", "_made")
+    __slots__ = ("_info", "_be", "_t", "_suffix", "_made")
 
-    def __init__(self, copy: Callable[[str], Node], suffix: str) -> None:
-        self._copy, self._suffix, self._made = copy, suffix, {}
+    def __init__(self, info: dict[str, tuple[Node, str, list[Node]]], be: Any, t: int, suffix: str) -> None:
+        self._info, self._be, self._t, self._suffix, self._made = info, be, t, suffix, {}
 
     def __getattr__(self, name: str) -> Node:
         made = self._made
-        if name not in made:
-            made[name] = self._copy(name + self._suffix)
-        return made[name]
+        node = made.get(name)
+        if node is None:
+            leaf, label, copies = self._info[name + self._suffix]
+            node = made[name] = self._be.copy(leaf, f"{label}_{self._t}")
+            copies.append(node)
+        return node
 
 
 class _Direct:
@@ -337,14 +351,8 @@ class _Builder:
         key = (t, layer, direction)
         view = self.views.get(key)
         if view is None:
-            view = self.views[key] = _StepParams(partial(self.copy, t=t), self.suffix[layer, direction][0])
+            view = self.views[key] = _StepParams(self.copy_info, self.be, t, self.suffix[layer, direction][0])
         return view
-
-    def copy(self, name: str, t: int) -> Node:
-        leaf, label, copies = self.copy_info[name]  # looked up once per parameter
-        node = self.be.copy(leaf, f"{label}_{t}")
-        copies.append(node)
-        return node
 
     def gate(self, name: str, node: Any) -> None:
         t, layer, direction = self.where
@@ -444,14 +452,14 @@ class _Builder:
         on_layer = self._layer if cell.num_layers > 1 else None  # where a gate is: only layers change in a step
         truncate = cell.truncate
         suffixes = [self.suffix[layer, 0][0] for layer in range(cell.num_layers)]
+        info = self.copy_info
         for s in range(1, T + 1):
             t = t0 + s
             with timestep(t):
                 x = self.input(inputs[s - 1], t)
                 if truncate and s > 1 and (s - 1) % truncate == 0:  # the context is a copy (see cut_due)
                     states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
-                copy = partial(self.copy, t=t)
-                views = [_StepParams(copy, suffix) for suffix in suffixes]  # one direction: each made once
+                views = [_StepParams(info, be, t, suffix) for suffix in suffixes]  # one direction: each made once
                 self.where = (t, 0, 0)
                 states = _layers_step(cell, be, views, states, x, on_layer)
                 for layer, st in enumerate(states):

@@ -535,7 +535,8 @@ def _model(obj: Any, view: str | None = None, grads: bool = True, max_steps: int
     extra = {}
     if view == "coarse" and src.tokens:
         at = {tok.t: tok for tok in src.tokens}
-        extra = {id(n): at[n.t] for n in nodes if n._op == "embed" and n.t in at}
+        extra = {id(n): at[n.t] for n in nodes if n.t in at  # the ops that read token ids
+                 and (n._op == "embed" or n._op == "affine" and n._ctx is not None)}
     edges = _drawn_edges(nodes + src.tokens, keep if not src.tokens else (lambda n: keep(n) or isinstance(n, _Token)),
                          view, hidden_set, params, src.cuts, roles, extra)
     reached = None
