@@ -110,8 +110,10 @@ def rnn_by_hand(model, xs: np.ndarray, ys: np.ndarray) -> tuple[float, dict]:
     for t in range(len(xs)):
         with mr.timestep(t + 1):
             b_t = b.identity()
-            z = b_t if h is None else F._linear(h, W_h.identity(), b_t)
-            h = (F._embed(W_x.identity(), xs[t]) + z).tanh()
+            if h is None:  # step 1 has no context: no W^H term, as in the unroller
+                h = (F._embed(W_x.identity(), xs[t]) + b_t).tanh()
+            else:  # W^H C_t + W^X X_t + b as one node, as RNN.step builds it
+                h = F._affine2(W_h.identity(), h, W_x.identity(), xs[t], b_t).tanh()
             L_t = F._cross_entropy(F._linear(h, W_o.identity(), b_o.identity()), ys[t])
             loss = L_t if loss is None else loss + L_t
     loss.backward()
