@@ -37,6 +37,17 @@ def _evaluate(fn: Callable[..., Node], inputs: Sequence[Node]) -> float:
 _ULPS = 8 * np.finfo(np.float64).eps
 
 
+def _analytic(fn: Callable[..., Node], inputs: list[Node], where: str) -> list[np.ndarray]:
+    """The gradients backprop gives for leaf ``inputs`` (their grads cleared first), as float64 arrays."""
+    for i, x in enumerate(inputs):
+        if not isinstance(x, (Value, Tensor)) or x._parents:
+            raise TypeError(f"{where}: input {i} must be a leaf Value or Tensor, got {x!r}")
+    for x in inputs:
+        x.zero_grad()
+    fn(*inputs).backward()
+    return [np.array(x.grad, dtype=np.float64) for x in inputs]
+
+
 def numerical_grad(
     fn: Callable[..., Node], inputs: Sequence[Node], eps: float = 1e-6
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -83,13 +94,7 @@ def gradcheck(
     ``GradcheckError`` naming the worst element (input, index, analytic, numeric).
     """
     inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, (Value, Tensor)) or x._parents:
-            raise TypeError(f"gradcheck: input {i} must be a leaf Value or Tensor, got {x!r}")
-    for x in inputs:
-        x.zero_grad()
-    fn(*inputs).backward()
-    analytic = [np.array(x.grad, dtype=np.float64) for x in inputs]
+    analytic = _analytic(fn, inputs, "gradcheck")
     numeric, floors = numerical_grad(fn, inputs, eps)
     worst, where = -np.inf, None
     for i, (a, n, floor) in enumerate(zip(analytic, numeric, floors)):
@@ -128,13 +133,7 @@ def directional_gradcheck(
         True
     """
     inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, (Value, Tensor)) or x._parents:
-            raise TypeError(f"directional_gradcheck: input {i} must be a leaf Value or Tensor, got {x!r}")
-    for x in inputs:
-        x.zero_grad()
-    fn(*inputs).backward()
-    analytic = [np.array(x.grad, dtype=np.float64) for x in inputs]
+    analytic = _analytic(fn, inputs, "directional_gradcheck")
     rng = np.random.default_rng(seed)
 
     def shift(vs: list[np.ndarray], scale: float) -> None:
