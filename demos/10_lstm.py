@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import micrornn as mr
-from micrornn import data, optim, unroll, viz
+from micrornn import data, optim, plots, unroll, viz
 from micrornn.nn import GRU, LSTM, RNN
 from micrornn.report import progress
 
@@ -120,6 +120,7 @@ for (b_f, r), colour in zip(lstm_reach.items(), ("tab:red", "tab:green", "tab:pu
     f = lstm_f[b_f]
     ax.semilogy(ts, r, "o-", ms=3, color=colour, label=f"LSTM, b$_f$ = {b_f:g} (f̄ ≈ {f.mean():.2f}): ‖δL/δC$_t$‖")
     ax.semilogy(ts, np.append(np.cumprod(f[:0:-1])[::-1], 1.0), ":", color=colour)  # Π_{s>t} f̄_s
+plots.powers_of_ten(ax)  # labels 10⁻³ as text, without matplotlib's slower TeX parser
 ax.set_xlabel("time step t")
 ax.set_ylabel("gradient at t / gradient at T")
 ax.set_title(f"How far back does the gradient reach? T = {T_HEAT}, untrained nets")

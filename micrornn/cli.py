@@ -2,7 +2,7 @@
 
     micrornn draw --topology many-to-one --steps 5 --hidden 3 --out picture.svg
     micrornn demo 07_vanishing_exploding --out out/
-    micrornn tour --out out/tour [--quick] [--step]
+    micrornn tour --out out/tour [--quick] [--step] [--jobs N]
 
 A user error (a bad number, an ``--out`` that cannot be written, an unknown demo) is one line on
 stderr that names the argument, and exit code 2, argparse's convention; never a traceback.
@@ -153,8 +153,10 @@ def _tour(args: argparse.Namespace) -> int:
     from .tour import run_tour
 
     _check_folder(args.out)
+    if args.step and args.jobs not in (None, 1):
+        raise UsageError("--jobs", "--step runs the demos one at a time (it pauses after each): leave --jobs out")
     try:
-        run_tour(args.out, quick=args.quick, step=args.step)
+        run_tour(args.out, quick=args.quick, step=args.step, jobs=args.jobs)
     except OSError as e:
         raise _cannot_write(e, args.out) from None
     return 0
@@ -167,8 +169,10 @@ def _parser() -> argparse.ArgumentParser:
     tour = sub.add_parser("tour", help="run every demo in the order of the notes; writes a gallery page")
     tour.add_argument("--out", type=_folder, default=Path("out/tour"), help="folder for pictures, plots and "
                       "index.html")
-    tour.add_argument("--quick", action="store_true", help="smaller data and fewer steps (≤ 15 s)")
+    tour.add_argument("--quick", action="store_true", help="smaller data and fewer steps (≤ 5 s on 2 cores)")
     tour.add_argument("--step", action="store_true", help="pause between sections (Enter to go on)")
+    tour.add_argument("--jobs", type=_whole(1, 64), default=None, help="demos run at once, each in a process of "
+                      "its own (default: one per core, at most 4; --step runs one at a time)")
     tour.set_defaults(run=_tour)
 
     demo = sub.add_parser("demo", help="run one demo, e.g. 07_vanishing_exploding (or just 07)")

@@ -28,11 +28,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-__all__ = ["Report", "Figure", "params", "inject", "progress", "in_notebook", "save", "render_behind"]
+__all__ = ["Report", "Figure", "params", "inject", "progress", "in_notebook", "save", "render_behind",
+           "no_progress_bars"]
 
 ENV_PREFIX = "MICRORNN_"  # MICRORNN_QUICK=1 MICRORNN_OUT=… reach a notebook kernel, which is another process
 _injected: ContextVar[Mapping[str, Any]] = ContextVar("micrornn_injected", default=MappingProxyType({}))
 _dot_thread: ContextVar[ThreadPoolExecutor | None] = ContextVar("micrornn_dot_thread", default=None)
+_bars_shown: ContextVar[bool] = ContextVar("micrornn_bars_shown", default=True)
 T = TypeVar("T")
 
 
@@ -99,7 +101,18 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None) ->
         from tqdm.std import tqdm
     notebook = in_notebook()  # there: stdout, since a notebook shows stderr in an error's red box
     return tqdm(iterable, desc=desc, total=total, mininterval=0.5, ncols=80, leave=notebook,
-                file=sys.stdout if notebook else None)
+                file=sys.stdout if notebook else None, disable=not _bars_shown.get())
+
+
+@contextlib.contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """``progress`` shows no bar inside this block: the tour's worker processes use it, since their bars would
+    overwrite each other on the one terminal."""
+    token = _bars_shown.set(False)
+    try:
+        yield
+    finally:
+        _bars_shown.reset(token)
 
 
 # -- pictures -------------------------------------------------------------------------------------------------

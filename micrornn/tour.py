@@ -8,13 +8,20 @@ matter, and writes ``index.html``.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
+import multiprocessing
 import os
 import runpy
+import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
-from .report import Report, fmt, inject, render_behind, save
+from .report import Report, fmt, inject, no_progress_bars, render_behind, save
 
 __all__ = ["Report", "save", "find_demos", "run_demo", "run_tour", "write_index", "DEMOS_DIR"]
 
@@ -62,18 +69,23 @@ def run_demo(name: str, out: Path | None = None, quick: bool = False) -> Report:
     return report
 
 
-def run_tour(out: Path, quick: bool = False, step: bool = False) -> Path:
-    """All demos in order; returns the gallery page ``out/index.html``. With ``step``, the gallery is
-    refreshed after each demo and the tour waits for Enter."""
+def run_tour(out: Path, quick: bool = False, step: bool = False, jobs: int | None = None) -> Path:
+    """All demos in order; returns the gallery page ``out/index.html``.
+
+    ``jobs`` demos run at once, each in its own worker process (default: one per core, at most 4), and each
+    demo's printout appears whole, in the notes' order. With ``step`` the demos run one at a time in this
+    process: the gallery is refreshed after each and the tour waits for Enter."""
+    jobs = _jobs(jobs, step)
     out.mkdir(parents=True, exist_ok=True)
     demos = find_demos()
+    jobs = min(jobs, len(demos))
     reports: list[tuple[str, Report]] = []
     start = time.perf_counter()
-    for i, path in enumerate(demos, start=1):
-        t0 = time.perf_counter()
+    runs = _in_workers(demos, out, quick, jobs) if jobs > 1 else _one_by_one(demos, out, quick)
+    for i, (path, (report, seconds, printed)) in enumerate(zip(demos, runs), start=1):
         print(f"\n== {i}/{len(demos)} {path.stem} ==")
-        report = execute(path, out / path.stem, quick=quick)
-        print(f"({time.perf_counter() - t0:.1f} s)")
+        print(printed, end="")
+        print(f"({seconds:.1f} s)")
         report.print()
         reports.append((path.stem, report))
         if step and i < len(demos):
@@ -84,8 +96,67 @@ def run_tour(out: Path, quick: bool = False, step: bool = False) -> Path:
             except EOFError:  # no terminal: carry on
                 pass
     index = write_index(out, reports)
-    print(f"\nTour done in {time.perf_counter() - start:.1f} s. Open {index.resolve()} to see every picture.")
+    how = f" ({jobs} demos at a time)" if jobs > 1 else ""
+    print(f"\nTour done in {time.perf_counter() - start:.1f} s{how}. Open {index.resolve()} to see every picture.")
     return index
+
+
+Run = tuple[Report, float, str]  # a demo's report, its seconds, what it printed (empty: printed already)
+
+
+def _one_by_one(demos: list[Path], out: Path, quick: bool) -> Iterator[Run]:
+    for path in demos:  # lazily: --step prints and pauses between demos
+        t0 = time.perf_counter()
+        report = execute(path, out / path.stem, quick=quick)
+        yield report, time.perf_counter() - t0, ""
+
+
+def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterator[Run]:
+    """Run the demos in ``jobs`` worker processes and yield their runs in the notes' order.
+
+    The last demo starts first: later sections train bigger nets (demo 10 is a third of the quick tour), and
+    the others fill the second core meanwhile. Where ``fork`` is safe (Linux) a worker starts as a copy of
+    this process with numpy, matplotlib and Graphviz's wrapper already imported."""
+    fork = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    if fork:
+        import matplotlib.pyplot  # noqa: F401  (imported once here, shared by every forked worker)
+
+        from . import plots, viz  # noqa: F401
+    context = multiprocessing.get_context("fork" if fork else None)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        first = demos[-1:]
+        futures = {path: pool.submit(_run_in_worker, path, out / path.stem, quick) for path in first + demos[:-1]}
+        for path in demos:
+            yield futures[path].result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on an error: what has not started never starts
+
+
+def _run_in_worker(path: Path, out: Path, quick: bool) -> Run:
+    """One demo in a worker process; its printout is kept for the tour to print whole, in order."""
+    printed = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(printed), no_progress_bars():
+        report = execute(path, out, quick=quick)
+    # The pictures are on disk; the figures made from them stay here (a Future cannot cross processes).
+    return replace(report, shown=[]), time.perf_counter() - t0, printed.getvalue()
+
+
+def _jobs(jobs: int | None, step: bool) -> int:
+    """How many demos run at once: ``jobs`` if given (≥ 1), else one per core this process may use, at most 4
+    (each worker holds its own copy of numpy and matplotlib, ~150 MB); one with ``step``."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be an int ≥ 1 (how many demos run at once), got {jobs!r}")
+    if step:
+        if jobs not in (None, 1):
+            raise ValueError(f"step pauses after each demo, so the demos run one at a time: leave jobs out "
+                             f"(or 1), got jobs={jobs}")
+        return 1
+    if jobs is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        jobs = min(cores, 4)
+    return jobs
 
 
 def write_index(out: Path, reports: list[tuple[str, Report]]) -> Path:

@@ -40,6 +40,9 @@ def one_line_error(capsys, argv, *expected):
     (["draw", "--bogus"], ["unrecognized arguments: --bogus"]),
     (["draw", "--steps", "10000", "--hidden", "1000"], ["argument --steps", "use fewer steps or a smaller net"]),
     (["draw", "--steps", "5000", "--hidden", "5", "--scalar"], ["argument --steps", "--scalar makes one per number"]),
+    (["tour", "--jobs", "0"], ["argument --jobs", "from 1 to 64"]),
+    (["tour", "--jobs", "two"], ["argument --jobs", "whole number"]),
+    (["tour", "--step", "--jobs", "2"], ["argument --jobs", "--step runs the demos one at a time"]),
     ([], ["required: command"]),
     (["fly"], ["argument command", "invalid choice"]),
 ])

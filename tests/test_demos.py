@@ -15,8 +15,8 @@ import pytest
 
 from micrornn import tour
 from micrornn.cli import main as cli
-from micrornn.report import Report, inject, params
-from micrornn.tour import DEMOS_DIR, execute, find_demos
+from micrornn.report import Report, inject, no_progress_bars, params, progress
+from micrornn.tour import DEMOS_DIR, execute, find_demos, write_index
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="the demos draw with Graphviz's dot")
 
@@ -27,13 +27,13 @@ def quick_tour(tmp_path_factory):
     out = tmp_path_factory.mktemp("tour")
     reports = {}
 
-    def recording(path, out, quick=False):
-        reports[path.stem] = execute(path, out, quick=quick)
-        return reports[path.stem]
+    def recording(out, runs):  # the demos run in worker processes: their reports reach the gallery page
+        reports.update(runs)
+        return write_index(out, runs)
 
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as m, contextlib.redirect_stdout(printed):
-        m.setattr(tour, "execute", recording)
+        m.setattr(tour, "write_index", recording)
         code = cli(["tour", "--out", str(out), "--quick"])
     return code, printed.getvalue(), out, reports
 
@@ -244,3 +244,74 @@ def test_f6_demo_by_number_writes_to_its_own_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli(["demo", "3", "--quick"]) == 0
     assert (tmp_path / "out" / "demo" / "03_one_to_one").is_dir()
+
+
+# -- the tour runs demos side by side (item 6: the quick tour within 5 s on 2 cores) ---------------------------
+def _fake_demos(folder: Path, bodies: dict[str, str]) -> list[Path]:
+    """Tiny demos in the notebook style: a parameters cell, ``body``, a report with the worker's pid and the
+    wall-clock interval it ran in."""
+    paths = []
+    for stem, body in bodies.items():
+        path = folder / f"{stem}.py"
+        path.write_text("import os, time\nfrom pathlib import Path\nfrom micrornn.report import Report, params\n"
+                        f"QUICK, OUT = params(QUICK=False, OUT=Path('unused'))\nreport = Report({stem!r}, OUT)\n"
+                        f"start = time.time()\n{body}\n"
+                        "report.numbers.update(pid=os.getpid(), start=start, end=time.time())\n")
+        paths.append(path)
+    return paths
+
+
+def test_f6_tour_runs_demos_side_by_side_and_prints_each_whole_in_order(tmp_path, monkeypatch, capsys):
+    demos = _fake_demos(tmp_path, {"01_slow": "time.sleep(1.0); print('first demo says')",
+                                   "02_fast": "time.sleep(0.5); print('second demo says')"})
+    reports = {}
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    monkeypatch.setattr(tour, "write_index", lambda out, runs: reports.update(runs) or write_index(out, runs))
+    tour.run_tour(tmp_path / "out", quick=True, jobs=2)
+    out = capsys.readouterr().out
+    # 02 finishes first (it starts first and sleeps less), yet the printout keeps the notes' order, each whole
+    assert out.index("== 1/2 01_slow ==") < out.index("first demo says") < out.index("== 2/2 02_fast ==") \
+        < out.index("second demo says") < out.index("Tour done")
+    slow, fast = reports["01_slow"].numbers, reports["02_fast"].numbers
+    assert os.getpid() not in (slow["pid"], fast["pid"]) and slow["pid"] != fast["pid"]
+    assert max(slow["start"], fast["start"]) < min(slow["end"], fast["end"]), "the two demos ran at the same time"
+    assert "(2 demos at a time)" in out
+
+
+def test_f6_one_job_runs_the_demos_here_in_order(tmp_path, monkeypatch, capsys):
+    demos = _fake_demos(tmp_path, {"01_a": "print('a')", "02_b": "print('b')"})
+    reports = {}
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    monkeypatch.setattr(tour, "write_index", lambda out, runs: reports.update(runs) or write_index(out, runs))
+    tour.run_tour(tmp_path / "out", jobs=1)
+    assert {r.numbers["pid"] for r in reports.values()} == {os.getpid()}
+    assert reports["01_a"].numbers["end"] <= reports["02_b"].numbers["start"]
+
+
+def test_f6_a_failing_demo_in_a_worker_stops_the_tour_with_its_error(tmp_path, monkeypatch):
+    demos = _fake_demos(tmp_path, {"01_broken": "raise ValueError('demo 01 is broken')",
+                                   "02_fine": "print('fine')"})
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    with pytest.raises(ValueError, match="demo 01 is broken"):
+        tour.run_tour(tmp_path / "out", jobs=2)
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
+def test_f6_jobs_must_be_a_whole_number_of_at_least_one(tmp_path, jobs):
+    with pytest.raises(ValueError, match=r"jobs must be an int ≥ 1 .*got"):
+        tour.run_tour(tmp_path, jobs=jobs)
+
+
+def test_f6_step_runs_one_demo_at_a_time_and_says_so_when_asked_for_more(tmp_path):
+    with pytest.raises(ValueError, match="one at a time: leave jobs out"):
+        tour.run_tour(tmp_path / "out", step=True, jobs=2)
+    assert not (tmp_path / "out").exists(), "a bad call leaves nothing behind"
+
+
+def test_f6_the_tours_workers_show_no_progress_bars(capsys):
+    with no_progress_bars():
+        assert list(progress(range(3), "hidden bar")) == [0, 1, 2]
+    assert "hidden bar" not in capsys.readouterr().err
+    assert list(progress(range(3), "shown bar")) == [0, 1, 2]
+    assert "shown bar" in capsys.readouterr().err
