@@ -217,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (UsageError, ValueError, TypeError, LookupError, RuntimeError, TimeoutError) as e:  # found after parsing
         message = str(e)
+    except KeyboardInterrupt:  # Ctrl-C: the tour's workers got it too and are gone; no traceback for a choice
+        print(f"micrornn {args.command}: interrupted", file=sys.stderr)
+        return 130  # the shell's code for "ended by SIGINT"
     print(f"micrornn {args.command}: error: {' '.join(message.split())}", file=sys.stderr)  # one line
     return 2
 

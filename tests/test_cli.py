@@ -1,5 +1,6 @@
 """[E] 13: every user error of the `micrornn` command is one line on stderr naming the argument, exit code 2."""
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,28 @@ def test_e13_a_file_name_too_long_for_the_os_is_a_one_line_error(capsys, tmp_pat
 def test_e13_an_upper_case_suffix_names_the_same_format(tmp_path):
     assert cli(["draw", "--steps", "2", "--hidden", "2", "--out", str(tmp_path / "p.SVG")]) == 0
     assert (tmp_path / "p.SVG").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_f6_ctrl_c_stops_a_tour_and_its_workers_with_one_line(tmp_path):
+    import os
+    import signal
+    import time
+
+    argv = [sys.executable, "-m", "micrornn", "tour", "--quick", "--jobs", "2", "--out", str(tmp_path)]
+    tour = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,  # its own process group, as a terminal gives it: Ctrl-C reaches all
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "01_value_engine").exists() and time.monotonic() < deadline:  # the demos are running
+        time.sleep(0.05)
+    os.killpg(tour.pid, signal.SIGINT)
+    try:
+        _, err = tour.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(tour.pid, signal.SIGKILL)
+    assert tour.returncode == 130 and err.strip().splitlines()[-1] == "micrornn tour: interrupted", err
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # no worker is left running in the group
+        os.killpg(tour.pid, 0)
