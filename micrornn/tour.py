@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import runpy
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -115,14 +116,15 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
     """Run the demos in ``jobs`` worker processes and yield their runs in the notes' order.
 
     The last demo starts first: later sections train bigger nets (demo 10 is a third of the quick tour), and
-    the others fill the second core meanwhile. Where ``fork`` is safe (Linux) a worker starts as a copy of
-    this process with numpy, matplotlib and Graphviz's wrapper already imported."""
-    fork = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    the others fill the second core meanwhile. Where ``fork`` is safe (Linux, and no other thread here that
+    might hold a lock, as a Jupyter kernel has) a worker starts as a copy of this process with numpy,
+    matplotlib and Graphviz's wrapper already imported; elsewhere it starts afresh and imports them."""
+    fork = sys.platform == "linux" and threading.active_count() == 1
     if fork:
         import matplotlib.pyplot  # noqa: F401  (imported once here, shared by every forked worker)
 
         from . import plots, viz  # noqa: F401
-    context = multiprocessing.get_context("fork" if fork else None)
+    context = multiprocessing.get_context("fork" if fork else "spawn")  # spawn: not the default on Linux
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     try:
         first = demos[-1:]

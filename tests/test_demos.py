@@ -278,6 +278,28 @@ def test_f6_tour_runs_demos_side_by_side_and_prints_each_whole_in_order(tmp_path
     assert "(2 demos at a time)" in out
 
 
+def test_f6_with_another_thread_running_the_workers_start_afresh_instead_of_forking(tmp_path, monkeypatch):
+    import threading
+
+    demos = _fake_demos(tmp_path, {"01_a": "print('a')", "02_b": "import micrornn; print(micrornn.__name__)"})
+    reports = {}
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    monkeypatch.setattr(tour, "write_index", lambda out, runs: reports.update(runs) or write_index(out, runs))
+    forks, counting = [], [True]
+    os.register_at_fork(after_in_parent=lambda: counting[0] and forks.append(1))  # (a hook cannot be removed)
+    busy = threading.Event()
+    other = threading.Thread(target=busy.wait)  # as a Jupyter kernel's heartbeat thread: fork is unsafe then
+    other.start()
+    try:
+        tour.run_tour(tmp_path / "out", jobs=2)
+    finally:
+        counting[0] = False
+        busy.set()
+        other.join()
+    assert len(reports) == 2 and os.getpid() not in {r.numbers["pid"] for r in reports.values()}
+    assert not forks, "a worker was forked from a process with two threads"
+
+
 def test_f6_one_job_runs_the_demos_here_in_order(tmp_path, monkeypatch, capsys):
     demos = _fake_demos(tmp_path, {"01_a": "print('a')", "02_b": "print('b')"})
     reports = {}
