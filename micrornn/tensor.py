@@ -257,23 +257,7 @@ class Tensor:
         >>> W_1.grad.tolist(), W.grad.tolist()
         ([[1.0, 2.0], [1.0, 2.0]], [[4.0, 2.0], [4.0, 2.0]])
         """
-        grad_enabled, t = current()
-        if not grad_enabled:
-            return _node(self._data, (self,), (0,), None, "copy")
-        # field by field, as _node makes an op's result: one assignment per slot is ~60 ns faster than
-        # assigning them as tuples, and the unroller makes a few copies every step
-        c = _new(Copy)
-        c._data = self._data  # the very array: a copy costs a node, not a matrix
-        c._g = None
-        c._parents = (self,)
-        c._which = (0,)
-        c._ctx = None
-        c._op = "copy"
-        c.label = None
-        c.t = t
-        c._mark = None
-        c._stamp = EDIT_CLOCK[0]
-        return c
+        return _copy(self, None)
 
     # -- reductions and shape ops -----------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -347,9 +331,10 @@ class Tensor:
                 gp = _unbroadcast(gp, shape)
             if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined):
                 parent._g = gp if parent._g is None else parent._g + gp
-                if parent._parents[0]._parents:  # a copy of a copy or of an inner node: its _backward passes it on
+                weight = parent._parents[0]
+                if weight._parents:  # a copy of a copy or of an inner node: its _backward passes it on
                     continue
-                parent = parent._parents[0]  # a copy of a weight: the weight gets it now, as below
+                parent = weight  # a copy of a weight: the weight gets it now, as below
             if type(gp) in _FACTORS:  # factors for a weight used directly (see _factored)
                 _add_factors(parent, gp)
             elif parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
@@ -569,6 +554,29 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     v._mark = None
     v._stamp = EDIT_CLOCK[0]
     return v
+
+
+def _copy(W: Tensor, label: str | None) -> Tensor:
+    """``W.identity()`` labelled ``label``: the per-step copy W_t (``TensorBackend.copy`` makes a few
+    every step of an unroll, so it is built as cheaply as ``_node`` builds an op's result: one
+    assignment per slot is ~60 ns faster than assigning tuples, and no call through identity())."""
+    grad_enabled, t = current()
+    if not grad_enabled:  # no graph: a leaf, as every result under no_grad()
+        c = _node(W._data, (W,), (0,), None, "copy")
+        c.label = label
+        return c
+    c = _new(Copy)
+    c._data = W._data  # the very array: a copy costs a node, not a matrix
+    c._g = None
+    c._parents = (W,)
+    c._which = (0,)
+    c._ctx = None
+    c._op = "copy"
+    c.label = label
+    c.t = t
+    c._mark = None
+    c._stamp = EDIT_CLOCK[0]
+    return c
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
