@@ -5,9 +5,11 @@ dense gradient would, for any shapes, batch and ids; the weight must receive the
 unroll must not hold a matrix per step.
 """
 
+import gc
 import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -201,3 +203,41 @@ def test_h_copies_cost_a_copy_as_backward_s_root_passes_its_gradient_on():
     W_1.backward(np.full((2, 3), 2.0))
     np.testing.assert_array_equal(W_1.grad, np.full((2, 3), 2.0))
     np.testing.assert_array_equal(W.grad, np.full((2, 3), 2.0))
+
+
+def test_h_copies_cost_the_collector_stays_out_of_a_long_build():
+    # the cyclic collector rescanned the growing (acyclic) graph every few hundred nodes, the per-step
+    # copies half of them: an unroll now keeps it paused while it builds, as backward does while it sweeps
+    rnn = RNN(7, 8, 7, token_ids=True, seed=0)
+    ids = np.arange(2_000) % 7
+    collections = []
+
+    def count(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    assert gc.isenabled()
+    gc.callbacks.append(count)
+    try:
+        u = U.many_to_one(rnn, ids, 3)  # one target: what is made after the input checks is the graph
+    finally:
+        gc.callbacks.remove(count)
+    # none while it builds (25 before this change); at most one pass once the collector is back on
+    assert len(collections) <= 1 and gc.isenabled()
+    assert len(u.copies["W_h"]) == 1_999 and len(graph.topological_order(u.loss)) > 10_000
+
+
+def test_h_copies_cost_a_failing_build_leaves_the_collector_as_it_was():
+    class Broken(RNN):
+        def step(self, be, p, context, X_t):
+            raise ArithmeticError("a cell's own bug")
+
+    rnn = Broken(3, 4, 3, token_ids=True, seed=0)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with pytest.raises(ArithmeticError):
+                U.many_to_many(rnn, np.array([0, 1, 2]), np.array([1, 2, 0]))
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
