@@ -377,6 +377,12 @@ class Copy(Tensor):
     is made when ``.grad`` is read, on every read (reading all the copies of a 10,000-step graph
     one by one never holds them all). A weight used directly, with no copy, adds the same factors.
 
+    A copy of a weight hands each contribution on to the weight the moment it arrives (and keeps
+    it, for ``.grad``), so it has no backward step of its own: backward's walk stops at it and
+    never sweeps it (``graph.topological_order``, ``passes_on``). The copy is still a node of the
+    graph, with its edge to the weight — only the walk, which would have nothing to do there,
+    skips it. A copy of a copy or of an inner node is walked and swept as any node.
+
         >>> W = Tensor(np.zeros((3, 4)), label="W^X")
         >>> from micrornn import functional as F
         >>> W_1 = W.identity()
