@@ -207,7 +207,9 @@ def backward(root: Any, seed: Any, zero: Any, passes_on: type | None = None) -> 
     detached copies) accumulate, as in PyTorch, so two calls double leaf grads and nothing else
     (a leaf root too: its grad grows by ``seed`` each call). Returns the nodes in the order their
     gradients were completed (without the nodes of type ``passes_on`` that ended the walk: see
-    ``topological_order``).
+    ``topological_order``). Each engine calls it from its own ``backward()``, which knows its zero
+    and its ``passes_on`` — a Tensor graph swept without ``passes_on=Copy`` would add what its
+    copies handed on to their weights a second time.
 
     Raises RuntimeError, before any leaf's grad has changed, when ``root`` was computed under
     ``no_grad()`` or when a node's ``.data`` was assigned after a node computed from it was made.
