@@ -183,7 +183,8 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
                     raise stale_error(node, parent)
                 if parent._mark is not mark:
                     parent._mark = mark
-                    if type(parent) is passes_on:
+                    # (None in a Value graph: the test of the local variable spares it a type() call a node)
+                    if passes_on is not None and type(parent) is passes_on:
                         weight = parent._parents[0]
                         if not weight._parents:  # a copy of a weight: reset, check the edge, stop
                             if weight._stamp > parent._stamp:
