@@ -264,9 +264,11 @@ def measure(cell: str, hidden: int, batch: int, repeats: int, use_torch: bool) -
                 backends["no copies"] = lambda: micrornn_step(model, xs, ys, copies=False)
             except (CopiesSwitchUnavailable, AssertionError) as e:
                 notes.append(f"{cell}: copies not switched off: {e}")
-    # samples of 5 back-to-back steps (the steady state of a training loop, not a cold first call),
-    # the backends' samples interleaved so that they share the machine's load
-    return {"times": median_times(backends, repeats, warmup=3, number=5), "notes": notes}
+    # samples of 5 back-to-back steps (the steady state of a training loop, not a cold first call), each
+    # after one untimed step of its own (settle): the backends' samples are interleaved so that they share
+    # the machine's load, and without it a sample's first step paid for the caches the backend before it
+    # left behind — whichever that was (micrornn followed the floor or nn.RNN: +2-5% on the copies cost)
+    return {"times": median_times(backends, repeats, warmup=3, number=5, settle=1), "notes": notes}
 
 
 # -- the long unroll: peak memory (one fresh process per backend), then time (the backends together) -------------

@@ -257,13 +257,7 @@ class Tensor:
         >>> W_1.grad.tolist(), W.grad.tolist()
         ([[1.0, 2.0], [1.0, 2.0]], [[4.0, 2.0], [4.0, 2.0]])
         """
-        grad_enabled, t = current()
-        if not grad_enabled:
-            return _node(self._data, (self,), (0,), None, "copy")
-        c = _new(Copy)
-        c._data, c._g, c._parents, c._which, c._ctx, c._op = self._data, None, (self,), (0,), None, "copy"
-        c.label, c.t, c._mark, c._stamp = None, t, None, EDIT_CLOCK[0]
-        return c
+        return _copy(self, None)
 
     # -- reductions and shape ops -----------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -321,7 +315,7 @@ class Tensor:
         owed: dict[int, tuple[Tensor, list[Outer]]] = {}  # weight id -> (weight, outer products it receives)
         token = _OWED.set(owed)
         try:
-            graph.backward(self, seed, None)
+            graph.backward(self, seed, None, passes_on=Copy)  # copies of a weight hand on as they receive
         finally:
             _OWED.reset(token)
             for weight, outers in owed.values():
@@ -335,9 +329,13 @@ class Tensor:
             shape = parent._data.shape
             if gp.shape != shape:
                 gp = _unbroadcast(gp, shape)
-            if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined)
+            if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined):
                 parent._g = gp if parent._g is None else parent._g + gp
-            elif type(gp) in _FACTORS:  # factors for a weight used directly (see _factored)
+                weight = parent._parents[0]
+                if weight._parents:  # a copy of a copy or of an inner node: its _backward passes it on
+                    continue
+                parent = weight  # a copy of a weight: the weight gets it now, as below
+            if type(gp) in _FACTORS:  # factors for a weight used directly (see _factored)
                 _add_factors(parent, gp)
             elif parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
                 parent.grad = gp if parent._parents else np.array(gp)
@@ -379,6 +377,12 @@ class Copy(Tensor):
     is made when ``.grad`` is read, on every read (reading all the copies of a 10,000-step graph
     one by one never holds them all). A weight used directly, with no copy, adds the same factors.
 
+    A copy of a weight hands each contribution on to the weight the moment it arrives (and keeps
+    it, for ``.grad``), so it has no backward step of its own: backward's walk stops at it and
+    never sweeps it (``graph.topological_order``, ``passes_on``). The copy is still a node of the
+    graph, with its edge to the weight — only the walk, which would have nothing to do there,
+    skips it. A copy of a copy or of an inner node is walked and swept as any node.
+
         >>> W = Tensor(np.zeros((3, 4)), label="W^X")
         >>> from micrornn import functional as F
         >>> W_1 = W.identity()
@@ -402,27 +406,34 @@ class Copy(Tensor):
         self._g = value
 
     def _receive(self, g: Any) -> None:
-        """Add one contribution, dense or factored (two factored ones of one kind stay factored)."""
+        """Add one contribution, dense or factored (two factored ones of one kind stay factored). A copy
+        of a weight also hands it straight on to the weight: backward's walk ends at such a copy and
+        never sweeps it (see ``graph.topological_order``), so it has no later chance to pass it on."""
         self._g = g if self._g is None else self._g + g
+        if not self._parents[0]._parents:
+            _add_to_leaf(self._parents[0], g)
 
     def _backward(self) -> None:
+        """Pass the gradient on — swept only for a copy of a copy or of an inner node, or a copy that is
+        backward's root; a copy of a weight inside the graph handed each contribution on as it arrived."""
         g, parent = self._g, self._parents[0]
-        if type(g) in _FACTORS:
-            if type(parent) is Copy:  # a copy of a copy: pass them on as they are
-                parent._receive(g)
-                return
-            if not parent._parents:  # the weight: add them straight into its grad
-                _add_factors(parent, g)
-                return
-            g = g.dense()
         if type(parent) is Copy:
-            parent._receive(g)
-        elif parent.grad is None:
-            parent.grad = g if parent._parents else np.array(g)
-        elif parent._parents:
-            parent.grad = parent.grad + g
-        else:
-            parent.grad += g
+            parent._receive(g)  # factors stay factors
+        elif not parent._parents:
+            _add_to_leaf(parent, g)
+        else:  # an inner node's backward rule needs the matrix
+            g = g.dense() if type(g) in _FACTORS else g
+            parent.grad = g if parent.grad is None else parent.grad + g
+
+
+def _add_to_leaf(leaf: Tensor, g: Any) -> None:
+    """Accumulate a gradient, dense or factored, into a leaf (a weight) — in place, as PyTorch does."""
+    if type(g) in _FACTORS:
+        _add_factors(leaf, g)
+    elif leaf.grad is None:
+        leaf.grad = np.array(g)  # the leaf's own array: later contributions are added into it
+    else:
+        leaf.grad += g
 
 
 # The rank-one outer products (batch 1) a running backward() owes each weight, added in a few
@@ -549,6 +560,29 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     v._mark = None
     v._stamp = EDIT_CLOCK[0]
     return v
+
+
+def _copy(W: Tensor, label: str | None) -> Tensor:
+    """``W.identity()`` labelled ``label``: the per-step copy W_t (``TensorBackend.copy`` makes a few
+    every step of an unroll, so it is built as cheaply as ``_node`` builds an op's result: one
+    assignment per slot is ~60 ns faster than assigning tuples, and no call through identity())."""
+    grad_enabled, t = current()
+    if not grad_enabled:  # no graph: a leaf, as every result under no_grad()
+        c = _node(W._data, (W,), (0,), None, "copy")
+        c.label = label
+        return c
+    c = _new(Copy)
+    c._data = W._data  # the very array: a copy costs a node, not a matrix
+    c._g = None
+    c._parents = (W,)
+    c._which = (0,)
+    c._ctx = None
+    c._op = "copy"
+    c.label = label
+    c.t = t
+    c._mark = None
+    c._stamp = EDIT_CLOCK[0]
+    return c
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -5,14 +5,17 @@ dense gradient would, for any shapes, batch and ids; the weight must receive the
 unroll must not hold a matrix per step.
 """
 
+import gc
 import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import micrornn as mr
 from micrornn import functional as F
+from micrornn import graph
 from micrornn import unroll as U
 from micrornn.nn import RNN
 from micrornn.tensor import Columns, Copy, Outer, Tensor
@@ -158,3 +161,84 @@ def test_h1_a_weight_used_directly_adds_the_same_factors():
         total = term if total is None else total + term
     total.backward()
     np.testing.assert_allclose(W.grad, dense.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_h_copies_cost_backward_ends_at_a_weight_s_copies(monkeypatch):
+    # [H] "copies cost <= 10%": a copy of a weight hands each gradient on to the weight as it arrives, so
+    # backward's walk ends at it — no sweep step for the copy, no copy -> weight edge walked (they were
+    # half the nodes of a char-RNN graph)
+    rnn = RNN(6, 4, 6, token_ids=True, seed=0)
+    u = U.many_to_many(rnn, np.array([0, 3, 3, 1, 5]), np.array([1, 2, 0, 4, 4]))
+    swept, orders = [], []
+    sweep, walk = Copy._backward, graph.backward
+    monkeypatch.setattr(Copy, "_backward", lambda self: (swept.append(self), sweep(self))[1])
+    monkeypatch.setattr(graph, "backward", lambda *args, **kwargs: orders.append(walk(*args, **kwargs)) or orders[-1])
+    u.backward()
+    assert swept == [] and len(orders) == 1
+    params = {id(p) for p in rnn.parameters()}
+    assert not [n for n in orders[0] if type(n) is Copy or id(n) in params], "walked past a copy to its weight"
+    assert sum(map(len, u.copies.values())) == 5 * 4 + 4  # ... which are all still in the graph
+    for name, param in rnn.named_parameters():
+        np.testing.assert_allclose(sum(u.copy_grads(name)), param.grad, rtol=1e-12, atol=1e-15)
+
+
+def test_h_copies_cost_a_second_backward_doubles_the_weights_and_not_the_copies():
+    # the walk still resets the copies it ends at: their grads are this call's, the weights accumulate
+    rnn = RNN(6, 4, 6, token_ids=True, seed=0)
+    u = U.many_to_many(rnn, np.array([0, 3, 3, 1]), np.array([1, 2, 0, 4]))
+    u.backward()
+    once = {name: ([c.grad for c in u.copies[name]], p.grad.copy()) for name, p in rnn.named_parameters()}
+    u.backward()
+    for name, p in rnn.named_parameters():
+        copies, weight = once[name]
+        np.testing.assert_allclose(p.grad, 2 * weight, rtol=1e-12)
+        for c, g in zip(u.copies[name], copies):
+            np.testing.assert_array_equal(c.grad, g)
+
+
+def test_h_copies_cost_a_copy_as_backward_s_root_passes_its_gradient_on():
+    # the one place a copy of a weight is swept: it is the root, so nothing handed it a gradient
+    W = Tensor(np.ones((2, 3)))
+    W_1 = W.identity()
+    W_1.backward(np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(W_1.grad, np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(W.grad, np.full((2, 3), 2.0))
+
+
+def test_h_copies_cost_the_collector_stays_out_of_a_long_build():
+    # the cyclic collector rescanned the growing (acyclic) graph every few hundred nodes, the per-step
+    # copies half of them: an unroll now keeps it paused while it builds, as backward does while it sweeps
+    rnn = RNN(7, 8, 7, token_ids=True, seed=0)
+    ids = np.arange(2_000) % 7
+    collections = []
+
+    def count(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    assert gc.isenabled()
+    gc.collect()  # the counts start from zero: what the input checks make before the build cannot reach 700
+    gc.callbacks.append(count)
+    try:
+        u = U.many_to_one(rnn, ids, 3)  # one target: what is made after the input checks is the graph
+    finally:
+        gc.callbacks.remove(count)
+    # none while it builds (25 before this change); at most one pass once the collector is back on
+    assert len(collections) <= 1 and gc.isenabled()
+    assert len(u.copies["W_h"]) == 1_999 and len(graph.topological_order(u.loss)) > 10_000
+
+
+def test_h_copies_cost_a_failing_build_leaves_the_collector_as_it_was():
+    class Broken(RNN):
+        def step(self, be, p, context, X_t):
+            raise ArithmeticError("a cell's own bug")
+
+    rnn = Broken(3, 4, 3, token_ids=True, seed=0)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with pytest.raises(ArithmeticError):
+                U.many_to_many(rnn, np.array([0, 1, 2]), np.array([1, 2, 0]))
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
