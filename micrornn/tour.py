@@ -84,19 +84,21 @@ def run_tour(out: Path, quick: bool = False, step: bool = False, jobs: int | Non
     reports: list[tuple[str, Report]] = []
     start = time.perf_counter()
     runs = _in_workers(demos, out, quick, jobs) if jobs > 1 else _one_by_one(demos, out, quick)
-    for i, (path, (report, seconds, printed)) in enumerate(zip(demos, runs), start=1):
-        print(f"\n== {i}/{len(demos)} {path.stem} ==")
-        print(printed, end="")
-        print(f"({seconds:.1f} s)")
-        report.print()
-        reports.append((path.stem, report))
-        if step and i < len(demos):
-            index = write_index(out, reports)
-            print(f"  pictures so far: open {index.resolve()}#{path.stem}")
-            try:
-                input("  — Enter for the next section — ")
-            except EOFError:  # no terminal: carry on
-                pass
+    with contextlib.closing(runs):  # an error here (a broken pipe, Ctrl-C) still ends the workers now
+        for i, path in enumerate(demos, start=1):
+            print(f"\n== {i}/{len(demos)} {path.stem} ==")  # before the demo runs (one by one) or is awaited
+            report, seconds, printed = next(runs)
+            print(printed, end="")
+            print(f"({seconds:.1f} s)")
+            report.print()
+            reports.append((path.stem, report))
+            if step and i < len(demos):
+                index = write_index(out, reports)
+                print(f"  pictures so far: open {index.resolve()}#{path.stem}")
+                try:
+                    input("  — Enter for the next section — ")
+                except EOFError:  # no terminal: carry on
+                    pass
     index = write_index(out, reports)
     how = f" ({jobs} demos at a time)" if jobs > 1 else ""
     print(f"\nTour done in {time.perf_counter() - start:.1f} s{how}. Open {index.resolve()} to see every picture.")

@@ -337,3 +337,18 @@ def test_f6_the_tours_workers_show_no_progress_bars(capsys):
     assert "hidden bar" not in capsys.readouterr().err
     assert list(progress(range(3), "shown bar")) == [0, 1, 2]
     assert "shown bar" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_f6_each_demos_header_comes_before_what_it_prints(tmp_path, monkeypatch, capsys, jobs):
+    # run one by one (--jobs 1, --step) the demo printed before its "== i/N ==" header, since the lazy run
+    # was pulled before the header was printed; a failing demo in a worker was never named at all
+    demos = _fake_demos(tmp_path, {"01_a": "print('demo a says')", "02_b": "print('demo b says')",
+                                   "03_broken": "print('demo c starts'); raise ValueError('demo c is broken')"})
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    with pytest.raises(ValueError, match="demo c is broken"):
+        tour.run_tour(tmp_path / "out", jobs=jobs)
+    out = capsys.readouterr().out
+    assert out.index("== 1/3 01_a ==") < out.index("demo a says") < out.index("== 2/3 02_b ==") \
+        < out.index("demo b says") < out.index("== 3/3 03_broken ==")
+    assert out.count("== 1/3 01_a ==") == 1
