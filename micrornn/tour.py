@@ -129,12 +129,18 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
         from . import plots, viz  # noqa: F401
     context = multiprocessing.get_context("fork" if fork else "spawn")  # spawn: not the default on Linux
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-    if fork:  # forked workers then never scan what is imported by now (gen-2 collections: 0.1 s of a tour)
+    # forked workers then never scan what is imported by now (gen-2 collections: 0.1 s of a tour); a caller's
+    # own gc.freeze() is left alone, and so is this process if a fork fails
+    freeze = fork and gc.get_freeze_count() == 0
+    if freeze:
         gc.freeze()
     try:
         first = demos[-1:]
-        futures = {path: pool.submit(_run_in_worker, path, out / path.stem, quick) for path in first + demos[:-1]}
-        gc.unfreeze()  # the workers exist (the first submit forks them all); this process is as it was
+        try:
+            futures = {path: pool.submit(_run_in_worker, path, out / path.stem, quick) for path in first + demos[:-1]}
+        finally:
+            if freeze:
+                gc.unfreeze()  # the workers exist (the first submit forks them all); this process is as it was
         for path in demos:
             yield futures[path].result()
     finally:

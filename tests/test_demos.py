@@ -352,3 +352,29 @@ def test_f6_each_demos_header_comes_before_what_it_prints(tmp_path, monkeypatch,
     assert out.index("== 1/3 01_a ==") < out.index("demo a says") < out.index("== 2/3 02_b ==") \
         < out.index("demo b says") < out.index("== 3/3 03_broken ==")
     assert out.count("== 1/3 01_a ==") == 1
+
+
+def test_f6_the_tour_leaves_the_collectors_frozen_set_as_it_found_it(tmp_path, monkeypatch):
+    # it froze the imports before forking and unfroze them after: a failed fork left 70,000 objects frozen,
+    # and a caller's own gc.freeze() (or, on the spawn path, anyone's) was undone
+    import gc
+
+    demos = _fake_demos(tmp_path, {"01_a": "print('a')", "02_b": "print('b')"})
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    with monkeypatch.context() as m:
+        m.setattr(tour.threading, "active_count", lambda: 1)  # the fork path, whatever earlier tests left running
+        m.setattr(os, "fork", no_fork)
+        with pytest.raises(BlockingIOError):
+            tour.run_tour(tmp_path / "out", jobs=2)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        tour.run_tour(tmp_path / "out", jobs=2)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
