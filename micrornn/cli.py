@@ -131,6 +131,8 @@ def _draw(args: argparse.Namespace) -> int:
     picture = viz.draw(u, view=args.view, max_steps=args.max_steps)
     try:
         out = viz.render(picture, args.out)
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not a problem with --out
+        raise
     except OSError as e:
         raise _cannot_write(e, args.out) from None
     print(f"wrote {out} ({topology}, T = {u.T}, hidden {args.hidden}, {args.view} view); DOT source: {out}.dot")
@@ -144,6 +146,8 @@ def _demo(args: argparse.Namespace) -> int:
         _check_folder(args.out)
     try:
         run_demo(args.name, args.out, quick=args.quick)
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not a problem with --out
+        raise
     except OSError as e:
         raise _cannot_write(e, args.out or Path("out/demo")) from None
     return 0
@@ -157,6 +161,8 @@ def _tour(args: argparse.Namespace) -> int:
         raise UsageError("--jobs", "--step runs the demos one at a time (it pauses after each): leave --jobs out")
     try:
         run_tour(args.out, quick=args.quick, step=args.step, jobs=args.jobs)
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not a problem with --out
+        raise
     except OSError as e:
         raise _cannot_write(e, args.out) from None
     return 0
@@ -220,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C: the tour's workers got it too and are gone; no traceback for a choice
         print(f"micrornn {args.command}: interrupted", file=sys.stderr)
         return 130  # the shell's code for "ended by SIGINT"
+    except BrokenPipeError:  # `micrornn tour | head`: stop quietly, as a command killed by SIGPIPE does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 141  # 128 + SIGPIPE
     print(f"micrornn {args.command}: error: {' '.join(message.split())}", file=sys.stderr)  # one line
     return 2
 

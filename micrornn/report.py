@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 __all__ = ["Report", "Figure", "params", "inject", "progress", "in_notebook", "save", "render_behind",
-           "no_progress_bars"]
+           "no_progress_bars", "injected_values"]
 
 ENV_PREFIX = "MICRORNN_"  # MICRORNN_QUICK=1 MICRORNN_OUT=… reach a notebook kernel, which is another process
 _injected: ContextVar[Mapping[str, Any]] = ContextVar("micrornn_injected", default=MappingProxyType({}))
@@ -47,6 +47,11 @@ def inject(**values: Any) -> Iterator[None]:
         yield
     finally:
         _injected.reset(token)
+
+
+def injected_values() -> Mapping[str, Any]:
+    """What ``inject`` has set in this context (the tour hands it to its worker processes)."""
+    return _injected.get()
 
 
 def params(**defaults: Any) -> Any:
@@ -100,8 +105,12 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None) ->
     else:  # tqdm.auto would warn "IProgress not found" in a notebook without ipywidgets
         from tqdm.std import tqdm
     notebook = in_notebook()  # there: stdout, since a notebook shows stderr in an error's red box
-    return tqdm(iterable, desc=desc, total=total, mininterval=0.5, ncols=80, leave=notebook,
-                file=sys.stdout if notebook else None, disable=not _bars_shown.get())
+
+    class Bar(tqdm):  # without tqdm's monitor thread, which outlives the bar: a process with a thread of its
+        monitor_interval = 0  # own cannot safely fork (the tour's workers); this class only, not the user's bars
+
+    return Bar(iterable, desc=desc, total=total, mininterval=0.5, ncols=80, leave=notebook,
+               file=sys.stdout if notebook else None, disable=not _bars_shown.get())
 
 
 @contextlib.contextmanager

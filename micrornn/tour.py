@@ -15,15 +15,18 @@ import io
 import multiprocessing
 import os
 import runpy
+import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from .report import Report, fmt, inject, no_progress_bars, render_behind, save
+from .report import Report, fmt, inject, injected_values, no_progress_bars, render_behind, save
 
 __all__ = ["Report", "save", "find_demos", "run_demo", "run_tour", "write_index", "DEMOS_DIR"]
 
@@ -121,38 +124,86 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
     The last demo starts first: later sections train bigger nets (demo 10 is a third of the quick tour), and
     the others fill the second core meanwhile. Where ``fork`` is safe (Linux, and no other thread here that
     might hold a lock, as a Jupyter kernel has) a worker starts as a copy of this process with numpy,
-    matplotlib and Graphviz's wrapper already imported; elsewhere it starts afresh and imports them."""
+    matplotlib and Graphviz's wrapper already imported; elsewhere it starts afresh and imports them — and
+    imports the calling script again, which must then keep its own work under ``if __name__ == "__main__":``.
+    Values injected with ``report.inject`` reach the workers either way. On an error, or Ctrl-C, the
+    workers are stopped at once rather than left to finish their demos."""
     fork = sys.platform == "linux" and threading.active_count() == 1
     if fork:
         import matplotlib.pyplot  # noqa: F401  (imported once here, shared by every forked worker)
 
         from . import plots, viz  # noqa: F401
     context = multiprocessing.get_context("fork" if fork else "spawn")  # spawn: not the default on Linux
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_signals)
+    injected = dict(injected_values())
     # forked workers then never scan what is imported by now (gen-2 collections: 0.1 s of a tour); a caller's
     # own gc.freeze() is left alone, and so is this process if a fork fails
     freeze = fork and gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
+    futures = {}
     try:
-        first = demos[-1:]
         try:
-            futures = {path: pool.submit(_run_in_worker, path, out / path.stem, quick) for path in first + demos[:-1]}
+            futures = {path: pool.submit(_run_in_worker, path, out / path.stem, quick, injected)
+                       for path in demos[-1:] + demos[:-1]}
         finally:
             if freeze:
                 gc.unfreeze()  # the workers exist (the first submit forks them all); this process is as it was
         for path in demos:
-            yield futures[path].result()
+            try:
+                yield futures[path].result()
+            except BrokenProcessPool:
+                raise RuntimeError(_BROKEN) from None
+            except BaseException as e:
+                print(getattr(e, "_micrornn_printed", ""), end="")  # what the failing demo printed before it
+                raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # on an error: what has not started never starts
+        if not all(future.done() for future in futures.values()):  # an error, Ctrl-C, or the caller stopped
+            _stop(pool)  # reading: no demo is left running
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_in_worker(path: Path, out: Path, quick: bool) -> Run:
-    """One demo in a worker process; its printout is kept for the tour to print whole, in order."""
+_BROKEN = ("a worker process of the tour ended before its demo did. Where workers start afresh (macOS, Windows, "
+           "or a program with threads of its own, such as a Jupyter kernel) each one imports the calling script "
+           "again: keep the script's own work under `if __name__ == \"__main__\":`, or pass jobs=1 (--jobs 1)")
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: SIGTERM, on which a worker unwinds its demo (``dot`` killed or finished) and exits.
+    (``terminate_workers`` from Python 3.14; the pool's own process table before.)"""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _worker_signals() -> None:
+    """In each worker: Ctrl-C is the tour's to handle (it stops the workers), and SIGTERM unwinds the demo."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_demo)
+
+
+def _exit_demo(signum: int, frame: Any) -> None:
+    # once: the pool itself sends SIGTERM again when a worker ends, and that must not cut the unwinding short
+    # (which waits for a running dot to finish, and reaps it)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
+def _run_in_worker(path: Path, out: Path, quick: bool, injected: dict[str, Any]) -> Run:
+    """One demo in a worker process; its printout is kept for the tour to print whole, in order (also when
+    the demo fails: it travels with the error)."""
     printed = io.StringIO()
     t0 = time.perf_counter()
-    with contextlib.redirect_stdout(printed), no_progress_bars():
-        report = execute(path, out, quick=quick)
+    try:
+        with inject(**injected), contextlib.redirect_stdout(printed), no_progress_bars():
+            report = execute(path, out, quick=quick)
+    except SystemExit as e:  # stopped by the tour: the demo has unwound; this worker takes no further demo
+        os._exit(e.code if isinstance(e.code, int) else 1)
+    except Exception as e:
+        e._micrornn_printed = printed.getvalue()  # an exception's attributes are pickled with it
+        raise
     # The pictures are on disk; the figures made from them stay here (a Future cannot cross processes).
     return replace(report, shown=[]), time.perf_counter() - t0, printed.getvalue()
 

@@ -319,6 +319,58 @@ def test_f6_a_failing_demo_in_a_worker_stops_the_tour_with_its_error(tmp_path, m
     assert not (tmp_path / "out" / "index.html").exists()
 
 
+def test_f6_a_failing_demo_stops_the_others_at_once_and_shows_what_it_printed(tmp_path, monkeypatch, capsys):
+    import time
+
+    demos = _fake_demos(tmp_path, {"01_broken": "print('got this far'); raise ValueError('demo 01 is broken')",
+                                   "02_slow": "time.sleep(60)"})  # the last demo starts first
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="demo 01 is broken"):
+        tour.run_tour(tmp_path / "out", jobs=2)
+    assert time.monotonic() - t0 < 30, "the tour waited for the other demo to finish"
+    out = capsys.readouterr().out
+    assert out.index("== 1/2 01_broken ==") < out.index("got this far")
+
+
+def test_f6_a_worker_that_dies_gets_an_error_that_says_why_and_what_to_do(tmp_path, monkeypatch):
+    demos = _fake_demos(tmp_path, {"01_a": "print('a')", "02_dies": "os._exit(3)"})
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    with pytest.raises(RuntimeError, match=r"ended before its demo did.*if __name__ == \"__main__\".*jobs=1"):
+        tour.run_tour(tmp_path / "out", jobs=2)
+
+
+@pytest.mark.parametrize("other_thread", [False, True], ids=["forked", "spawned"])
+def test_f6_injected_values_reach_the_workers(tmp_path, monkeypatch, other_thread):
+    import threading
+
+    demos = _fake_demos(tmp_path, {f"0{i}_d": "report.numbers['FULL'] = params(FULL=False)" for i in (1, 2)})
+    reports = {}
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    monkeypatch.setattr(tour, "write_index", lambda out, runs: reports.update(runs) or write_index(out, runs))
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)
+    if other_thread:  # spawned workers do not inherit this process's context
+        other.start()
+    try:
+        with inject(FULL=True):
+            tour.run_tour(tmp_path / "out", jobs=2)
+    finally:
+        done.set()
+        if other_thread:
+            other.join()
+    assert [r.numbers["FULL"] for r in reports.values()] == [True, True]
+
+
+def test_f6_a_progress_bar_leaves_no_thread_behind():
+    """tqdm's monitor thread outlives its bar; with it, a later tour could not fork its workers."""
+    code = ("import threading; from micrornn.report import progress; list(progress(range(3), 'x')); "
+            "print(threading.active_count())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "1", done.stderr
+
+
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
 def test_f6_jobs_must_be_a_whole_number_of_at_least_one(tmp_path, jobs):
     with pytest.raises(ValueError, match=r"jobs must be an int ≥ 1 .*got"):
