@@ -161,7 +161,7 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
     placed, while the node is still in the CPU cache (a separate pass cost 5 of the 80 ms of a
     10,000-step graph), and a stale edge raises (see ``edited``) before any gradient is passed on.
 
-    With ``passes_on`` given as well (the Tensor engine's ``Copy``), a node of that type whose parent
+    With ``passes_on`` given as well as ``reset_inner`` (the Tensor engine's ``Copy``), a node of that type whose parent
     is a leaf — a per-step copy ``W_t`` of a weight — ends the walk: it hands each gradient it receives
     straight on to the weight as it arrives, so the sweep has nothing left to do for it. The walk
     resets what it received (its ``_g``) and checks its edge, but neither places it nor goes on to the
@@ -171,6 +171,7 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
     order: list[Any] = []
     mark = object()
     reset = reset_inner is not _KEEP
+    passes_on = passes_on if reset else None  # a walk that only reads the graph leaves the copies' grads alone
     for root in roots:
         if root._mark is mark:
             continue

@@ -393,6 +393,10 @@ class Copy(Tensor):
 
     __slots__ = ("_g",)  # the gradient as it arrived: None, an ndarray, or factors (Outer, Columns)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a Copy is made by W.identity() (the per-step copy W_t of a Tensor W), not by Copy(...): "
+                        "it needs the node it copies")
+
     @property
     def grad(self) -> np.ndarray:  # type: ignore[override]
         """dL/dW_t as an ndarray of the weight's shape (zeros where the loss does not reach this copy)."""

@@ -242,3 +242,23 @@ def test_h_copies_cost_a_failing_build_leaves_the_collector_as_it_was():
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def test_h_copies_cost_a_walk_that_only_reads_the_graph_leaves_the_copies_grads_alone():
+    from micrornn import graph
+    from micrornn.tensor import Copy
+
+    W, x = Tensor(np.ones((2, 2))), Tensor(np.array([1.0, 2.0]))
+    W_1 = W.identity()
+    y = (W_1 @ x).sum()
+    y.backward()
+    order = graph.topological_order(y, passes_on=Copy)  # no reset_inner: a reader, e.g. a picture
+    assert W_1 in order and W in order, "a reading walk sees every node"
+    assert W_1.grad.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+
+
+def test_h_copies_cost_a_copy_is_made_by_identity_not_by_its_constructor():
+    from micrornn.tensor import Copy
+
+    with pytest.raises(TypeError, match=r"made by W.identity\(\)"):
+        Copy(np.ones(2))
