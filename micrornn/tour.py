@@ -141,11 +141,11 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
     freeze = fork and gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
-    futures = {}
+    futures = {}  # filled one by one: a Ctrl-C between two submits still stops what was started
     try:
         try:
-            futures = {path: pool.submit(_run_in_worker, path, out / path.stem, quick, injected)
-                       for path in demos[-1:] + demos[:-1]}
+            for path in demos[-1:] + demos[:-1]:
+                futures[path] = pool.submit(_run_in_worker, path, out / path.stem, quick, injected)
         finally:
             if freeze:
                 gc.unfreeze()  # the workers exist (the first submit forks them all); this process is as it was
