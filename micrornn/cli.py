@@ -88,7 +88,9 @@ def _check_folder(path: Path) -> None:
         raise UsageError("--out", f"cannot create the folder {path}: {existing} is not writable")
 
 
-def _cannot_write(e: OSError, out: Path) -> UsageError:
+def _cannot_write(e: OSError, out: Path) -> OSError | UsageError:
+    if isinstance(e, BrokenPipeError):  # the reader of our output went away (`| head`): not about --out (main)
+        return e
     if isinstance(e, (FileExistsError, NotADirectoryError)):  # a file where the path needs a folder
         return UsageError("--out", f"cannot write {out}: {e.filename} is a file, not a folder")
     return UsageError("--out", f"cannot write {e.filename or out}: {e.strerror or e}")
@@ -131,8 +133,6 @@ def _draw(args: argparse.Namespace) -> int:
     picture = viz.draw(u, view=args.view, max_steps=args.max_steps)
     try:
         out = viz.render(picture, args.out)
-    except BrokenPipeError:  # the reader of our output went away (`| head`): not a problem with --out
-        raise
     except OSError as e:
         raise _cannot_write(e, args.out) from None
     print(f"wrote {out} ({topology}, T = {u.T}, hidden {args.hidden}, {args.view} view); DOT source: {out}.dot")
@@ -146,8 +146,6 @@ def _demo(args: argparse.Namespace) -> int:
         _check_folder(args.out)
     try:
         run_demo(args.name, args.out, quick=args.quick)
-    except BrokenPipeError:  # the reader of our output went away (`| head`): not a problem with --out
-        raise
     except OSError as e:
         raise _cannot_write(e, args.out or Path("out/demo")) from None
     return 0
@@ -161,8 +159,6 @@ def _tour(args: argparse.Namespace) -> int:
         raise UsageError("--jobs", "--step runs the demos one at a time (it pauses after each): leave --jobs out")
     try:
         run_tour(args.out, quick=args.quick, step=args.step, jobs=args.jobs)
-    except BrokenPipeError:  # the reader of our output went away (`| head`): not a problem with --out
-        raise
     except OSError as e:
         raise _cannot_write(e, args.out) from None
     return 0
