@@ -29,7 +29,8 @@ from .value import Value
 
 __all__ = [
     "finite_floats", "values", "shapes", "arrays", "tensors", "broadcastable_shapes",
-    "Expression", "expressions", "OPS", "SMOOTH_OPS", "TOPOLOGIES", "CellProblem", "cell_problems", "check_cell",
+    "Expression", "expressions", "OPS", "SMOOTH_OPS", "TOPOLOGIES", "CellProblem", "cell_problems", "problem_data",
+    "check_cell",
 ]
 
 
@@ -179,6 +180,16 @@ def cell_problems(draw: Callable, cell_class: type, topologies: Sequence[str] = 
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     batch = draw(st.sampled_from([None, *range(1, max_batch + 1)]))
     T = 1 if topology == "one_to_one" else draw(st.integers(1, max_T))
+    return CellProblem(cell, topology, problem_data(draw, cell, topology, rng, batch, T))
+
+
+def problem_data(draw: Callable, cell: Any, topology: str, rng: np.random.Generator, batch: int | None,
+                 T: int) -> dict[str, Any]:
+    """The data of a drawn problem for ``cell``: the keyword arguments of ``unroll.<topology>`` — inputs (token
+    ids or vectors, as the cell reads), class or regression targets, an h0 or none, and for one-to-many the
+    feed (``"output"`` only where the output can be the next input). ``draw`` is hypothesis's, inside a
+    ``@st.composite``; the numbers come from ``rng``."""
+    I, O, ids = cell.input_size, cell.output_size, cell.token_ids
     bshape = () if batch is None else (batch,)
     classes = O > 1 and draw(st.booleans())
 
@@ -195,15 +206,13 @@ def cell_problems(draw: Callable, cell_class: type, topologies: Sequence[str] = 
         parts = tuple(rng.uniform(-0.5, 0.5, size=shape) for _ in cell.state_names)
         h0 = parts if len(parts) > 1 else parts[0]
     if topology == "one_to_one":
-        kwargs = dict(x=x_of(1)[0], y=y_of(1)[0])
-    elif topology == "many_to_one":
-        kwargs = dict(xs=x_of(T), y=y_of(1)[0], h0=h0)
-    elif topology == "many_to_many":
-        kwargs = dict(xs=x_of(T), ys=y_of(T), h0=h0)
-    else:
-        can_feed = not ids and I == O and not cell.bidirectional
-        kwargs = dict(x=x_of(1)[0], ys=y_of(T), h0=h0, feed="output" if can_feed and draw(st.booleans()) else "zeros")
-    return CellProblem(cell, topology, kwargs)
+        return dict(x=x_of(1)[0], y=y_of(1)[0])
+    if topology == "many_to_one":
+        return dict(xs=x_of(T), y=y_of(1)[0], h0=h0)
+    if topology == "many_to_many":
+        return dict(xs=x_of(T), ys=y_of(T), h0=h0)
+    can_feed = not ids and I == O and not cell.bidirectional
+    return dict(x=x_of(1)[0], ys=y_of(T), h0=h0, feed="output" if can_feed and draw(st.booleans()) else "zeros")
 
 
 def check_cell(cell_class: type, examples: int = 8, shrink: bool = True, **strategy_kwargs: Any) -> None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from micrornn import unroll as U
 from micrornn.nn import RNN
+from micrornn.testing import problem_data
 
 TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many", "one_to_many")
 
@@ -38,26 +39,7 @@ def problems(draw, topologies=TOPOLOGIES, activations=("tanh", "sigmoid", "relu"
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     batch = draw(st.sampled_from([None, *range(1, max_batch + 1)]))
     T = 1 if topology == "one_to_one" else draw(st.integers(1, max_T))
-    bshape = () if batch is None else (batch,)
-    classes = O > 1 and draw(st.booleans())
-
-    def x_of(n):
-        return rng.integers(0, I, size=(n, *bshape)) if ids else rng.uniform(-1, 1, size=(n, *bshape, I))
-
-    def y_of(n):
-        return rng.integers(0, O, size=(n, *bshape)) if classes else rng.uniform(-1, 1, size=(n, *bshape, O))
-
-    h0 = rng.uniform(-0.5, 0.5, size=(*bshape, rnn.context_size)) if draw(st.booleans()) else None
-    if topology == "one_to_one":
-        kwargs = dict(x=x_of(1)[0], y=y_of(1)[0])
-    elif topology == "many_to_one":
-        kwargs = dict(xs=x_of(T), y=y_of(1)[0], h0=h0)
-    elif topology == "many_to_many":
-        kwargs = dict(xs=x_of(T), ys=y_of(T), h0=h0)
-    else:
-        feed = "output" if (not ids and I == O and draw(st.booleans())) else "zeros"
-        kwargs = dict(x=x_of(1)[0], ys=y_of(T), h0=h0, feed=feed)
-    return Problem(rnn, topology, kwargs)
+    return Problem(rnn, topology, problem_data(draw, rnn, topology, rng, batch, T))
 
 
 def plain_layout(graph):

@@ -51,11 +51,18 @@ def test_scalar_unroll_equals_tensor_unroll(p):
     p.rnn.zero_grad()
     s = p.build(scalar=True)
     s.backward()
+    assert_scalar_graph_agrees(u, s, p.rnn, tensor_grads, kinds=("H",))
+
+
+def assert_scalar_graph_agrees(u, s, cell, tensor_grads, kinds=("H", "C")):
+    """The scalar Value graph ``s`` against the Tensor graph ``u`` of the same net: the loss, ``cell``'s
+    parameter grads (left by ``s.backward()``) against ``tensor_grads``, and the grads of the states."""
     assert abs(u.loss.item() - s.loss.data) <= 1e-9 * (1 + abs(u.loss.item()))
-    for name, q in p.rnn.named_parameters():
+    for name, q in cell.named_parameters():
         assert np.allclose(q.grad, tensor_grads[name], rtol=1e-9, atol=1e-12), name
-    for a, b in zip(u.H, s.H):
-        assert np.allclose(U.grad_of(a), U.grad_of(b), rtol=1e-9, atol=1e-12)
+    for kind in kinds:
+        for a, b in zip(getattr(u, kind), getattr(s, kind)):
+            assert np.allclose(U.grad_of(a), U.grad_of(b), rtol=1e-9, atol=1e-12)
         assert np.allclose(U.data_of(a), U.data_of(b), rtol=1e-12, atol=1e-15)
 
 
@@ -180,12 +187,7 @@ def test_cells_copies_sum_finite_differences_and_scalar_equals_tensor(name, data
     p.cell.zero_grad()
     s = p.build(scalar=True)
     s.backward()
-    assert abs(u.loss.item() - s.loss.data) <= 1e-9 * (1 + abs(u.loss.item()))
-    for pname, param in p.cell.named_parameters():
-        assert np.allclose(param.grad, grads[pname], rtol=1e-9, atol=1e-12), pname
-    for kind in ("H", "C"):
-        for a, b in zip(getattr(u, kind), getattr(s, kind)):
-            assert np.allclose(U.grad_of(a), U.grad_of(b), rtol=1e-9, atol=1e-12)
+    assert_scalar_graph_agrees(u, s, p.cell, grads)
 
 
 @pytest.mark.parametrize("cls", [LSTM, GRU, PeepholeLSTM])
