@@ -20,6 +20,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import functional as F
+from .protocol import CellError, affine_error
 from .tensor import Tensor, _copy, concatenate
 from .value import Value
 
@@ -54,12 +55,21 @@ class TensorBackend:
         """``W h + b``; for token ids ``h``, column h of W (the product with a one-hot vector) + b."""
         if type(h) is not Tensor and _is_ids(h):
             return F._embed(W, h) if b is None else F._embed(W, h) + b
-        return F._linear(h, W, b)
+        try:
+            return F._linear(h, W, b)
+        except (AttributeError, TypeError, ValueError):  # a user cell's shapes: say which (no cost when right)
+            raise _affine_error(W, h, b) from None
 
     def affine2(self, W_h: Tensor, h: Tensor, W_x: Tensor, x: Tensor | np.ndarray, b: Tensor) -> Tensor:
         """``W_h h + W_x x + b`` (``x`` a vector, a batch or token ids) as one node, ``affine``: the simple
         RNN's ``W^H C_t + W^X X_t + b`` with its three weighted inputs."""
-        return F._affine2(W_h, h, W_x, x, b)
+        try:
+            return F._affine2(W_h, h, W_x, x, b)
+        except (AttributeError, TypeError, ValueError):
+            raise _affine2_error(W_h, h, W_x, x, b) from None
+
+    def relu(self, z: Tensor) -> Tensor:
+        return z.relu()
 
     def apply(self, f: Callable[[Any], Any], z: Tensor) -> Tensor:
         """An activation (``Tensor.tanh`` …) applied to a node."""
@@ -129,12 +139,18 @@ class ValueBackend(TensorBackend):
         if _is_ids(h):
             Wh = self.embed(W, h)
         else:
+            problem = affine_error(W, h, b)  # numpy would broadcast a wrong bias over Values silently
+            if problem is not None:
+                raise problem
             Wh = W @ h if h.ndim == 1 else h @ W.T  # numpy's object matmul: Σ of Value products
         return Wh if b is None else Wh + b
 
     def affine2(self, W_h: np.ndarray, h: np.ndarray, W_x: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The same sums of Value products as ``affine(W_x, x) + affine(W_h, h, b)``."""
         return self.affine(W_x, x) + self.affine(W_h, h, b)
+
+    def relu(self, z: np.ndarray) -> np.ndarray:
+        return _map(Value.relu, z)
 
     def apply(self, f: Callable[[Any], Any], z: np.ndarray) -> np.ndarray:
         """An activation applied to every Value of the array."""
@@ -177,6 +193,23 @@ class ValueBackend(TensorBackend):
 def _is_ids(x: Any) -> bool:
     """Token ids are integer arrays (or one numpy integer); vectors are Tensors or arrays of Values."""
     return isinstance(x, (np.ndarray, np.integer)) and x.dtype.kind in "iu"
+
+
+def _affine_error(W: Any, h: Any, b: Any) -> CellError:
+    """The error for an ``affine`` that failed: what is wrong with W, x or b."""
+    return affine_error(W, h, b) or CellError(f"be.affine(W, x, b) failed for W {np.shape(W)}, x {np.shape(h)}, "
+                                              f"b {np.shape(b)}")
+
+
+def _affine2_error(W_h: Any, h: Any, W_x: Any, x: Any, b: Any) -> CellError:
+    """The same for ``affine2``: the first of its two products (or the bias) that cannot be formed."""
+    pairs = ((W_h, h, b),) if type(x) is not Tensor and _is_ids(x) else ((W_h, h, None), (W_x, x, None), (W_h, h, b))
+    for W, v, bias in pairs:
+        problem = affine_error(W, v, bias)
+        if problem is not None:
+            return problem
+    return CellError(f"be.affine2 failed for W_h {np.shape(W_h)}, h {np.shape(h)}, W_x {np.shape(W_x)}, "
+                     f"x {np.shape(x)}, b {np.shape(b)}")
 
 
 def _labelled(node: Tensor, label: str) -> Tensor:

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import functional as F
 from .module import Module, _positive_int
+from .protocol import check_weights
 from .tensor import Tensor
 
 __all__ = ["Cell", "RNN", "Elman", "Jordan", "LSTM", "GRU", "FEEDBACKS", "layer_suffix"]
@@ -94,7 +95,9 @@ class Cell(Module):
         if truncate is not None:
             truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
         self.truncate = truncate
-        self.seed = seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int (the same seed draws the same weights), got {seed!r}")
+        self.seed = int(seed)
         self._param_names: list[str] = []
         self._labels: dict[str, str] = {}
         rng = np.random.default_rng(seed)
@@ -102,7 +105,7 @@ class Cell(Module):
         H, D = self.hidden_size, self.directions
         for layer in range(self.num_layers):
             for direction in range(D):
-                shapes = self.weights(self.input_size if layer == 0 else H * D, H)
+                shapes = check_weights(type(self).__name__, self.weights(self.input_size if layer == 0 else H * D, H))
                 for name, shape in shapes.items():
                     full = name + layer_suffix(layer, direction)
                     label = self.labels.get(name, name) + _label_suffix(layer, direction)

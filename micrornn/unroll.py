@@ -51,6 +51,7 @@ from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, _t_of, _vsum, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
 from .graph import _collector_paused, no_grad, timestep
+from .protocol import CellError, affine_error, check_state
 from .record import ROLE_KINDS, Role, Unrolled
 from .tensor import Tensor
 from .value import Value
@@ -71,7 +72,7 @@ def _inputs(rnn: Cell, xs: Any, where: str) -> tuple[list[Any], bool, int | None
     """
     if isinstance(xs, (Tensor, Value)):
         raise TypeError(f"{where}: pass inputs as a numpy array or nested lists, not a {type(xs).__name__}")
-    arr = np.asarray(xs)
+    arr = _rectangular(xs, f"{where}: inputs", f"(T, {rnn.input_size}) or (T, batch, {rnn.input_size})")
     I = rnn.input_size
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{where}: inputs must be numbers, got dtype {arr.dtype}")
@@ -97,6 +98,26 @@ def _inputs(rnn: Cell, xs: Any, where: str) -> tuple[list[Any], bool, int | None
     if not np.isfinite(arr).all():
         raise ValueError(f"{where}: inputs hold inf/nan values")
     return list(arr.astype(np.float64)), False, (arr.shape[1] if arr.ndim == 3 else None)
+
+
+def _rectangular(x: Any, what: str, expected: str) -> np.ndarray:
+    """``np.asarray(x)``, or a ValueError naming the first row whose length differs (numpy says "inhomogeneous")."""
+    try:
+        return np.asarray(x)
+    except ValueError:
+        pass
+    rows = list(x)
+    first = np.shape(rows[0]) if rows else ()
+    for i, row in enumerate(rows):
+        try:
+            shape = np.shape(row)
+        except ValueError:
+            shape = None
+        if shape != first:
+            got = "ragged itself" if shape is None else f"shape {shape}"
+            raise ValueError(f"{what} are ragged: entry 0 has shape {first} but entry {i} has {got}; every time step "
+                             f"needs the same shape, {expected}") from None
+    raise ValueError(f"{what} are ragged: every time step needs the same shape, {expected}") from None
 
 
 def _target(rnn: Cell, y: Any, batch: int | None, loss: str | None, where: str) -> tuple[np.ndarray, str]:
@@ -158,7 +179,9 @@ def _initial_states(rnn: Cell, h0: Any, batch: int | None, scalar: bool, where: 
     C = rnn.context_size
     want = (() if stacked == 1 else (stacked,)) + (() if batch is None else (batch,)) + (C,)
     state = f"the {rnn.feedback} state" if isinstance(rnn, RNN) else f"{names}: (layers·directions, [batch,] hidden)"
-    checked = [_state_array(part, want, scalar, f"{where}: h0", state, stacked == 1) for part in parts]
+    where_of = [f"{where}: h0" if n_states == 1 else f"{where}: h0[{i}] ({s.lower()}0)"
+                for i, s in enumerate(rnn.state_names)]
+    checked = [_state_array(part, want, scalar, w, state, stacked == 1) for w, part in zip(where_of, parts)]
     out = []
     for layer in range(rnn.num_layers):
         row = []
@@ -186,9 +209,11 @@ def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state
                             f"unroll (an array of Values) to stay in the graph, or its .data for a constant")
         arr, shape = h0, h0.shape
     else:
-        arr = np.asarray(h0)
+        arr = _rectangular(h0, where, str(want))
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"{where} must be numbers of shape {want} ({state}), got dtype {arr.dtype}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{where} holds inf/nan values; a start state must be finite numbers of shape {want}")
         arr, shape = arr.astype(np.float64), arr.shape
     if one_row and shape == (1, *want):  # PyTorch's (layers·directions = 1, [batch,] H): take the one row
         return arr[0]
@@ -277,19 +302,27 @@ class _StepParams:
     The copy is made and recorded right here (``be.copy``, labelled W^H_t, appended to ``u.copies``):
     a few copies a step, so every call saved on the way counts."""
 
-    __slots__ = ("_info", "_be", "_t", "_suffix", "_made")
+    __slots__ = ("_info", "_be", "_t", "_suffix", "_made", "_cell")
 
-    def __init__(self, info: dict[str, tuple[Node, str, list[Node]]], be: Any, t: int, suffix: str) -> None:
-        self._info, self._be, self._t, self._suffix, self._made = info, be, t, suffix, {}
+    def __init__(self, info: dict[str, tuple[Node, str, list[Node]]], be: Any, t: int, suffix: str,
+                 cell: Cell) -> None:
+        self._info, self._be, self._t, self._suffix, self._made, self._cell = info, be, t, suffix, {}, cell
 
     def __getattr__(self, name: str) -> Node:
         made = self._made
         node = made.get(name)
         if node is None:
-            leaf, label, copies = self._info[name + self._suffix]
+            entry = self._info.get(name + self._suffix)
+            if entry is None:  # an AttributeError, so getattr(p, "b_extra", None) and hasattr work in a step
+                raise AttributeError(_no_weight(self._cell, name))
+            leaf, label, copies = entry
             node = made[name] = self._be.copy(leaf, f"{label}_{self._t}")
             copies.append(node)
         return node
+
+    def _used(self) -> dict[str, Node]:
+        """The weights this step has read so far, by the name it used."""
+        return self._made
 
 
 class _Direct:
@@ -301,18 +334,72 @@ class _Direct:
         self._cell, self._suffix = cell, suffix
 
     def __getattr__(self, name: str) -> Tensor:
-        return getattr(self._cell, name + self._suffix)
+        node = getattr(self._cell, name + self._suffix, None)
+        if not isinstance(node, Tensor):
+            raise AttributeError(_no_weight(self._cell, name))
+        return node
+
+    def _used(self) -> dict[str, Node]:
+        cell, suffix = self._cell, self._suffix
+        return {name: getattr(cell, name + suffix) for name in _weight_names(cell)}
 
 
-def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x: Any,
-                 on_layer: Callable[[int], None] | None = None) -> list[Any]:
+def _weight_names(cell: Cell) -> list[str]:
+    """The names a step reads its weights by: those of ``weights()`` and the output head's."""
+    return [*cell.weights(cell.input_size, cell.hidden_size), "W_o", "b_o"]
+
+
+def _no_weight(cell: Cell, name: str) -> str:
+    return (f"{type(cell).__name__} has no weight {name!r}: its weights are "
+            f"{', '.join(_weight_names(cell))} (declared by weights(), read in step as p.<name>)")
+
+
+def _where(cell: Cell, t: int, layer: int, direction: int) -> str:
+    return (f"{type(cell).__name__}.step at t={t}" + (f", layer {layer}" if cell.num_layers > 1 else "")
+            + (", reverse direction" if direction else ""))
+
+
+def _step(cell: Cell, be: Any, p: Any, state: Any, x: Any, t: int, layer: int, direction: int,
+          batch: int | None) -> Any:
+    """``cell.step(be, p, state, x)``, its result checked against the cell's protocol (``protocol``): a
+    wrong arity, type or shape — or an error inside the step — is a CellError naming the cell, the time
+    step, and the weight or state part at fault, before anything else uses it."""
+    try:
+        new = cell.step(be, p, state, x)
+    except (AttributeError, TypeError, ValueError, IndexError) as e:
+        raise _step_error(cell, p, e, t, layer, direction) from (None if isinstance(e, CellError) else e)
+    problem = check_state(cell, new, be.scalar, batch)
+    if problem is not None:
+        raise CellError(f"{_where(cell, t, layer, direction)}: {problem}{_read(p)}")
+    return new
+
+
+def _step_error(cell: Cell, p: Any, e: Exception, t: int, layer: int, direction: int) -> CellError:
+    """An error raised inside a step, with the step in front; an ``affine`` error names W as the step did."""
+    message = str(e) if isinstance(e, CellError) else f"{type(e).__name__}: {e}"
+    operands = getattr(e, "operands", None)
+    if operands is not None:
+        for name, node in p._used().items():
+            if node is operands[0]:
+                message = str(affine_error(*operands, name=f"p.{name}"))
+    return CellError(f"{_where(cell, t, layer, direction)}: {message}{_read(p)}")
+
+
+def _read(p: Any) -> str:
+    used = p._used()
+    shapes = ", ".join(f"p.{name} {np.shape(node)}" for name, node in used.items())
+    return f" (this step read {shapes})" if used else ""
+
+
+def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x: Any, t: int,
+                 batch: int | None, on_layer: Callable[[int], None] | None = None) -> list[Any]:
     """One time step up through the layers of a unidirectional cell (layer l reads layer l−1's H_t).
     The unroller and ``sample`` both call it: one step function, used everywhere."""
     new = []
     for layer, (p, state) in enumerate(zip(views, states)):
         if on_layer is not None:
             on_layer(layer)
-        state = cell.step(be, p, state, x)
+        state = _step(cell, be, p, state, x, t, layer, 0, batch)
         new.append(state)
         x = cell.hidden(state)
     return new
@@ -351,7 +438,8 @@ class _Builder:
         key = (t, layer, direction)
         view = self.views.get(key)
         if view is None:
-            view = self.views[key] = _StepParams(self.copy_info, self.be, t, self.suffix[layer, direction][0])
+            view = self.views[key] = _StepParams(self.copy_info, self.be, t, self.suffix[layer, direction][0],
+                                                 self.cell)
         return view
 
     def gate(self, name: str, node: Any) -> None:
@@ -459,9 +547,9 @@ class _Builder:
                 x = self.input(inputs[s - 1], t)
                 if truncate and s > 1 and (s - 1) % truncate == 0:  # the context is a copy (see cut_due)
                     states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
-                views = [_StepParams(info, be, t, suffix) for suffix in suffixes]  # one direction: each made once
+                views = [_StepParams(info, be, t, suffix, cell) for suffix in suffixes]  # one direction: each made once
                 self.where = (t, 0, 0)
-                states = _layers_step(cell, be, views, states, x, on_layer)
+                states = _layers_step(cell, be, views, states, x, t, self.batch, on_layer)
                 for layer, st in enumerate(states):
                     self.state(st, t, layer, 0)
                 next_fed = s < T and inputs[s] is _PREV_OUTPUT
@@ -502,8 +590,9 @@ class _Builder:
                                                       cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
                             self.u.extra_inputs.append((x, layer))
                         self._at(t, layer, direction)
-                        state = self.state(cell.step(be, self.params(t, layer, direction), state, x),
-                                           t, layer, direction)
+                        new = _step(cell, be, self.params(t, layer, direction), state, x, t, layer, direction,
+                                    self.batch)
+                        state = self.state(new, t, layer, direction)
                         H_of[direction, s] = cell.hidden(state)
                 states[layer][direction] = state
             layer_in = []
@@ -687,9 +776,13 @@ def _decoder_inputs(decoder: Cell, targets: list[tuple], teacher_forcing: bool, 
     if decoder.input_size != decoder.output_size:
         raise ValueError(f"{where}: the decoder is fed its previous target or output, so it needs input_size == "
                          f"output_size, got {decoder.input_size} and {decoder.output_size}")
-    first = np.zeros((*bshape, decoder.input_size)) if start is None else np.asarray(start, dtype=np.float64)
-    if first.shape != (*bshape, decoder.input_size):
-        raise ValueError(f"{where}: start must have shape {(*bshape, decoder.input_size)}, got {first.shape}")
+    want = (*bshape, decoder.input_size)
+    first = np.zeros(want) if start is None else _rectangular(start, f"{where}: start", str(want))
+    if first.dtype.kind not in "biuf" or first.shape != want:
+        raise ValueError(f"{where}: start must be numbers of shape {want}, got {first.dtype} of shape {first.shape}")
+    if not np.isfinite(first).all():
+        raise ValueError(f"{where}: start holds inf/nan values; it must be finite numbers of shape {want}")
+    first = first.astype(np.float64)
     if not teacher_forcing:
         return [first] + [_PREV_OUTPUT] * (T - 1)
     onehot = np.eye(decoder.output_size)
@@ -743,7 +836,7 @@ def _generate(rnn: Cell, start: Any, steps: int, temperature: float = 1.0,
     with no_grad():
         for i, tok in enumerate(prime + [None] * (steps - 1)):
             x = np.int64(out[-1] if tok is None else tok)
-            states = _layers_step(rnn, be, views, states, x)
+            states = _layers_step(rnn, be, views, states, x, i + 1, None)
             O = rnn.output(be, views[0], rnn.hidden(states[-1]))
             if jordan:
                 states[0] = O
