@@ -42,6 +42,8 @@ one entry per Value): what it is, its time step, layer and direction — picture
 from __future__ import annotations
 
 import os
+import threading
+import tracemalloc
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,7 +52,7 @@ import numpy as np
 from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, _t_of, _vsum, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
-from .graph import _collector_paused, no_grad, timestep
+from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
 from .record import ROLE_KINDS, Role, Unrolled
 from .tensor import Tensor
@@ -229,19 +231,79 @@ _NODE_BYTES = 250  # one Tensor node's object and array headers
 
 
 def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = False) -> int:
-    """Bytes an unroll of ``T`` steps holds after ``backward()`` — a rough estimate made before building.
+    """Bytes an unroll of ``T`` steps takes at its peak (building it, then ``backward()``), before building it.
 
-    Tensor graphs: each step holds its activations (data and grad, 16 bytes a number) and its
-    nodes. A per-step copy of a weight matrix keeps its gradient as factors that other nodes hold
-    anyway (``tensor.Copy``), so it costs a node; a bias copy's gradient is a vector (8 bytes a
-    number). Value graphs: one ~140-byte Value per number — the copies, a product and a sum for each
-    use of a weight, the activations.
+    Measured, not guessed: a 2-step and a 4-step many-to-many unroll of this very cell are built and run
+    backward once (per cell, batch and engine; ``tracemalloc`` counts the bytes), and the difference is one
+    step's cost, scaled to ``T``. So a user's own cell is counted as it builds, however many nodes its step
+    makes. A net whose 4-step probe would itself be big (above a quarter of the budget) gets the rough
+    formula instead (``_rough_estimate``), as does a call under ``no_grad()`` (no graph is kept there).
 
         >>> memory_estimate(RNN(65, 256, 65), T=10_000) < 500e6   # [H]: a 10,000-step char-RNN in under 500 MB
         True
     """
     T = _count(T, "memory_estimate: T")
     b = 1 if batch is None else _count(batch, "memory_estimate: batch")
+    if not is_grad_enabled() or _rough_estimate(rnn, 4, b, scalar) > _budget(None, "memory_estimate") / 4:
+        return _rough_estimate(rnn, T, b, scalar)
+    peak, held_two, held_four = _footprint(rnn, batch, scalar)
+    # one step's cost from what the graphs hold (the weights' dense grads and backward's temporaries are
+    # the same for both, and only add noise to peaks), on top of the 2-step build's peak
+    # +10%: the probes' numbers are a few percent short of a cold build's (the free lists again)
+    return int(1.1 * (peak + max(T - 2, 0) * max(held_four - held_two, 0) / 2))
+
+
+_PROBE_LOCK = threading.Lock()  # tracemalloc is one per process: one probe at a time
+
+
+def _footprint(rnn: Cell, batch: int | None, scalar: bool) -> tuple[int, int, int]:
+    """The peak bytes of a 2-step unroll of ``rnn`` (zeros in, zeros as regression targets, then backward)
+    and the bytes a 2-step and a 4-step graph hold after backward; cached on the cell, and the weights'
+    gradients put back as they were."""
+    key = (batch, scalar, getattr(rnn, "truncate", None))
+    cache = rnn.__dict__.setdefault("_footprints", {})
+    if key not in cache:
+        bshape = () if batch is None else (batch,)
+        grads = [p.grad.copy() for p in rnn.parameters()]
+        sizes = []
+        with _PROBE_LOCK:
+            # a first 2-step build fills CPython's free lists (floats, tuples, …), whose reuse tracemalloc
+            # does not see: measured cold then warm, the difference of the two would be short of one step
+            for T in (2, 2, 4):
+                xs = (np.zeros((T, *bshape), dtype=int) if rnn.token_ids
+                      else np.zeros((T, *bshape, rnn.input_size)))
+                ys = np.zeros((T, *bshape, rnn.output_size))
+                sizes.append(_bytes(lambda: many_to_many(rnn, xs, ys, scalar=scalar, max_memory=float("inf"))))
+        for p, g in zip(rnn.parameters(), grads):
+            p.grad = g
+        (held_two, peak), (held_four, _) = sizes[1], sizes[2]
+        cache[key] = (peak, held_two, held_four)
+    return cache[key]
+
+
+def _bytes(build: Callable[[], Unrolled]) -> tuple[int, int]:
+    """(bytes the graph holds after its backward, peak bytes while ``build()`` and ``backward()`` ran), as
+    tracemalloc counts them. When the caller traces already (a test measuring us), their peak is left alone
+    and the first number stands for both."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        u = build()
+        u.backward()
+        held, peak = tracemalloc.get_traced_memory()
+        return held - before, (peak if not tracing else held - before)
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+
+
+def _rough_estimate(rnn: Cell, T: int, b: int, scalar: bool) -> int:
+    """A formula for the bytes of a ``T``-step unroll. Tensor graphs: each step holds its activations (data and
+    grad, 16 bytes a number, ``Cell.step_width`` · hidden of them) and its nodes; a per-step copy of a weight
+    matrix keeps its gradient as factors that other nodes hold anyway (``tensor.Copy``), so it costs a node;
+    a bias copy's gradient is a vector. Value graphs: one ~140-byte Value per number."""
     params = rnn.parameters()
     n_params = sum(p.size for p in params)
     cells = rnn.num_layers * rnn.directions
@@ -280,7 +342,10 @@ def _budget(max_memory: float | None, where: str) -> float:
 def check_memory(rnn: Cell, T: int, batch: int | None, scalar: bool, max_memory: float | None = None,
                  where: str = "unroll") -> int:
     """Raise ``MemoryError`` when the estimate (``memory_estimate``) is above the budget; return the estimate."""
-    need, budget = memory_estimate(rnn, T, batch, scalar), _budget(max_memory, where)
+    budget = _budget(max_memory, where)
+    rough = _rough_estimate(rnn, T, 1 if batch is None else batch, scalar)
+    # the formula is within a few times of the truth: far below the budget, no need to measure the cell
+    need = memory_estimate(rnn, T, batch, scalar) if rough > budget / 16 else rough
     if need > budget:
         kind, why = (("Values", "one ~140-byte Value per number") if scalar else
                      ("Tensors", "each step's activations and nodes; weight copies keep factored gradients"))
