@@ -43,9 +43,11 @@ class Cell(Module):
       gets the bare names; other layers and the reverse direction get ``layer_suffix``);
     - ``step(be, p, state, X_t)``: ``p.W_x`` … are that step's parameters (per-step copies when
       unrolled); ``be`` has the ops that run on Tensors and on arrays of Values alike —
-      ``be.affine(W, x, b)`` (``W x + b``; a token id x picks column x), ``be.tanh``, ``be.sigmoid``,
-      ``be.gate(name, node)`` (marks a gate for the pictures) — and ``+ - *``, ``1 - z``, ``z[..., a:b]``.
-      The state is ``H`` (or a tuple, named by ``state_names``: the LSTM's ``(H, C)``).
+      ``be.affine(W, x, b)`` (``W x + b``; a token id x picks column x), ``be.affine2``, ``be.tanh``,
+      ``be.sigmoid``, ``be.relu``, ``be.apply(f, z)``, ``be.gate(name, node)`` (marks a gate for the
+      pictures), ``be.concat``, ``be.embed`` — and ``+ - *``, ``1 - z``, ``z[..., a:b]`` (README: Cells).
+      The state is ``H`` (or a tuple, named by ``state_names``: the LSTM's ``(H, C)``); the unroller
+      checks each step's result against ``state_names`` and the shape (batch, hidden) (``protocol``).
 
     The output head ``O_t = W^O H_t + b^O`` (``W_o``: output × hidden·directions) is added for every
     cell. Parameters are uniform in ±1/√hidden, drawn from ``seed`` in creation order, as PyTorch's.

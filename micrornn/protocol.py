@@ -99,7 +99,9 @@ def affine_error(W: Any, h: Any, b: Any, name: str | None = None) -> CellError |
         problem = ("be.affine(W, x): x is None — a cell with accepts_none = True gets None for a missing state "
                    "(step 1 without H_0) or input: leave that term out, as RNN.step does")
     elif not isinstance(h, (Tensor, np.ndarray)):
-        problem = f"be.affine(W, x): x is a {type(h).__name__}, expected a state or input node"
+        problem = f"be.affine(W, x): x is a {type(h).__name__}, expected a state or input node" + (
+            f" (a state of {len(h)} parts, as state_names declares, comes as a tuple: unpack it, e.g. "
+            f"h, c = state)" if isinstance(h, tuple) else "")
     elif len(W_shape) != 2:
         problem = f"{name} has shape {W_shape}; be.affine(W, x) needs a matrix W of shape (out, len(x))"
     elif h_shape[-1:] != W_shape[1:]:

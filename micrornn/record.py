@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backends import Node, ParamValue, _flat, _is_ids, _t_of, grad_of
+from .backends import Node, ParamValue, _flat, _is_ids, _t_of, data_of, grad_of
 from .cells import Cell, layer_suffix
 from .graph import stale_error, topological_order
 from .tensor import Tensor
@@ -99,16 +99,11 @@ class Unrolled:
         each of them is added into its Tensor parameter — for every leaf the loss reaches, so an encoder
         whose ``H[-1]`` was this graph's ``h0`` gets its gradient too.
         """
-        if self.scalar:
-            # the increment of this call only: a Value leaf holds the sum over all calls so far
-            leaves = [v for v in topological_order(self.loss) if isinstance(v, ParamValue)]
-            for v in leaves:  # the rule of the Tensor path: a weight assigned after this graph read it is stale
-                if v.param._stamp > v._stamp:
+        if self.scalar:  # the rule of the Tensor path: a weight assigned after this graph read it is stale
+            for v in topological_order(self.loss):
+                if isinstance(v, ParamValue) and v.param._stamp > v._stamp:
                     raise stale_error(v, v.param)
-            before = [v.grad for v in leaves]
-            self.loss.backward()
-            for v, old in zip(leaves, before):
-                v.param.grad[v.index] += v.grad - old
+            self.loss.backward()  # each ParamValue adds what it receives into its Tensor parameter
             return
         self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
@@ -131,8 +126,43 @@ class Unrolled:
         return out
 
     def param_grad(self, name: str) -> np.ndarray:
-        """dL/d(parameter) from this graph alone (the sum over its per-step copies)."""
-        return grad_of(self.leaves[name])
+        """dL/d(parameter) from this graph alone, its last backward: the sum of its per-step copies' grads.
+
+        Not the parameter's ``.grad``, which accumulates over backward calls and graphs (PyTorch's leaves).
+
+            >>> from micrornn.nn import RNN; from micrornn.unroll import many_to_one
+            >>> rnn = RNN(2, 3, 2); u = many_to_one(rnn, [[1., 0.], [0., 1.]], 1); u.backward(); u.backward()
+            >>> bool(np.allclose(2 * u.param_grad("W_h"), rnn.W_h.grad))
+            True
+        """
+        if name not in self.leaves:
+            raise KeyError(f"param_grad({name!r}): this graph's parameters are {', '.join(self.leaves)}")
+        grads = self.copy_grads(name)
+        return sum(grads[1:], grads[0].copy()) if grads else np.zeros(np.shape(data_of(self.leaves[name])))
+
+    def loss_grads(self, i: int) -> list[np.ndarray]:
+        """dL_i/dH_t for every entry of ``H`` (zeros where L_i does not reach: after its step, across a cut),
+        from a backward of ``L[i]`` alone that leaves the weights' ``.grad`` as they were — so the per-loss
+        decomposition dL/dH_t = Σ_i dL_i/dH_t can be looked at without training on L_i twice. Afterwards the
+        graph's inner nodes hold L_i's gradients (``u.H[t].grad``); the weights do not.
+
+            >>> from micrornn.nn import RNN; from micrornn.unroll import many_to_many
+            >>> u = many_to_many(RNN(2, 3, 2), [[1., 0.], [0., 1.]], [[1., 0.], [0., 1.]])
+            >>> [float(np.abs(g).sum()) > 0 for g in u.loss_grads(0)]   # L_1 reaches H_1 only
+            [True, False]
+        """
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -len(self.L) <= i < len(self.L):
+            raise IndexError(f"loss_grads(i): i indexes u.L, which has {len(self.L)} losses; got {i!r}")
+        params = self.rnn.parameters()
+        saved = [p.grad.copy() for p in params]
+        try:
+            self.L[i].backward()
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+        reached = {id(node) for node in topological_order(self.L[i])}
+        return [grad_of(h) if all(id(v) in reached for v in _flat(h)) else np.zeros(np.shape(data_of(h)))
+                for h in self.H]
 
     def copy_grads(self, name: str) -> list[np.ndarray]:
         """The per-step contributions dL/dW_t, in time order."""
