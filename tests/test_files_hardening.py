@@ -1,0 +1,148 @@
+"""Bad inputs to the functions that read and write files (issues #17, #18): one clear error at the user's call,
+naming the argument and what was wrong, never a raw error from numpy, zipfile, pathlib, dot or Pillow."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import micrornn as mr
+from micrornn import files
+from micrornn.nn import RNN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def npz_with(path: Path, model, member: str, raw: bytes, method=zipfile.ZIP_DEFLATED) -> None:
+    """``model``'s checkpoint at ``path`` with ``member``'s .npy bytes replaced by ``raw``."""
+    with zipfile.ZipFile(path, "w", method) as z:
+        for name, p in model.named_parameters():
+            f = io.BytesIO()
+            np.save(f, p.data)
+            z.writestr(name + ".npy", raw if name == member else f.getvalue())
+
+
+# -- 1. a version-2 .npy header claiming 3 GB is refused before numpy reads it -------------------------------
+def test_load_refuses_a_huge_npy_header_before_reading_it(tmp_path):
+    rnn = RNN(3, 4, 2)
+    path = tmp_path / "v2.npz"
+    spaces = zlib.compress(b" " * 20_000_000, 9)  # ~20 kB on disk; numpy read all 20 MB of it, then more
+    assert len(spaces) < 100_000
+    raw = b"\x93NUMPY\x02\x00" + (3_000_000_000).to_bytes(4, "little") + b" " * 20_000_000
+    npz_with(path, rnn, "W_x", raw)
+    assert path.stat().st_size < 200_000
+    before = rnn.state_dict()
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match=r"^not a micrornn checkpoint: .*v2.npz: member W_x.npy: its .npy "
+                                             r"header claims 3,000,000,000 bytes; a checkpoint's has at most 65,536"):
+            rnn.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000 and time.perf_counter() - start < 1.0
+    assert all(np.array_equal(before[n], p.data) for n, p in rnn.named_parameters())
+
+
+# -- 2. temporaries: short names, and a killed save's leftovers are cleaned by the next save of that file ----
+def test_save_to_a_255_byte_file_name(tmp_path):
+    path = tmp_path / ("a" * 251 + ".npz")  # the longest legal name: the temporary must not be longer
+    RNN(3, 4, 2, seed=1).save(path)
+    b = RNN(3, 4, 2)
+    b.load(path)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    with pytest.raises(OSError, match="save: the name a+… is 257 bytes long; a file name can have at most 255"):
+        RNN(3, 4, 2).save(tmp_path / ("a" * 253 + ".npz"))
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from micrornn.nn import RNN
+
+def killed(f, **arrays):
+    f.write(b"PK half an archive")
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+np.savez = killed
+RNN(3, 4, 2).save(sys.argv[1])
+"""
+
+
+def test_the_next_save_removes_the_temporaries_a_killed_save_left(tmp_path):
+    path, other = tmp_path / "rnn.npz", tmp_path / "other.npz"
+    seen = set()
+    for _ in range(2):  # each killed save leaves one temporary, and removes the one before
+        done = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], cwd=ROOT, capture_output=True)
+        assert done.returncode == -signal.SIGKILL
+        stale = [p.name for p in tmp_path.iterdir()]
+        assert len(stale) == 1 and len(stale[0]) < 40 and stale[0] not in seen
+        seen.add(stale[0])
+    mine = [tmp_path / ".rnn.npz.1234abcd.tmp", tmp_path / files.temporary_name(other), tmp_path / "keep.tmp"]
+    for p in mine:  # an older temporary pattern, another file's temporary and the user's own file stay
+        p.write_bytes(b"not ours")
+    live = tmp_path / files.temporary_name(path)  # a save in progress holds its temporary locked
+    fd = os.open(live, os.O_WRONLY | os.O_CREAT)
+    import fcntl
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        RNN(3, 4, 2).save(path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, live.name, *(p.name for p in mine)])
+    finally:
+        os.close(fd)
+
+
+# -- 5. load: a symlink loop, a header numpy's tokenizer chokes on, a missing file -----------------------------
+def test_load_of_a_symlink_loop_is_one_clear_error(tmp_path):
+    (tmp_path / "a.npz").symlink_to(tmp_path / "b.npz")
+    (tmp_path / "b.npz").symlink_to(tmp_path / "a.npz")
+    with pytest.raises(OSError, match=r"^load: .*a.npz is a loop of symbolic links; give the path of a checkpoint"):
+        RNN(3, 4, 2).load(tmp_path / "a.npz")
+    with pytest.raises(OSError, match=r"^save: .*a.npz is a loop of symbolic links"):
+        RNN(3, 4, 2).save(tmp_path / "a.npz")
+    with pytest.raises(FileNotFoundError, match=r"^load: there is no file .*missing.npz"):
+        RNN(3, 4, 2).load(tmp_path / "missing.npz")
+
+
+def test_load_of_a_header_numpys_tokenizer_cannot_read(tmp_path):
+    # numpy retries a header it cannot parse with tokenize (for Python 2 files): an open "(" raised TokenError
+    text = b"{'descr': '<f8', ("
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    rnn = RNN(3, 4, 2)
+    npz_with(tmp_path / "tok.npz", rnn, "b", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    with pytest.raises(ValueError, match=r"member b.npy: its .npy header is not a readable description of an array"):
+        rnn.load(tmp_path / "tok.npz")
+
+
+# -- paths: str and os.PathLike, nothing else ---------------------------------------------------------------------
+class PathLike:
+    def __init__(self, path):
+        self.path = path
+
+    def __fspath__(self):
+        return str(self.path)
+
+
+def test_paths_are_str_or_pathlike(tmp_path):
+    a = RNN(3, 4, 2, seed=3)
+    a.save(PathLike(tmp_path / "w.npz"))
+    b = RNN(3, 4, 2)
+    b.load(PathLike(tmp_path / "w.npz"))
+    assert np.array_equal(a.W_h.data, b.W_h.data)
+    for bad, name in ((123, "int"), (b"w.npz", "bytes"), (None, "NoneType")):
+        with pytest.raises(TypeError, match=f"save: path must be a str or os.PathLike file name, got {name}"):
+            a.save(bad)
+        with pytest.raises(TypeError, match=f"load: path must be a str or os.PathLike file name, got {name}"):
+            a.load(bad)
+    assert mr.__name__  # the package imports without the optional extras
