@@ -66,7 +66,7 @@ def _folder_problem(folder: Path, who: str, path: Path, make: bool) -> None:
         what = "a file" if existing.is_file() else "a device or pipe"
         raise NotADirectoryError(f"{who}: cannot write {path}: {existing} is {what}, not a folder")
     if existing != folder and not make:
-        raise FileNotFoundError(f"{who}: the directory {folder} does not exist; create it first")
+        raise FileNotFoundError(f"{who}: the folder {folder} does not exist; create it first")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(f"{who}: cannot write {path}: the folder {existing} is not writable")
 

@@ -146,3 +146,88 @@ def test_paths_are_str_or_pathlike(tmp_path):
         with pytest.raises(TypeError, match=f"load: path must be a str or os.PathLike file name, got {name}"):
             a.load(bad)
     assert mr.__name__  # the package imports without the optional extras
+
+
+# -- 3. Stepper.save and to_gif: atomic, and checked before any work ---------------------------------------------
+@pytest.fixture(scope="module")
+def stepper():
+    from micrornn import viz
+    from micrornn.stepper import Stepper
+
+    a = mr.Value(2.0, label="a")
+    y = a * a
+    y.label = "y"
+    y.backward()
+    return Stepper(viz.backward_frames(y), "y = a·a")
+
+
+def a_file_in(tmp_path: Path) -> Path:
+    (tmp_path / "afile").write_text("not a folder")
+    return tmp_path / "afile"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_stepper_save_to_a_path_that_cannot_be_written(stepper, tmp_path):
+    with pytest.raises(PermissionError, match=r"^save: cannot write /proc/self/x.html: the folder /proc/\d+ is not "
+                                              "writable"):
+        stepper.save("/proc/self/x.html")
+    with pytest.raises(NotADirectoryError, match=r"^save: cannot write .*afile/x.html: .*afile is a file, not a"):
+        stepper.save(a_file_in(tmp_path) / "x.html")
+    with pytest.raises(TypeError, match="save: path must be a str or os.PathLike file name, got int"):
+        stepper.save(3)
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+def test_stepper_save_is_atomic(stepper, tmp_path, monkeypatch):
+    path = tmp_path / "sub" / "s.html"
+    assert stepper.save(PathLike(path)) == path and path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    before = path.read_bytes()
+    monkeypatch.setattr("micrornn.stepper.page", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        stepper.save(path)
+    real_write = files.atomic_write
+
+    def crash(target, write, who="write"):
+        return real_write(target, lambda f: (f.write(b"<!DOCTYPE half"), 1 / 0), who)
+
+    monkeypatch.undo()
+    monkeypatch.setattr(files, "atomic_write", crash)
+    with pytest.raises(ZeroDivisionError):
+        stepper.save(path)
+    assert path.read_bytes() == before and [p.name for p in path.parent.iterdir()] == ["s.html"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(fps=0.0015), r"fps must be a number of frames per second from 0.00153 .* to 50, got 0.0015"),
+    (dict(fps=1e-300), r"fps must be a number of frames per second from 0.00153"),
+    (dict(fps=0), r"fps must be a number"),
+    (dict(fps="2"), r"fps must be a number"),
+    (dict(loop=65536), r"loop must be an int ≥ 0 and ≤ 65535 \(GIF's 16 bits; 0 = forever\) or None"),
+    (dict(loop=-1), r"loop must be an int ≥ 0 and ≤ 65535"),
+])
+def test_to_gif_refuses_what_a_gif_cannot_hold_before_any_work(stepper, tmp_path, monkeypatch, kwargs, message):
+    monkeypatch.setattr("micrornn.viz._dot", lambda *a: pytest.fail("made a PNG before checking the arguments"))
+    with pytest.raises(ValueError, match="^to_gif: " + message):
+        stepper.to_gif(tmp_path / "s.gif", **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+def test_to_gif_checks_its_path_first_and_writes_atomically(stepper, tmp_path, monkeypatch):
+    path = tmp_path / "s.gif"
+    stepper.to_gif(path, fps=100 / 65535, loop=65535)  # the extremes a GIF holds
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        assert gif.info["duration"] == 655350 and gif.info["loop"] == 65535
+    before = path.read_bytes()
+    with monkeypatch.context() as m:
+        m.setattr("micrornn.viz._dot", lambda *a: pytest.fail("made a PNG before checking the path"))
+        with pytest.raises(NotADirectoryError, match=r"^to_gif: cannot write .*afile/s.gif: .*afile is a file"):
+            stepper.to_gif(a_file_in(tmp_path) / "s.gif")
+        if Path("/proc/self").is_dir():
+            with pytest.raises(PermissionError, match=r"^to_gif: cannot write /proc/self/s.gif"):
+                stepper.to_gif("/proc/self/s.gif")
+    monkeypatch.setattr("micrornn.stepper._palette", lambda frames: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        stepper.to_gif(path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "s.gif"]
