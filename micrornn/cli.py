@@ -91,6 +91,8 @@ def _check_folder(path: Path) -> None:
 def _cannot_write(e: OSError, out: Path) -> OSError | UsageError:
     if isinstance(e, BrokenPipeError):  # the reader of our output went away (`| head`): not about --out (main)
         return e
+    if e.filename is None and e.strerror is None:  # micrornn's own message (files.py), which names the path
+        return UsageError("--out", str(e).partition(": ")[2] or str(e))
     if isinstance(e, (FileExistsError, NotADirectoryError)):  # a file where the path needs a folder
         return UsageError("--out", f"cannot write {out}: {e.filename} is a file, not a folder")
     return UsageError("--out", f"cannot write {e.filename or out}: {e.strerror or e}")

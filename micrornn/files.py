@@ -8,7 +8,7 @@ clear error naming it, before any work, never a raw ``OSError`` from deep inside
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     target = writable_file(Path(d) / "a.txt", "demo")
-    ...     atomic_write(target, lambda f: f.write(b"hello"))
+    ...     _ = atomic_write(target, lambda f: f.write(b"hello"))
     ...     (Path(d) / "a.txt").read_bytes()
     b'hello'
 """
@@ -86,7 +86,8 @@ def writable_file(path: Path, who: str, make_folders: bool = False) -> Path:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise type(e)(f"{who}: cannot create the folder {target.parent}: {e.strerror}") from None
+            raise type(e)(f"{who}: cannot write {path}: cannot create the folder {target.parent} "
+                          f"({e.strerror})") from None
     return target
 
 

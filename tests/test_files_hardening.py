@@ -231,3 +231,43 @@ def test_to_gif_checks_its_path_first_and_writes_atomically(stepper, tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         stepper.to_gif(path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "s.gif"]
+
+
+# -- 4. viz.render: the format and the path are checked before anything is written --------------------------------
+@pytest.fixture(scope="module")
+def picture():
+    from micrornn import viz
+
+    a = mr.Value(2.0, label="a")
+    y = a * a
+    y.backward()
+    return viz.draw(y)
+
+
+def test_render_refuses_a_format_dot_cannot_write_and_leaves_nothing(picture, tmp_path):
+    from micrornn import viz
+
+    with pytest.raises(ValueError, match=r"^render: dot cannot write a .docx file \(x.docx\); end the name in one of "
+                                         r".svg, .png, .pdf, .jpg, .gif, .ps, .eps, .dot \(viz.dot_formats\(\) lists"):
+        viz.render(picture, tmp_path / "x.docx")
+    assert not list(tmp_path.iterdir())
+    assert {"svg", "png", "pdf", "dot"} <= viz.dot_formats()
+    assert viz.render(picture, PathLike(tmp_path / "sub" / "x.SVG")) == tmp_path / "sub" / "x.SVG"
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["x.SVG", "x.SVG.dot"]  # no temporaries
+
+
+def test_render_to_a_path_that_cannot_be_written(picture, tmp_path):
+    from micrornn import viz
+
+    with pytest.raises(NotADirectoryError, match=r"^render: cannot write .*afile/x.svg: .*afile is a file, not a"):
+        viz.render(picture, a_file_in(tmp_path) / "x.svg")
+    with pytest.raises(NotADirectoryError, match=r"^render: cannot write .*afile/sub/x.svg: .*afile is a file"):
+        viz.render(picture, tmp_path / "afile" / "sub" / "x.svg")
+    if Path("/proc/self").is_dir():
+        with pytest.raises(PermissionError, match=r"^render: cannot write /proc/self/x.svg: the folder /proc/\d+ is"):
+            viz.render(picture, "/proc/self/x.svg")
+    with pytest.raises(TypeError, match="render: path must be a str or os.PathLike file name, got list"):
+        viz.render(picture, ["x.svg"])
+    with pytest.raises(OSError, match=r"render \(the DOT source beside the picture\): the name a+… is 256 bytes"):
+        viz.render(picture, tmp_path / ("a" * 248 + ".svg"))  # legal, but its .dot beside it would not be
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
