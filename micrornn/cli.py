@@ -166,6 +166,15 @@ def _tour(args: argparse.Namespace) -> int:
     return 0
 
 
+def _too_big(args: argparse.Namespace) -> str:
+    """One line for a MemoryError: what was too big, and what to try."""
+    if args.command == "draw":
+        return (f"out of memory building the graph of --steps {args.steps} with --hidden {args.hidden}, --input "
+                f"{args.input}, --output {args.output}{' and --scalar' if args.scalar else ''}; "
+                "use fewer --steps or a smaller net")
+    return f"out of memory running the {args.command}; try --quick, or close other programs"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="micrornn", description="Recurrent networks, unrolled and drawn.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (UsageError, ValueError, TypeError, LookupError, RuntimeError, TimeoutError) as e:  # found after parsing
         message = str(e)
+    except MemoryError:  # the size guard is an estimate: a machine with little free memory still runs out
+        print(f"micrornn {args.command}: error: {_too_big(args)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C: the tour's workers got it too and are gone; no traceback for a choice
         print(f"micrornn {args.command}: interrupted", file=sys.stderr)
         return 130  # the shell's code for "ended by SIGINT"

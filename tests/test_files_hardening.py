@@ -271,3 +271,23 @@ def test_render_to_a_path_that_cannot_be_written(picture, tmp_path):
     with pytest.raises(OSError, match=r"render \(the DOT source beside the picture\): the name a+… is 256 bytes"):
         viz.render(picture, tmp_path / ("a" * 248 + ".svg"))  # legal, but its .dot beside it would not be
     assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+# -- 7. the CLI: a MemoryError past the size guard is one line, not a traceback ----------------------------------
+@pytest.mark.parametrize("argv, expected", [
+    (["draw", "--steps", "4", "--hidden", "900", "--scalar"], "out of memory building the graph of --steps 4 with "
+     "--hidden 900, --input 2, --output 2 and --scalar; use fewer --steps or a smaller net"),
+    (["demo", "03"], "out of memory running the demo; try --quick, or close other programs"),
+])
+def test_cli_out_of_memory_is_one_line(capsys, monkeypatch, tmp_path, argv, expected):
+    from micrornn import cli, tour
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("micrornn.nn.RNN", no_memory)
+    monkeypatch.setattr(tour, "run_demo", no_memory)
+    monkeypatch.setattr(cli, "_check_size", lambda args: None)  # as if the guard had let it through
+    assert cli.main([*argv, "--out", str(tmp_path / ("p.svg" if argv[0] == "draw" else "out"))]) == 1
+    err = capsys.readouterr().err
+    assert err == f"micrornn {argv[0]}: error: {expected}\n"
