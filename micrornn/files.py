@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["as_path", "writable_file", "atomic_write", "temporary_name"]
+__all__ = ["as_path", "writable_folder", "writable_file", "atomic_write", "temporary_name"]
 
 NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
 
@@ -69,6 +69,15 @@ def _folder_problem(folder: Path, who: str, path: Path, make: bool) -> None:
         raise FileNotFoundError(f"{who}: the folder {folder} does not exist; create it first")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(f"{who}: cannot write {path}: the folder {existing} is not writable")
+
+
+def writable_folder(folder: Path, who: str) -> Path:
+    """``folder``, after checking it is (or can be made) a folder files can be written in; else a clear OSError."""
+    found = _stat(folder, who)
+    if found is not None and not stat.S_ISDIR(found.st_mode):
+        raise NotADirectoryError(f"{who}: {folder} is a file, not a folder")
+    _folder_problem(folder, who, folder, make=True)
+    return folder
 
 
 def writable_file(path: Path, who: str, make_folders: bool = False) -> Path:

@@ -291,3 +291,36 @@ def test_cli_out_of_memory_is_one_line(capsys, monkeypatch, tmp_path, argv, expe
     assert cli.main([*argv, "--out", str(tmp_path / ("p.svg" if argv[0] == "draw" else "out"))]) == 1
     err = capsys.readouterr().err
     assert err == f"micrornn {argv[0]}: error: {expected}\n"
+
+
+# -- 6. MICRORNN_OUT: empty is unset; a folder that cannot be written is one line in a script -------------------
+SCRIPT = "from pathlib import Path\nfrom micrornn.report import params\nprint(params(OUT=Path('out/demo/x')))\n"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("/dev/null/x", "MICRORNN_OUT='/dev/null/x': cannot write /dev/null/x: /dev/null is a device or pipe, not a "
+                    "folder"),
+    ("/proc/self/out", "MICRORNN_OUT='/proc/self/out': cannot write /proc/self/out: the folder /proc/self is not "
+                       "writable"),
+])
+def test_micrornn_out_that_cannot_be_written(tmp_path, monkeypatch, value, message):
+    from micrornn.report import params
+
+    if not Path(value).parent.parent.exists():
+        pytest.skip(f"needs {Path(value).parent.parent}")
+    (tmp_path / "demo.py").write_text(SCRIPT)
+    done = subprocess.run([sys.executable, "demo.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "MICRORNN_OUT": value})
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"error: {message}\n")  # no traceback
+    monkeypatch.setenv("MICRORNN_OUT", value)
+    with pytest.raises(OSError, match="^" + message.replace("(", r"\(")):  # called from code: an exception
+        params(OUT=Path("out/demo/x"))
+
+
+def test_an_empty_micrornn_out_is_unset(tmp_path, monkeypatch):
+    from micrornn.report import params
+
+    monkeypatch.setenv("MICRORNN_OUT", "")
+    assert params(OUT=Path("out/demo/x")) == Path("out/demo/x")  # not Path(""), the working folder
+    monkeypatch.setenv("MICRORNN_OUT", str(tmp_path / "new"))
+    assert params(OUT=Path("out/demo/x")) == tmp_path / "new" and not (tmp_path / "new").exists()
