@@ -12,10 +12,11 @@ are bounded by the model's size whatever the file claims. ``Module.save`` / ``Mo
 
 from __future__ import annotations
 
+import errno
+import io
 import math
 import os
-import secrets
-import stat
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -25,38 +26,20 @@ from typing import IO
 import numpy as np
 from numpy.lib import format as npy
 
+from . import files
+
 __all__ = ["write", "read"]
 
 def write(path: str | os.PathLike, state: Mapping[str, np.ndarray]) -> None:
     """Write named arrays to an ``.npz`` file atomically: a temporary file beside the target, then a rename.
 
     A symlink is written through (its target is replaced, the link stays), an existing file keeps its
-    permission bits, a new one gets the usual ``0o666 & ~umask``."""
-    path = Path(path)
+    permission bits, a new one gets the usual ``0o666 & ~umask``. A temporary left by a killed save of the
+    same file is removed (see ``files.atomic_write``)."""
+    path = files.as_path(path, "save")
     if path.is_dir():
         raise IsADirectoryError(f"save: {path} is a directory; give a file name such as {path / 'rnn.npz'}")
-    target = Path(os.path.realpath(path))  # through any symlinks: the link stays a link
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"save: the directory {target.parent} does not exist")
-    mode = None
-    if target.exists() and not target.is_file():  # a rename would swap /dev/null or a pipe for a file
-        raise ValueError(f"save: {target} is not a regular file; give the path of an .npz file")
-    if target.exists():
-        if not os.access(target, os.W_OK):  # replacing it would bypass its read-only bits
-            raise PermissionError(f"save: {target} is not writable")
-        mode = stat.S_IMODE(target.stat().st_mode)
-    fd, tmp = _new_file_beside(target)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **state)
-            if mode is not None:
-                os.fchmod(f.fileno(), mode)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the file
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    files.atomic_write(files.writable_file(path, "save"), lambda f: np.savez(f, **state), "save")
 
 
 def read(path: str | os.PathLike, mismatch: Callable[[Mapping[str, tuple]], str | None],
@@ -66,10 +49,11 @@ def read(path: str | os.PathLike, mismatch: Callable[[Mapping[str, tuple]], str 
     ``mismatch`` gets every member's (shape, dtype) from its header, before any data is read, and returns
     what keeps them from fitting the model (or None): a small file claiming a huge array fails at once.
     Not a checkpoint (not an ``.npz``, damaged, a bare ``.npy``): ``ValueError("not a micrornn checkpoint: …")``."""
-    path = Path(path)
-    if path.is_dir():
+    path = files.as_path(path, "load")
+    found = _found(path)
+    if found.is_dir():
         raise IsADirectoryError(f"load: {path} is a directory, not a checkpoint file")
-    if path.exists() and not path.is_file():  # /dev/zero never ends, a FIFO blocks until someone writes
+    if not found.is_file():  # /dev/zero never ends, a FIFO blocks until someone writes
         raise _not_a_checkpoint(path, "not a regular file (a device, pipe or socket)")
     with _open_checkpoint(path) as archive:
         headers = {name: _member_header(archive, name, path) for name in _member_names(archive, path)}
@@ -81,23 +65,23 @@ def read(path: str | os.PathLike, mismatch: Callable[[Mapping[str, tuple]], str 
 
 
 _DAMAGED = (ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
+MAX_HEADER = 64 * 1024  # bytes in one member's .npy header; save() writes about 128
+
+
+def _found(path: Path) -> Path:
+    """``path``, after checking something is there: a missing file or a symlink loop is one clear error."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: there is no file {path}") from None
+    except OSError as e:
+        what = "is a loop of symbolic links" if e.errno == errno.ELOOP else f"cannot be read ({e.strerror})"
+        raise OSError(f"load: {path} {what}; give the path of a checkpoint saved by save()") from None
+    return path
 
 
 def _not_a_checkpoint(path: Path, what: object) -> ValueError:
     return ValueError(f"not a micrornn checkpoint: {path}: {what}")
-
-
-def _new_file_beside(target: Path) -> tuple[int, Path]:
-    """A fresh file in ``target``'s directory (so the rename stays on one file system), mode 0o666 & ~umask.
-
-    ``tempfile.mkstemp`` would make it 0o600; ``os.open`` with 0o666 lets the kernel apply the umask.
-    """
-    while True:
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-        except FileExistsError:
-            continue
 
 
 def _open_checkpoint(path: Path) -> zipfile.ZipFile:
@@ -142,13 +126,23 @@ def _member_names(archive: zipfile.ZipFile, path: Path) -> list[str]:
 
 
 def _npy_header(f: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran_order, dtype) from a .npy header, leaving ``f`` at the first data byte."""
+    """(shape, fortran_order, dtype) from a .npy header, leaving ``f`` at the first data byte.
+
+    The header's length is read here and checked first: numpy would read all of a claimed 3 GB before its own
+    size check, so a crafted 50 kB file could take gigabytes of memory."""
     version = npy.read_magic(f)
-    if version == (1, 0):
-        return npy.read_array_header_1_0(f)
-    if version == (2, 0):
-        return npy.read_array_header_2_0(f)
-    raise ValueError(f".npy format version {version[0]}.{version[1]} (save() writes 1.0)")
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f".npy format version {version[0]}.{version[1]} (save() writes 1.0)")
+    size_field = f.read(2 if version == (1, 0) else 4)
+    length = int.from_bytes(size_field, "little")
+    if length > MAX_HEADER:
+        raise ValueError(f"its .npy header claims {length:,} bytes; a checkpoint's has at most {MAX_HEADER:,}")
+    header = io.BytesIO(size_field + f.read(length))
+    read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+    try:
+        return read_header(header, max_header_size=MAX_HEADER)
+    except (SyntaxError, tokenize.TokenError, RecursionError, MemoryError):  # from numpy parsing the header text
+        raise ValueError("its .npy header is not a readable description of an array") from None
 
 
 def _member_header(archive: zipfile.ZipFile, name: str, path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:

@@ -91,6 +91,8 @@ def _check_folder(path: Path) -> None:
 def _cannot_write(e: OSError, out: Path) -> OSError | UsageError:
     if isinstance(e, BrokenPipeError):  # the reader of our output went away (`| head`): not about --out (main)
         return e
+    if e.filename is None and e.strerror is None:  # micrornn's own message (files.py), which names the path
+        return UsageError("--out", str(e).partition(": ")[2] or str(e))
     if isinstance(e, (FileExistsError, NotADirectoryError)):  # a file where the path needs a folder
         return UsageError("--out", f"cannot write {out}: {e.filename} is a file, not a folder")
     return UsageError("--out", f"cannot write {e.filename or out}: {e.strerror or e}")
@@ -164,6 +166,15 @@ def _tour(args: argparse.Namespace) -> int:
     return 0
 
 
+def _too_big(args: argparse.Namespace) -> str:
+    """One line for a MemoryError: what was too big, and what to try."""
+    if args.command == "draw":
+        return (f"out of memory building the graph of --steps {args.steps} with --hidden {args.hidden}, --input "
+                f"{args.input}, --output {args.output}{' and --scalar' if args.scalar else ''}; "
+                "use fewer --steps or a smaller net")
+    return f"out of memory running the {args.command}; try --quick, or close other programs"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="micrornn", description="Recurrent networks, unrolled and drawn.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -219,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (UsageError, ValueError, TypeError, LookupError, RuntimeError, TimeoutError) as e:  # found after parsing
         message = str(e)
+    except MemoryError:  # the size guard is an estimate: a machine with little free memory still runs out
+        print(f"micrornn {args.command}: error: {_too_big(args)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C: the tour's workers got it too and are gone; no traceback for a choice
         print(f"micrornn {args.command}: interrupted", file=sys.stderr)
         return 130  # the shell's code for "ended by SIGINT"

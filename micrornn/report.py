@@ -28,6 +28,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from . import files
+
 __all__ = ["Report", "Figure", "params", "inject", "progress", "in_notebook", "save", "render_behind",
            "no_progress_bars", "injected_values"]
 
@@ -58,7 +60,9 @@ def params(**defaults: Any) -> Any:
     """The demo's parameters, in the order given: injected value > ``MICRORNN_<NAME>`` variable > default.
 
     Returns one value for one parameter, else a tuple. An environment value is read as the default's
-    type (``1``/``true``/``yes`` for a bool), so ``MICRORNN_QUICK=1 jupyter nbconvert --execute …`` works.
+    type (``1``/``true``/``yes`` for a bool), so ``MICRORNN_QUICK=1 jupyter nbconvert --execute …`` works;
+    an empty one counts as unset. A folder (a Path default, ``OUT``) from the environment is checked at
+    once: one that cannot be written is an OSError naming the variable (in a script: one line, exit 2).
     """
     if not defaults:
         raise TypeError("params needs at least one NAME=default, e.g. params(QUICK=False)")
@@ -67,12 +71,26 @@ def params(**defaults: Any) -> Any:
     for name, default in defaults.items():
         if name in injected:
             value = injected[name]
-        elif ENV_PREFIX + name in os.environ:
+        elif os.environ.get(ENV_PREFIX + name):  # set and not empty: MICRORNN_OUT='' is unset, not "here"
             value = _parse(os.environ[ENV_PREFIX + name], default, ENV_PREFIX + name)
+            if isinstance(default, Path):
+                _output_folder(Path(value), ENV_PREFIX + name, script=sys._getframe(1).f_globals.get("__name__"))
         else:
             value = default
         values.append(Path(value) if isinstance(default, Path) else value)
     return values[0] if len(values) == 1 else tuple(values)
+
+
+def _output_folder(folder: Path, where: str, script: str | None) -> None:
+    """Check a folder given in the environment before the demo works; in a script (``python demos/NN.py``),
+    where the user typed no call to blame, the problem is one line on stderr and exit code 2."""
+    try:
+        files.writable_folder(folder, f"{where}={str(folder)!r}")
+    except OSError as e:
+        if script == "__main__" and not in_notebook():
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise
 
 
 def _parse(text: str, default: Any, where: str) -> Any:

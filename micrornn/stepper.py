@@ -30,9 +30,13 @@ from typing import Any
 
 import graphviz
 
+from . import files
+
 __all__ = ["Stepper", "page"]
 
 MAX_FPS = 50  # browsers play a GIF frame shorter than 20 ms as 100 ms
+MIN_FPS = 100 / 65535  # a GIF frame's duration is a 16-bit count of centiseconds: at most 655.35 s
+MAX_LOOP = 65535  # the loop count is 16 bits too
 MAX_FRAMES = 200  # more frames than this in one GIF is a slide show nobody steps through
 MAX_PIXELS = 40_000_000  # all GIF frames together (held in memory at once, 3 bytes each before quantizing)
 
@@ -253,8 +257,8 @@ class Stepper:
         """Write the stepper as one offline HTML page (folders are made as needed); the ← → keys act anywhere
         on it."""
         path = _file(path, "save", ".html")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page(self.svgs, self.captions, self.title), encoding="utf-8")
+        text = page(self.svgs, self.captions, self.title).encode("utf-8")
+        files.atomic_write(files.writable_file(path, "save", make_folders=True), lambda f: f.write(text), "save")
         return path
 
     def to_gif(self, path: str | Path, fps: float = 1.0, loop: int | None = 0, *, dpi: int = 96,
@@ -269,12 +273,13 @@ class Stepper:
         from PIL import Image
 
         path = _file(path, "to_gif", ".gif")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"to_gif: the folder {path.parent} does not exist; create it first")
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= MAX_FPS:
-            raise ValueError(f"to_gif: fps must be a number of frames per second in (0, {MAX_FPS}], got {fps!r}")
-        if loop is not None and not _count(loop, 0):
-            raise ValueError(f"to_gif: loop must be an int ≥ 0 (0 = forever) or None (play once), got {loop!r}")
+        target = files.writable_file(path, "to_gif")  # before any work: a path that cannot be written fails now
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not MIN_FPS <= fps <= MAX_FPS:
+            raise ValueError(f"to_gif: fps must be a number of frames per second from {MIN_FPS:.5f} (a GIF shows "
+                             f"a frame at most 655.35 s) to {MAX_FPS}, got {fps!r}")
+        if loop is not None and not _count(loop, 0, MAX_LOOP):
+            raise ValueError(f"to_gif: loop must be an int ≥ 0 and ≤ {MAX_LOOP} (GIF's 16 bits; 0 = forever) or "
+                             f"None (play once), got {loop!r}")
         if not _count(dpi, 24, 300):
             raise ValueError(f"to_gif: dpi must be an int from 24 to 300, got {dpi!r}")
         for name, limit in (("max_frames", max_frames), ("max_pixels", max_pixels)):
@@ -304,15 +309,16 @@ class Stepper:
         nearest = getattr(Image, "Dither", Image).NONE  # no dithering: flat fills stay flat
         gif = [f.quantize(palette=palette, dither=nearest) for f in frames]
         extra = {} if loop is None else {"loop": loop}
-        gif[0].save(path, save_all=True, append_images=gif[1:], duration=round(1000 / fps), disposal=1, **extra)
+        files.atomic_write(target, lambda f: gif[0].save(f, format="GIF", save_all=True, append_images=gif[1:],
+                                                         duration=round(1000 / fps), disposal=1, **extra), "to_gif")
         return path
 
 
 def _file(path: Any, who: str, suffix: str) -> Path:
     """``path`` as a Path to a file ending in ``suffix``, else a clear error."""
-    if not isinstance(path, (str, Path)) or not str(path):
+    if path == "":
         raise ValueError(f"{who}: path must name a file such as stepper{suffix}, got {path!r}")
-    path = Path(path)
+    path = files.as_path(path, who)
     if path.is_dir():
         raise ValueError(f"{who}: {path} is a folder; name a file in it, such as {path / ('stepper' + suffix)}")
     if path.suffix.lower() not in (suffix, ".htm" if suffix == ".html" else suffix):

@@ -21,8 +21,10 @@ super/subscript is its own small text in a table cell), so SVG in a browser read
 
 from __future__ import annotations
 
+import functools
 import html
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -37,13 +39,14 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from . import files
 from .graph import topological_order
 from .tensor import Tensor
 from .unroll import Role, Unrolled
 from .value import Value
 
 __all__ = ["draw", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper", "DotNotFound", "VIEWS",
-           "MAX_WIDTH"]
+           "MAX_WIDTH", "dot_formats"]
 
 VIEWS = ("coarse", "ops")
 NODE_BUDGET = 400  # more nodes than this and a picture switches to coarse + collapsed, and says so
@@ -990,20 +993,48 @@ def _seconds(name: str, x: Any) -> float:
     return float(x)
 
 
-def render(graph: graphviz.Digraph, path: str | Path, timeout: float = DOT_TIMEOUT) -> Path:
+COMMON_FORMATS = ("svg", "png", "pdf", "jpg", "gif", "ps", "eps", "dot")  # what an error suggests
+
+
+@functools.cache
+def dot_formats() -> frozenset[str]:
+    """The output formats this ``dot`` can write (``dot -T?`` lists them); the graphviz package's list if
+    ``dot`` cannot be asked (its absence is reported when a picture is drawn)."""
+    exe = shutil.which("dot")
+    try:
+        listed = subprocess.run([exe or "dot", "-T?"], capture_output=True, timeout=10).stderr.decode(errors="replace")
+    except (OSError, subprocess.SubprocessError):
+        listed = ""
+    names = listed.partition("Use one of:")[2].split()
+    return frozenset(names) - {"gtk", "x11", "xlib"} if names else frozenset(graphviz.FORMATS)
+
+
+def _format(path: Path) -> str:
+    """The picture format ``path``'s suffix asks for (none: SVG), checked before anything is written."""
+    fmt = path.suffix.lstrip(".").lower() or "svg"  # picture.SVG is an SVG too (dot knows only "svg")
+    if fmt not in dot_formats():
+        raise ValueError(f"render: dot cannot write a .{fmt} file ({path.name}); end the name in one of "
+                         f".{', .'.join(COMMON_FORMATS)} (viz.dot_formats() lists all {len(dot_formats())})")
+    return fmt
+
+
+def render(graph: graphviz.Digraph, path: str | os.PathLike, timeout: float = DOT_TIMEOUT) -> Path:
     """Write ``graph`` to ``path`` (format from the suffix: .svg .png .pdf …) with ``dot``, never for longer
-    than ``timeout`` seconds. The DOT source is always written next to it, as ``path`` + ``.dot``."""
+    than ``timeout`` seconds. The DOT source is always written next to it, as ``path`` + ``.dot``; both
+    atomically. A format ``dot`` cannot write, or a path that cannot be written, fails before any file is."""
     timeout = _seconds("timeout", timeout)
-    if not isinstance(path, (str, Path)) or not str(path):
+    if path == "":
         raise ValueError(f"render: path must name a file such as picture.svg, got {path!r}")
-    path = Path(path)
+    path = files.as_path(path, "render")
     if path.is_dir():
         raise ValueError(f"render: {path} is a folder; name a file in it, such as {path / 'picture.svg'}")
-    fmt = path.suffix.lstrip(".").lower() or "svg"  # picture.SVG is an SVG too (dot knows only "svg")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    source = path.with_name(path.name + ".dot")
-    source.write_text(graph.source, encoding="utf-8")
-    path.write_bytes(_dot(graph, fmt, timeout, f"the DOT source is in {source}"))
+    fmt = _format(path)
+    source = files.as_path(f"{path}.dot", "render (the DOT source beside the picture)")
+    target = files.writable_file(path, "render", make_folders=True)
+    files.atomic_write(files.writable_file(source, "render"), lambda f: f.write(graph.source.encode("utf-8")),
+                       "render")
+    picture = _dot(graph, fmt, timeout, f"the DOT source is in {source}")
+    files.atomic_write(target, lambda f: f.write(picture), "render")
     return path
 
 

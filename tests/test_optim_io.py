@@ -221,7 +221,7 @@ def test_e10_a_crash_mid_write_leaves_the_old_file(tmp_path, monkeypatch):
 def test_e10_save_to_a_directory_or_nowhere_is_a_clear_error(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory; give a file name such as"):
         RNN(3, 4, 2).save(tmp_path)
-    with pytest.raises(FileNotFoundError, match="the directory .*nowhere does not exist"):
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere does not exist"):
         RNN(3, 4, 2).save(tmp_path / "nowhere" / "rnn.npz")
     assert list(tmp_path.iterdir()) == []
     fifo = tmp_path / "pipe"
