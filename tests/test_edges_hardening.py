@@ -152,3 +152,23 @@ def test_optimizers_round_trip_with_their_model(name, round_trip):
         o.step()
     assert all(np.array_equal(p.data, q.data) for p, q in zip(model.parameters(), model2.parameters()))
     assert _equal(_state(opt2), _state(opt))
+
+
+# -- 5. gradcheck names the inputs whose gradient is zero ---------------------------------------------------
+def test_gradcheck_reports_an_ignored_input():
+    from micrornn.gradcheck import directional_gradcheck, gradcheck
+
+    a, b = Tensor([0.5, -1.0], label="a"), Tensor([2.0, 3.0], label="b")
+    c = Tensor([1.0])  # no label: named by its position
+    for check in (gradcheck, directional_gradcheck):
+        report = check(lambda a, b, c: (a * a).sum(), [a, b, c])  # wired wrong: b and c are ignored
+        assert report, "a zero gradient can be right, so the check still passes"
+        assert report.zero_grad == ("b", "input 2")
+        assert "b, input 2" in str(report) and "all-zero gradient" in repr(report)
+
+
+def test_gradcheck_report_without_zero_gradients_says_nothing_about_them():
+    from micrornn.gradcheck import gradcheck
+
+    report = gradcheck(lambda a: (a * a).tanh(), [mr.Value(0.3)])
+    assert report.zero_grad == () and "zero" not in repr(report)
