@@ -21,6 +21,7 @@ from .value import Value
 
 __all__ = [
     "softmax", "log_softmax", "cross_entropy", "mse", "linear", "embed", "activation", "ACTIVATIONS",
+    "tanh", "sigmoid", "relu", "identity",
 ]
 
 Node = Union[Tensor, Value]
@@ -248,16 +249,27 @@ VJP.update(
 )
 
 
-def _identity(x: Node) -> Node:
+# The activations as named module-level functions, not lambdas: a cell keeps its activation (``rnn.f``),
+# and pickle stores a function by its qualified name, so only named ones let a model be pickled
+# (multiprocessing, joblib) or saved whole.
+def tanh(x: Node) -> Node:
+    return x.tanh()
+
+
+def sigmoid(x: Node) -> Node:
+    return x.sigmoid()
+
+
+def relu(x: Node) -> Node:
+    return x.relu()
+
+
+def identity(x: Node) -> Node:
+    """No activation: the linear RNN of the notes' vanishing/exploding example."""
     return x
 
 
-ACTIVATIONS: dict[str, Callable[[Node], Node]] = {
-    "tanh": lambda x: x.tanh(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "relu": lambda x: x.relu(),
-    "identity": _identity,
-}
+ACTIVATIONS: dict[str, Callable[[Node], Node]] = {"tanh": tanh, "sigmoid": sigmoid, "relu": relu, "identity": identity}
 
 
 def activation(name: str) -> Callable[[Node], Node]:

@@ -3,12 +3,20 @@
     >>> import micrornn as mr
     >>> a = mr.Value(0.3)
     >>> gradcheck(lambda a: (a * a).tanh(), [a])
-    True
+    GradcheckReport(passed: 1 input checked)
+
+A zero gradient agrees with finite differences too, so a loss wired to ignore an input would pass
+unseen; the report names every input whose gradient is zero everywhere (legitimate or not, you decide):
+
+    >>> b = mr.Value(0.7, label="b")
+    >>> gradcheck(lambda a, b: a * a, [a, b])
+    GradcheckReport(passed: 2 inputs checked; all-zero gradient: b)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Union
 
 import numpy as np
@@ -17,13 +25,37 @@ from .graph import no_grad
 from .tensor import Tensor
 from .value import Value
 
-__all__ = ["gradcheck", "directional_gradcheck", "numerical_grad", "GradcheckError"]
+__all__ = ["gradcheck", "directional_gradcheck", "numerical_grad", "GradcheckError", "GradcheckReport"]
 
 Node = Union[Value, Tensor]
 
 
 class GradcheckError(AssertionError):
     """Backward disagrees with finite differences; the message names the worst element."""
+
+
+@dataclass(frozen=True)
+class GradcheckReport:
+    """What a passing check returns: true, and the names of the inputs whose gradient was zero everywhere."""
+
+    inputs: tuple[str, ...]  # every input checked, by label (or "input i")
+    zero_grad: tuple[str, ...]  # those whose backprop gradient is exactly zero in every element
+
+    def __bool__(self) -> bool:
+        return True  # a failing check raises GradcheckError; ``assert gradcheck(...)`` keeps working
+
+    def __repr__(self) -> str:
+        n = len(self.inputs)
+        zero = f"; all-zero gradient: {', '.join(self.zero_grad)}" if self.zero_grad else ""
+        return f"GradcheckReport(passed: {n} input{'s' if n != 1 else ''} checked{zero})"
+
+    __str__ = __repr__
+
+
+def _report(inputs: list[Node], analytic: list[np.ndarray]) -> GradcheckReport:
+    names = tuple(x.label or f"input {i}" for i, x in enumerate(inputs))
+    zero = tuple(name for name, g in zip(names, analytic) if not np.any(g))
+    return GradcheckReport(names, zero)
 
 
 def _evaluate(fn: Callable[..., Node], inputs: Sequence[Node]) -> float:
@@ -86,12 +118,13 @@ def gradcheck(
     eps: float = 1e-6,
     rtol: float = 1e-6,
     atol: float = 1e-9,
-) -> bool:
+) -> GradcheckReport:
     """Check ``fn(*inputs).backward()`` against central differences; ``fn`` must return a scalar node.
 
     Passes when ``|analytic − numeric| ≤ atol + rtol·|numeric| + floor`` for every element, where
     ``floor ≈ 8 ulp(|f|) / 2ε`` is the rounding error of the difference quotient itself; otherwise raises
-    ``GradcheckError`` naming the worst element (input, index, analytic, numeric).
+    ``GradcheckError`` naming the worst element (input, index, analytic, numeric). A pass returns a
+    ``GradcheckReport`` (true) that lists the inputs with an all-zero gradient.
     """
     inputs = list(inputs)
     analytic = _analytic(fn, inputs, "gradcheck")
@@ -109,7 +142,7 @@ def gradcheck(
             f"gradient mismatch at {label}{list(j) if j else ''}: analytic {a:.10g}, numeric {n:.10g} "
             f"(|diff| {abs(a - n):.3g} > atol {atol:g} + rtol {rtol:g}·|numeric|)"
         )
-    return True
+    return _report(inputs, analytic)
 
 
 def directional_gradcheck(
@@ -120,17 +153,17 @@ def directional_gradcheck(
     eps: float = 1e-6,
     rtol: float = 1e-6,
     atol: float = 1e-9,
-) -> bool:
+) -> GradcheckReport:
     """Check backward along random directions v: ``Σ_i ∂f/∂x_i v_i`` against ``(f(x + εv) − f(x − εv)) / 2ε``.
 
     Two evaluations per direction instead of two per element, so a net with hundreds of parameters is
     checked in a few forward passes; a wrong gradient element is caught unless v happens to be orthogonal
-    to the error (probability 0 for a normal v). Same tolerance rule as ``gradcheck``.
+    to the error (probability 0 for a normal v). Same tolerance rule and report as ``gradcheck``.
 
         >>> import micrornn as mr
         >>> W = mr.Tensor([[0.5, -1.0], [2.0, 0.3]])
         >>> directional_gradcheck(lambda W: (W * W).tanh().sum(), [W])
-        True
+        GradcheckReport(passed: 1 input checked)
     """
     inputs = list(inputs)
     analytic = _analytic(fn, inputs, "directional_gradcheck")
@@ -159,4 +192,4 @@ def directional_gradcheck(
             raise GradcheckError(f"gradient mismatch along random direction {k}: analytic {slope:.10g}, numeric "
                                  f"{numeric:.10g} (|diff| {abs(slope - numeric):.3g} > atol {atol:g} + rtol {rtol:g}"
                                  f"·|numeric|)")
-    return True
+    return _report(inputs, analytic)

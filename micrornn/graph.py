@@ -3,13 +3,14 @@
 A node is any object with these attributes:
 
     data      its value (a float or an ndarray)
-    grad      dL/d(node) after backward()
+    grad      dL/d(node) after backward(), for users (checked when assigned)
+    _grad     the slot behind it, which the engine reads and writes (no check in the hot path)
     _parents  a tuple of the nodes it was computed from, in argument order (``a + a`` has two edges)
     _op       the name of the op that made it; "" for a leaf the user made (or ``detach()``), None for
               a result computed under ``no_grad()`` — a leaf too, but not one backward() may start from
     _mark     scratch space for the topological walk (``None`` on a new node)
     _stamp    the edit clock's reading when ``data`` was set (made, or last assigned); see ``edited``
-    _backward a method that sends ``self.grad`` on to each parent (the chain rule, one node)
+    _backward a method that sends ``self._grad`` on to each parent (the chain rule, one node)
 
 The topological order is a depth-first post-order kept on an explicit stack — no recursion, so an
 unrolled graph of 100,000 time steps backpropagates at Python's default recursion limit. (Creation
@@ -190,7 +191,7 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
                         if not weight._parents:  # a copy of a weight: reset, check the edge, stop
                             if weight._stamp > parent._stamp:
                                 raise stale_error(parent, weight)
-                            parent._g = None  # what it received (Copy.grad reads it): ~40 ns under a property call
+                            parent._grad = None  # what it received (Copy.grad reads it)
                             continue
                     stack.append((parent, iter(parent._parents)))
                     break
@@ -198,7 +199,7 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
                 stack.pop()
                 order.append(node)
                 if reset and node._op:
-                    node.grad = reset_inner
+                    node._grad = reset_inner  # the slot itself: the checked .grad setter is for users
     return order
 
 
@@ -221,7 +222,7 @@ def backward(root: Any, seed: Any, zero: Any, passes_on: type | None = None) -> 
     with _collector_paused():
         order = topological_order(root, reset_inner=zero, passes_on=passes_on)
         order.reverse()  # children first: a node's gradient is complete before it is passed on
-        root.grad = seed if root._op else root.grad + seed
+        root._grad = seed if root._op else root._grad + seed
         for node in order:
             if node._op:
                 node._backward()

@@ -113,8 +113,8 @@ class Unrolled:
                      [g[0] for g in record.gates], [c for _, _, c in record.cuts]]
             for nodes in lists:
                 for node in nodes:
-                    if type(node) is Tensor and node.grad is None:
-                        node.grad = np.zeros_like(node.data)
+                    if type(node) is Tensor and node._grad is None:
+                        node._grad = np.zeros_like(node.data)
 
     def at(self, t: int) -> dict[str, Any]:
         """The nodes of time step t by kind, e.g. ``u.at(3)["H"]`` is H_3."""

@@ -57,6 +57,21 @@ def as_array(data: Any, what: str, finite: bool = True) -> np.ndarray:
     return arr
 
 
+def _checked_grad(node: Tensor, g: Any) -> np.ndarray | None:
+    """What ``node.grad = g`` stores: None, or a float64 array of the node's shape (the array itself when
+    it is one already); anything else is refused here, not later in an optimiser step."""
+    if g is None:
+        return None
+    name = f"{node.label}.grad" if node.label else "Tensor.grad"
+    if isinstance(g, Tensor):
+        raise TypeError(f"{name} must be an array of numbers, got a Tensor; assign its .data")
+    arr = g if type(g) is np.ndarray and g.dtype == np.float64 else as_array(g, name, finite=False)
+    if arr.shape != node.shape:
+        raise ValueError(f"{name}: the assigned grad has data of a different size, shape {arr.shape}, "
+                         f"where the Tensor's data has shape {node.shape}")
+    return arr
+
+
 class Tensor:
     """A node holding an ndarray; ``.grad`` has the same shape after ``backward()``.
 
@@ -65,12 +80,12 @@ class Tensor:
     array([ 2., -4.])
     """
 
-    __slots__ = ("_data", "grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_mark", "_stamp")
+    __slots__ = ("_data", "_grad", "_parents", "_which", "_ctx", "_op", "label", "t", "_mark", "_stamp")
     __array_ufunc__ = None  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data: ArrayLike, label: str | None = None) -> None:
         self._data = as_array(data, "Tensor(data)")
-        self.grad: np.ndarray | None = np.zeros(self._data.shape)
+        self._grad: np.ndarray | None = np.zeros(self._data.shape)  # the engine's slot; users go through .grad
         self._parents: tuple[Tensor, ...] = ()
         self._which: tuple[int, ...] = ()
         self._ctx: Any = None
@@ -95,6 +110,19 @@ class Tensor:
         if values is not self._data:  # W.data -= d changed the array in place: nothing to convert
             self._data = as_array(values, "Tensor.data", finite=False)
         self._stamp = graph.edited()
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """dL/d(self) after ``backward()``: an ndarray of this Tensor's shape (None: no gradient yet).
+
+        Assigning it is checked, as in PyTorch: numbers only, and the shape of ``.data``. (The engine
+        writes the slot ``_grad`` itself, so backward pays nothing for the check.)
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, g: ArrayLike | None) -> None:
+        self._grad = _checked_grad(self, g)
 
     def copy_(self, values: ArrayLike) -> Tensor:
         """Overwrite the data in place with ``values`` (broadcast to this shape), as ``torch.Tensor.copy_``.
@@ -319,40 +347,40 @@ class Tensor:
         finally:
             _OWED.reset(token)
             for weight, outers in owed.values():
-                _add_outers(weight.grad, outers)
+                _add_outers(weight._grad, outers)
 
     def _backward(self) -> None:
         rule = VJP[self._op]
-        g = self.grad
+        g = self._grad
         for parent, which in zip(self._parents, self._which):
             gp = rule(g, self, which)
             shape = parent._data.shape
             if gp.shape != shape:
                 gp = _unbroadcast(gp, shape)
             if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined):
-                parent._g = gp if parent._g is None else parent._g + gp
+                parent._grad = gp if parent._grad is None else parent._grad + gp
                 weight = parent._parents[0]
                 if weight._parents:  # a copy of a copy or of an inner node: its _backward passes it on
                     continue
                 parent = weight  # a copy of a weight: the weight gets it now, as below
             if type(gp) in _FACTORS:  # factors for a weight used directly (see _factored)
                 _add_factors(parent, gp)
-            elif parent.grad is None:  # first contribution: take it (copy for leaves, they add in place)
-                parent.grad = gp if parent._parents else np.array(gp)
+            elif parent._grad is None:  # first contribution: take it (copy for leaves, they add in place)
+                parent._grad = gp if parent._parents else np.array(gp)
             elif parent._parents:
-                parent.grad = parent.grad + gp  # never in place: grads of inner nodes may be shared
+                parent._grad = parent._grad + gp  # never in place: grads of inner nodes may be shared
             else:
-                parent.grad += gp
+                parent._grad += gp
 
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
         out = _node(self._data, (), (), None, "")
         out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
-        out.grad = np.zeros(self._data.shape)
+        out._grad = np.zeros(self._data.shape)
         return out
 
     def zero_grad(self) -> None:
-        self.grad = np.zeros(self._data.shape)
+        self._grad = np.zeros(self._data.shape)
 
     def __repr__(self) -> str:
         name = f"{self.label}: " if self.label else ""
@@ -387,11 +415,11 @@ class Copy(Tensor):
         >>> from micrornn import functional as F
         >>> W_1 = W.identity()
         >>> F.embed(W_1, 2).sum().backward()
-        >>> type(W_1._g).__name__, W_1.grad[:, 2].tolist()
+        >>> type(W_1._grad).__name__, W_1.grad[:, 2].tolist()
         ('Columns', [1.0, 1.0, 1.0])
     """
 
-    __slots__ = ("_g",)  # the gradient as it arrived: None, an ndarray, or factors (Outer, Columns)
+    __slots__ = ()  # _grad holds the gradient as it arrived: None, an ndarray, or factors (Outer, Columns)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("a Copy is made by W.identity() (the per-step copy W_t of a Tensor W), not by Copy(...): "
@@ -400,44 +428,44 @@ class Copy(Tensor):
     @property
     def grad(self) -> np.ndarray:  # type: ignore[override]
         """dL/dW_t as an ndarray of the weight's shape (zeros where the loss does not reach this copy)."""
-        g = self._g
+        g = self._grad
         if g is None:
             return np.zeros(self._data.shape)
         return g.dense() if type(g) in _FACTORS else g
 
     @grad.setter
-    def grad(self, value: Any) -> None:
-        self._g = value
+    def grad(self, g: ArrayLike | None) -> None:
+        self._grad = _checked_grad(self, g)
 
     def _receive(self, g: Any) -> None:
         """Add one contribution, dense or factored (two factored ones of one kind stay factored). A copy
         of a weight also hands it straight on to the weight: backward's walk ends at such a copy and
         never sweeps it (see ``graph.topological_order``), so it has no later chance to pass it on."""
-        self._g = g if self._g is None else self._g + g
+        self._grad = g if self._grad is None else self._grad + g
         if not self._parents[0]._parents:
             _add_to_leaf(self._parents[0], g)
 
     def _backward(self) -> None:
         """Pass the gradient on — swept only for a copy of a copy or of an inner node, or a copy that is
         backward's root; a copy of a weight inside the graph handed each contribution on as it arrived."""
-        g, parent = self._g, self._parents[0]
+        g, parent = self._grad, self._parents[0]
         if type(parent) is Copy:
             parent._receive(g)  # factors stay factors
         elif not parent._parents:
             _add_to_leaf(parent, g)
         else:  # an inner node's backward rule needs the matrix
             g = g.dense() if type(g) in _FACTORS else g
-            parent.grad = g if parent.grad is None else parent.grad + g
+            parent._grad = g if parent._grad is None else parent._grad + g
 
 
 def _add_to_leaf(leaf: Tensor, g: Any) -> None:
     """Accumulate a gradient, dense or factored, into a leaf (a weight) — in place, as PyTorch does."""
     if type(g) in _FACTORS:
         _add_factors(leaf, g)
-    elif leaf.grad is None:
-        leaf.grad = np.array(g)  # the leaf's own array: later contributions are added into it
+    elif leaf._grad is None:
+        leaf._grad = np.array(g)  # the leaf's own array: later contributions are added into it
     else:
-        leaf.grad += g
+        leaf._grad += g
 
 
 # The rank-one outer products (batch 1) a running backward() owes each weight, added in a few
@@ -452,14 +480,14 @@ _STACK_NUMBERS = 2**14  # stack at most 128 kB of factors at a time: copies that
 def _add_factors(leaf: Tensor, g: Outer | Columns) -> None:
     """Add a factored gradient into a leaf's grad: rank-one outer products wait for the stacked
     product at the end of backward (when one is running), the rest is added now."""
-    if leaf.grad is None:
-        leaf.grad = g.dense()
+    if leaf._grad is None:
+        leaf._grad = g.dense()
         return
     owed = _OWED.get()
     if type(g) is Outer and g.g.ndim == 1 and owed is not None:
         owed.setdefault(id(leaf), (leaf, []))[1].append(g)
     else:
-        g.add_to(leaf.grad)
+        g.add_to(leaf._grad)
 
 
 def _add_outers(out: np.ndarray, outers: list[Outer]) -> None:
@@ -548,7 +576,7 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     """An op's result: trusted data, no validation (the hot path of every forward pass)."""
     v = _new(Tensor)
     v._data = data
-    v.grad = None
+    v._grad = None
     grad_enabled, v.t = current()
     if grad_enabled:
         v._parents = parents
@@ -559,7 +587,7 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
         v._parents = v._which = ()
         v._ctx = None
         v._op = None
-        v.grad = np.zeros(data.shape)
+        v._grad = np.zeros(data.shape)
     v.label = None
     v._mark = None
     v._stamp = EDIT_CLOCK[0]
@@ -577,7 +605,7 @@ def _copy(W: Tensor, label: str | None) -> Tensor:
         return c
     c = _new(Copy)
     c._data = W._data  # the very array: a copy costs a node, not a matrix
-    c._g = None
+    c._grad = None
     c._parents = (W,)
     c._which = (0,)
     c._ctx = None

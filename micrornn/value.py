@@ -76,12 +76,12 @@ class Value:
     2.0
     """
 
-    __slots__ = ("_data", "grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t", "_mark", "_stamp")
+    __slots__ = ("_data", "_grad", "_p0", "_p1", "_d0", "_d1", "_op", "label", "t", "_mark", "_stamp")
     __array_ufunc__ = None  # numpy scalars defer to us: np.float64(2) * v calls v.__rmul__
 
     def __init__(self, data: Number, label: str | None = None) -> None:
         self._data = _check_number(data, "Value(data)")
-        self.grad = 0.0
+        self._grad = 0.0  # the engine reads and writes the slot; users go through the checked .grad
         self._p0: Value | None = None  # first and second parent (None: absent)
         self._p1: Value | None = None
         self._d0 = self._d1 = 0.0  # ∂self/∂_p0 and ∂self/∂_p1
@@ -104,6 +104,18 @@ class Value:
             raise TypeError(f"Value.data must be a real number (int or float), got {type(x).__name__}: {x!r}")
         self._data = float(x)
         self._stamp = graph.edited()
+
+    @property
+    def grad(self) -> float:
+        """d(root)/d(self) after ``root.backward()``."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, g: Number) -> None:
+        if isinstance(g, bool) or not isinstance(g, Real):
+            name = self.label or "Value"
+            raise TypeError(f"{name}.grad must be a real number (int or float), got {type(g).__name__}: {g!r}")
+        self._grad = float(g)
 
     # -- arithmetic: one obvious pattern per op -- data, parents, local derivatives --------------
     def __add__(self, other: Value | Number) -> Value:
@@ -221,10 +233,10 @@ class Value:
         graph.backward(self, _check_number(grad, "backward(grad)"), 0.0)
 
     def _backward(self) -> None:
-        g = self.grad
-        self._p0.grad += self._d0 * g
+        g = self._grad
+        self._p0._grad += self._d0 * g
         if self._p1 is not None:  # a + a has two edges to a: both add
-            self._p1.grad += self._d1 * g
+            self._p1._grad += self._d1 * g
 
     @property
     def _parents(self) -> tuple[Value, ...]:
@@ -245,7 +257,7 @@ class Value:
         return out
 
     def zero_grad(self) -> None:
-        self.grad = 0.0
+        self._grad = 0.0
 
     def item(self) -> float:
         return self.data
@@ -265,7 +277,7 @@ def _node(data: float, p0: Value | None, p1: Value | None, d0: float, d1: float,
     """An op's result: trusted data, no validation (the hot path of every forward pass)."""
     v = _new(Value)
     v._data = data
-    v.grad = 0.0
+    v._grad = 0.0
     grad_enabled, v.t = current()
     if grad_enabled:
         v._p0 = p0

@@ -71,16 +71,16 @@ def test_h1_a_factored_copy_grad_equals_the_dense_one(case, chain):
     np.testing.assert_allclose(W_t.grad, dense.grad, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(W.grad, W_ref.grad, rtol=1e-12, atol=1e-12)
     if chain != "copy of an inner node" and len({use == "embed" for use in uses}) == 1:
-        assert type(W_t._g) is (Columns if uses[0] == "embed" else Outer), "one kind of use: the copy holds factors"
+        assert type(W_t._grad) is (Columns if uses[0] == "embed" else Outer), "one kind of use: the copy holds factors"
 
 
 def test_h1_the_unroller_s_copies_hold_factors_and_read_as_matrices():
     rnn = RNN(5, 4, 5, token_ids=True, seed=0)
     u = U.many_to_many(rnn, np.array([0, 3, 3, 1]), np.array([1, 2, 0, 4]))
     u.backward()
-    assert [type(c._g) for c in u.copies["W_x"]] == [Columns] * 4
-    assert [type(c._g) for c in u.copies["W_h"]] == [Outer] * 3
-    assert [type(c._g) for c in u.copies["W_o"]] == [Outer] * 4
+    assert [type(c._grad) for c in u.copies["W_x"]] == [Columns] * 4
+    assert [type(c._grad) for c in u.copies["W_h"]] == [Outer] * 3
+    assert [type(c._grad) for c in u.copies["W_o"]] == [Outer] * 4
     for name, param in rnn.named_parameters():
         grads = u.copy_grads(name)
         assert all(type(g) is np.ndarray and g.shape == param.shape for g in grads)
