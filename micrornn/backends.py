@@ -104,30 +104,30 @@ class TensorBackend:
         return _labelled(node, label)
 
 
-_VALUE_GRAD = Value.grad  # the slot Value keeps its grad in
+_SLOT = Value._grad  # the slot behind Value.grad, which the engine reads and writes
 
 
 class ParamValue(Value):
     """A Value leaf standing for one number ``param.data[index]`` of a Tensor parameter (``scalar=True``).
 
-    What its grad receives is added into ``param.grad[index]`` as it arrives, so ``u.loss.backward()``
+    What its gradient slot receives is added into ``param.grad[index]`` as it arrives, so ``u.loss.backward()``
     fills the weights' grads on the Value engine as it does on the Tensor engine (no silent zero grads)."""
 
     __slots__ = ("param", "index")
 
     def __init__(self, data: float, param: Tensor, index: tuple[int, ...]) -> None:
         self.param, self.index = param, index
-        _VALUE_GRAD.__set__(self, 0.0)
+        _SLOT.__set__(self, 0.0)
         super().__init__(data)
 
     @property
-    def grad(self) -> float:
-        return _VALUE_GRAD.__get__(self)
+    def _grad(self) -> float:
+        return _SLOT.__get__(self)
 
-    @grad.setter
-    def grad(self, g: float) -> None:
-        self.param.grad[self.index] += g - _VALUE_GRAD.__get__(self)
-        _VALUE_GRAD.__set__(self, g)
+    @_grad.setter
+    def _grad(self, g: float) -> None:
+        self.param.grad[self.index] += g - _SLOT.__get__(self)
+        _SLOT.__set__(self, g)
 
 
 class ValueBackend(TensorBackend):
