@@ -80,6 +80,8 @@ def check_state(cell: Any, state: Any, scalar: bool, batch: int | None) -> str |
         else:
             ok = isinstance(part, Tensor)
             kind = "a Tensor"
+        if state is None:
+            return "returned None: does step end with `return` of the new state?"
         if not ok:
             return (f"state {name} is {_short(part)}, expected {kind} built with be's ops from p and the inputs (a "
                     f"plain array or number has no gradient)")

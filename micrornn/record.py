@@ -155,14 +155,20 @@ class Unrolled:
             raise IndexError(f"loss_grads(i): i indexes u.L, which has {len(self.L)} losses; got {i!r}")
         params = self.rnn.parameters()
         saved = [p.grad.copy() for p in params]
+        # leaves among the states (H_0 when given or zeros) accumulate like weights: start them at 0
+        starts = [(v, v.grad) for h in self.H for v in _flat(h) if not v._op]
+        for v, _ in starts:
+            v.grad = np.zeros_like(v.data) if isinstance(v, Tensor) else 0.0
         try:
             self.L[i].backward()
+            reached = {id(node) for node in topological_order(self.L[i])}
+            return [grad_of(h).copy() if all(id(v) in reached for v in _flat(h)) else np.zeros(np.shape(data_of(h)))
+                    for h in self.H]
         finally:
             for p, g in zip(params, saved):
                 p.grad = g
-        reached = {id(node) for node in topological_order(self.L[i])}
-        return [grad_of(h) if all(id(v) in reached for v in _flat(h)) else np.zeros(np.shape(data_of(h)))
-                for h in self.H]
+            for v, g in starts:
+                v.grad = g
 
     def copy_grads(self, name: str) -> list[np.ndarray]:
         """The per-step contributions dL/dW_t, in time order."""

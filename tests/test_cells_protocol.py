@@ -33,14 +33,23 @@ class Plain(Cell):
 
 
 class IndRNN(Cell):
-    """H_t = relu(w ⊙ H_{t-1} + W X_t + b) (Li et al., 2018): the README's newcomer exercise."""
+    """H_t = relu(w ⊙ H_{t-1} + W X_t + b) (Li et al., 2018): the README's newcomer exercise, as it is there."""
+
+    accepts_none = True
+    labels = {"W": "W^X", "w": "w^H"}
 
     def weights(self, I, H):
         return {"w": (H,), "W": (H, I), "b": (H,)}
 
     def step(self, be, p, h, x):
-        z = be.affine(p.W, x, p.b)
+        z = p.b if x is None else be.affine(p.W, x, p.b)
         return be.relu(z if h is None else p.w * h + z)
+
+
+class IndRNNWithH0(IndRNN):
+    """The same without accepts_none: the unroller passes zeros for H_0 and for a missing input."""
+
+    accepts_none = False
 
 
 class OneForTwo(Plain):
@@ -115,7 +124,7 @@ class Optional(Plain):
     (PairForOne, r"PairForOne\.step at t=1: returned a tuple of 2, but state_names = \('H',\) declares one state"),
     (TwiceAsWide, r"TwiceAsWide\.step at t=1: state H has shape \(8,\), expected \(4,\) = \(hidden_size,\)"),
     (MatrixForVector, r"state H has shape \(4, 4\), expected \(4,\).*p\.w \(4, 4\)"),
-    (ReturnsNone, r"ReturnsNone\.step at t=1: state H is None, expected a Tensor built with be's ops"),
+    (ReturnsNone, r"ReturnsNone\.step at t=1: returned None: does step end with `return`"),
     (ReturnsArray, r"state H is a ndarray of shape \(4,\), expected a Tensor"),
     (Transposed, r"Transposed\.step at t=1: p\.W_x has shape \(3, 4\); be\.affine\(W, x\) needs W's columns = "
                  r"len\(x\) = 3"),
@@ -171,8 +180,9 @@ def test_i3_relu_is_a_backend_op_on_both_engines_and_the_readme_indrnn_passes():
     cell = IndRNN(3, 4, 2, seed=1)
     u, s = U.many_to_many(cell, XS, YS), U.many_to_many(cell, XS, YS, scalar=True)
     assert abs(float(u.loss.data) - float(s.loss.data)) < 1e-12
-    report = testing.check_cell(IndRNN, examples=4)
-    assert report.plain == 1 and report.drawn == 4
+    for cls in (IndRNN, IndRNNWithH0):  # every topology, one_to_many's missing inputs included
+        report = testing.check_cell(cls, examples=12, topologies=testing.TOPOLOGIES)
+        assert report.plain == 1 and report.drawn == 12
 
 
 def test_i3_a_wrong_weight_shape_in_the_indrnn_is_named():
@@ -245,7 +255,7 @@ def test_i5_ragged_inputs_and_non_finite_start_states_are_named():
 
 
 # -- memory_estimate counts what the cell builds -------------------------------------------------------------
-@pytest.mark.parametrize("cls", [RNN, LSTM, GRU, IndRNN])
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU, IndRNN, IndRNNWithH0])
 @pytest.mark.parametrize("hidden, batch", [(4, None), (16, 4)])  # small nets: nodes, not numbers, cost the most
 def test_i4b_memory_estimate_is_within_1_5x_of_the_measured_peak(cls, hidden, batch):
     cell = cls(3, hidden, 2, seed=0)
@@ -318,3 +328,20 @@ def test_i6_loss_grads_decomposes_dL_dH_and_leaves_the_weights_alone(scalar):
         assert all(not per_loss[i][t].any() for i in range(t))  # L_i does not reach the states after step i
     with pytest.raises(IndexError, match="has 4 losses; got 4"):
         u.loss_grads(4)
+
+
+@pytest.mark.parametrize("scalar", [False, True])
+def test_i6_loss_grads_at_a_given_h0_are_each_losss_own(scalar):
+    rnn = RNN(2, 3, 2, seed=0)
+    rng = np.random.default_rng(3)
+    xs, ys, h0 = rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), rng.normal(size=3)
+    u = U.many_to_many(rnn, xs, ys, h0=h0, scalar=scalar)
+    u.backward()
+    full = U.grad_of(u.H[0]).copy()
+    shares = [u.loss_grads(i)[0] for i in range(3)]
+    for i, share in enumerate(shares):  # the same number from a fresh graph, backpropagated from L_i alone
+        fresh = U.many_to_many(rnn, xs, ys, h0=h0, scalar=scalar)
+        fresh.L[i].backward()
+        assert np.allclose(share, U.grad_of(fresh.H[0]), rtol=1e-12)
+    assert np.allclose(sum(shares), full, rtol=1e-12)
+    assert np.allclose(U.grad_of(u.H[0]), full)  # H_0's own grad is left as the full backward left it
