@@ -21,6 +21,7 @@ super/subscript is its own small text in a table cell), so SVG in a browser read
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import math
@@ -30,9 +31,9 @@ import shutil
 import subprocess
 import time
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -309,7 +310,10 @@ def _title(u: Unrolled) -> str:
 
 @dataclass
 class _Source:
-    """What ``draw`` was given, read once: the roots, the loss, the context cuts, the roles, the title."""
+    """What ``draw`` was given, read once: the roots, the loss, the context cuts, the roles, the title, and
+    the walks over the whole graph. ``_fit`` models the same graph again with more steps folded; on a
+    graph of 10,000 steps the walks cost more than everything else.
+    """
 
     roots: list[Any]
     loss: Any | None
@@ -318,9 +322,31 @@ class _Source:
     tokens: list[_Token]
     title: str
     head: set[int]  # ids of the output head's copies
+    nodes: list[Any] = field(default_factory=list)  # the whole graph, parents first
+    reached: set[int] | None = None  # ids of the nodes the loss depends on (None: every node)
+    cache: dict[tuple, Any] = field(default_factory=dict)  # see once()
+
+    def once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """``make()`` the first time ``key`` is asked for: what depends on the graph and the view alone,
+        not on how many steps are folded (the roles, the kept nodes, the contracted edges, the sums)."""
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
 
 
 def _source(obj: Any, tokens: Any) -> _Source:
+    src = _given(obj, tokens)
+    src.nodes = topological_order(*src.roots)
+    for n in src.nodes:  # a label is drawn as text: check it here, not deep inside dot
+        if n.label is not None and not isinstance(n.label, str):
+            raise TypeError(f"draw(): {_describe(n)} has label {n.label!r} of type {type(n.label).__name__}; "
+                            "a label must be a str or None")
+    if src.roles is not None and src.loss is not None:
+        src.reached = {id(n) for n in topological_order(src.loss)}
+    return src
+
+
+def _given(obj: Any, tokens: Any) -> _Source:
     if isinstance(obj, Unrolled):
         roots = []
         for record in (obj.encoder, obj) if obj.encoder is not None else (obj,):
@@ -373,24 +399,53 @@ def _local(node: Any, i: int) -> float | None:
 def _contract(nodes: list[Any], keep: Callable[[Any], bool],
               extra: dict[int, Any]) -> dict[tuple[int, int], float | None]:
     """Edges between kept nodes through the dropped ones; for Values the derivative along all paths.
-    ``extra`` adds a source to a node (a token's X_t to the column lookup that reads it)."""
-    reach: dict[int, dict[int, float | None]] = {}  # dropped node → {kept ancestor: ∂node/∂ancestor}
+    ``extra`` adds a source to a node (a token's X_t to the column lookup that reads it).
+
+    Each kept node backpropagates through the dropped nodes above it and stops at kept ones, its
+    frontier: ∂node/∂ancestor summed over those paths is then the gradient the walk leaves on the
+    ancestor. Carrying every dropped node's kept ancestors forward instead costs T² time and memory on
+    a many-to-many net, whose loss L_1 + … + L_T is a chain of T dropped partial sums (the k-th has k
+    kept ancestors). Here a dropped node is walked once per kept node below it: a handful.
+    """
+    position = {id(n): i for i, n in enumerate(nodes)}
+
+    def sources(n: Any) -> list[tuple[Any, float | None]]:  # (parent, ∂n/∂parent), the token id last
+        out = [(p, _local(n, i)) for i, p in enumerate(n._parents)]
+        if id(n) in extra:
+            out.append((extra[id(n)], None))
+        return out
+
     edges: dict[tuple[int, int], float | None] = {}
     for n in nodes:  # parents before children
-        through: dict[int, float | None] = defaultdict(float)
-        for i, p in enumerate(n._parents):
-            d = _local(n, i)
-            sources = {id(p): 1.0} if keep(p) else reach.get(id(p), {})
-            for a, da in sources.items():
-                prev = through[a]
-                through[a] = None if (d is None or da is None or prev is None) else prev + d * da
-        if id(n) in extra:
-            through[id(extra[id(n)])] = None
-        if keep(n):
-            for a, d in through.items():
-                edges[(a, id(n))] = d
-        else:
-            reach[id(n)] = dict(through)
+        if not keep(n):
+            continue
+        # the walk up: depth first, left to right, so the kept ancestors come in the order they are met
+        region, frontier, seen = [n], [], {id(n)}
+        stack = [p for p, _ in reversed(sources(n))]
+        while stack:
+            p = stack.pop()
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            if keep(p):
+                frontier.append(p)
+            else:
+                region.append(p)
+                stack.extend(q for q, _ in reversed(sources(p)))
+        # the walk down: backprop over the region, children before parents (None: an array, no number)
+        grad: dict[int, float | None] = {id(n): 1.0}
+        for m in sorted(region, key=lambda m: position[id(m)], reverse=True):
+            g = grad[id(m)]
+            for p, d in sources(m):
+                step = None if g is None or d is None else g * d
+                if id(p) not in grad:
+                    grad[id(p)] = step
+                elif step is None or grad[id(p)] is None:
+                    grad[id(p)] = None
+                else:
+                    grad[id(p)] += step
+        for a in frontier:
+            edges[(id(a), id(n))] = grad[id(a)]
     return edges
 
 
@@ -436,6 +491,7 @@ class _Model:
     # ordering follows the parameters' fan-out edges, not time). Otherwise micrograd's left-to-right
     # picture, laid out by dot.
     grid: bool
+    sums: dict[int, Any]  # a parameter's Σ over all its T copies, for the frames that show every gradient
 
 
 def _key(n: Any) -> str:
@@ -476,22 +532,16 @@ def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budg
         raise ValueError(f"max_width must be None or an int ≥ 200 (pixels at 96 dpi), got {max_width!r}")
 
 
-def _model(obj: Any, view: str | None = None, grads: bool = True, max_steps: int = 8, heat: bool = True,
-           node_budget: int = NODE_BUDGET, title: str | None = None, tokens: Any = None,
+def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, max_steps: int = 8,
+           heat: bool = True, node_budget: int = NODE_BUDGET, title: str | None = None,
            notes: Sequence[str] = ()) -> _Model:
-    src = _source(obj, tokens)
     if view is None:
         view = "coarse" if src.roles is not None else "ops"
-    nodes = topological_order(*src.roots)  # parents first
-    for n in nodes:  # a label is drawn as text: check it here, not deep inside dot
-        if n.label is not None and not isinstance(n.label, str):
-            raise TypeError(f"draw(): {_describe(n)} has label {n.label!r} of type {type(n.label).__name__}; "
-                            "a label must be a str or None")
+    nodes = src.nodes  # parents first
     root_ids = {id(r) for r in src.roots}
+    asked = view
     if src.roles is not None:
-        roles = dict(src.roles)
-        for tok in src.tokens:
-            roles[id(tok)] = Role("input", tok.t)
+        roles = src.once(("roles",), lambda: {**src.roles, **{id(tok): Role("input", tok.t) for tok in src.tokens}})
 
         def keeper(v: str) -> Callable[[Any], bool]:
             return (lambda n: True) if v == "ops" else (lambda n: id(n) in roles)
@@ -499,14 +549,15 @@ def _model(obj: Any, view: str | None = None, grads: bool = True, max_steps: int
         def keeper(v: str) -> Callable[[Any], bool]:
             return (lambda n: True) if v == "ops" else (
                 lambda n: n.label is not None or not n._parents or id(n) in root_ids)
-        roles = _structural_roles(nodes, src.roots, keeper(view))
+        roles = src.once(("roles", view), lambda: _structural_roles(nodes, src.roots, keeper(view)))
     notes = list(notes)
-    steps = _steps(nodes)
+    steps = src.once(("steps",), lambda: _steps(nodes))
     hidden = _hidden_steps(steps, max_steps)
 
     def size(v: str, hid: list[int]) -> int:
-        keep, hid_set = keeper(v), set(hid)
-        n_kept = sum(1 for n in nodes if keep(n) and n.t not in hid_set)
+        per_step = src.once(("size", v), lambda: Counter(n.t for n in nodes if keeper(v)(n)))
+        hid_set = set(hid)
+        n_kept = sum(count for t, count in per_step.items() if t not in hid_set)
         return n_kept * (2 if v == "ops" else 1)  # ops view draws an op node beside each result
 
     if size(view, hidden) > node_budget:
@@ -522,6 +573,29 @@ def _model(obj: Any, view: str | None = None, grads: bool = True, max_steps: int
         notes.insert(0, f"steps {hidden[0]}–{hidden[-1]} folded into one node")
     keep = keeper(view)
     hidden_set = set(hidden)
+    kept, params, contracted = src.once(("kept", asked, view), lambda: _kept(src, view, keep, roles))
+    drawn = [n for n in kept if n.t not in hidden_set or id(n) in params]
+    top = obj.rnn.num_layers - 1 if isinstance(obj, Unrolled) else 0
+    fold_states = [n for n in kept if n.t in hidden_set and (r := roles.get(id(n))) is not None
+                   and r.kind == "H" and r.layer == top and r.direction == 0]
+    edges = _drawn_edges(contracted, nodes + src.tokens, view, hidden_set, params, src.cuts, roles)
+    m = _Model(view, bool(grads), nodes, drawn, roles, params, hidden, fold_states, edges, None, "", src.reached,
+               src.head, {}, any(a.get("color") == _C_PATH for _, _, a in edges), notes,
+               view == "coarse" and any(n.t is not None for n in drawn), src.once(("sums", asked, view), dict))
+    if isinstance(obj, Unrolled) and obj.encoder is not None:
+        m.parts = {t: r.part for r in roles.values() if r.t is not None and r.part for t in [r.t]}
+    if heat and grads:
+        everything = _Frame(_every, m)
+        m.scale = _Heat.over(_magnitude(everything.grad(n)) for n in drawn if everything.grad(n) is not None)
+    m.caption = " · ".join(dict.fromkeys(x for x in [title if title is not None else src.title, *notes] if x))
+    return m
+
+
+def _kept(src: _Source, view: str, keep: Callable[[Any], bool], roles: dict[int, Role]
+          ) -> tuple[list[Any], dict[int, list[Any]], dict[tuple[int, int], float | None]]:
+    """The nodes ``view`` keeps (parents first), the shared parameters with their per-step copies, and the
+    edges between kept nodes (``_contract``)."""
+    nodes = src.nodes
     children: dict[int, list[Any]] = defaultdict(list)
     for n in nodes:
         for p in n._parents:
@@ -531,36 +605,21 @@ def _model(obj: Any, view: str | None = None, grads: bool = True, max_steps: int
         kept += [tok for tok in src.tokens]  # display nodes: not in the graph
     params = {id(n): cs for n in kept if not n._parents and roles.get(id(n), Role("")).kind == "param"
               and (cs := [c for c in children.get(id(n), []) if roles.get(id(c), Role("")).kind == "copy"])}
-    drawn = [n for n in kept if n.t not in hidden_set or id(n) in params]
-    top = obj.rnn.num_layers - 1 if isinstance(obj, Unrolled) else 0
-    fold_states = [n for n in nodes if n.t in hidden_set and (r := roles.get(id(n))) is not None
-                   and r.kind == "H" and r.layer == top and r.direction == 0 and keep(n)]
     extra = {}
     if view == "coarse" and src.tokens:
         at = {tok.t: tok for tok in src.tokens}
         extra = {id(n): at[n.t] for n in nodes if n.t in at  # the ops that read token ids
                  and (n._op == "embed" or n._op == "affine" and n._ctx is not None)}
-    edges = _drawn_edges(nodes + src.tokens, keep if not src.tokens else (lambda n: keep(n) or isinstance(n, _Token)),
-                         view, hidden_set, params, src.cuts, roles, extra)
-    reached = None
-    if src.roles is not None and src.loss is not None:
-        reached = {id(n) for n in topological_order(src.loss)}
-    m = _Model(view, bool(grads), nodes, drawn, roles, params, hidden, fold_states, edges, None, "", reached,
-               src.head, {}, any(a.get("color") == _C_PATH for _, _, a in edges), notes,
-               view == "coarse" and any(n.t is not None for n in drawn))
-    if isinstance(obj, Unrolled) and obj.encoder is not None:
-        m.parts = {t: r.part for r in roles.values() if r.t is not None and r.part for t in [r.t]}
-    if heat and grads:
-        everything = _Frame(lambda n: True, m)
-        m.scale = _Heat.over(_magnitude(everything.grad(n)) for n in drawn if everything.grad(n) is not None)
-    m.caption = " · ".join(dict.fromkeys(x for x in [title if title is not None else src.title, *notes] if x))
-    return m
+    contracted = _contract(nodes + src.tokens, keep if not src.tokens else (lambda n: keep(n) or isinstance(n, _Token)),
+                           extra)
+    return kept, params, contracted
 
 
-def _drawn_edges(nodes: list[Any], keep: Callable[[Any], bool], view: str, hidden: set[int],
-                 params: dict[int, list[Any]], cuts: list[tuple[int, Any, Any]], roles: dict[int, Role],
-                 extra: dict[int, Any]) -> list[tuple[str, str, dict]]:
-    """The edges between drawn nodes, each once; an edge into or out of a folded step ends at the fold.
+def _drawn_edges(contracted: dict[tuple[int, int], float | None], nodes: list[Any], view: str, hidden: set[int],
+                 params: dict[int, list[Any]], cuts: list[tuple[int, Any, Any]],
+                 roles: dict[int, Role]) -> list[tuple[str, str, dict]]:
+    """The edges between drawn nodes (``contracted``: from ``_contract``), each once; an edge into or out
+    of a folded step ends at the fold.
     An edge C_{t-1} → C_t of the same layer and direction is the highlighted cell-state path."""
     by_id = {id(n): n for n in nodes}
 
@@ -575,7 +634,7 @@ def _drawn_edges(nodes: list[Any], keep: Callable[[Any], bool], view: str, hidde
                 and (ra.layer, ra.direction) == (rb.layer, rb.direction))
 
     out: dict[tuple[str, str], dict[str, str]] = {}
-    for (a, b), d in _contract(nodes, keep, extra).items():
+    for (a, b), d in contracted.items():
         child = by_id[b]
         head, tail = end(child), end(by_id.get(a))
         if tail is None or head == tail:
@@ -603,21 +662,29 @@ def _drawn_edges(nodes: list[Any], keep: Callable[[Any], bool], view: str, hidde
     return [(t, h, a) for (t, h), a in out.items()]
 
 
+def _every(n: Any) -> bool:
+    """Show every gradient. (Frames that do share their parameters' sums: see ``_Model.sums``.)"""
+    return True
+
+
 class _Frame:
     """Which gradients one picture shows: ``shown(node)``; a shared parameter shows Σ of its shown copies."""
 
     def __init__(self, shown: Callable[[Any], bool], m: _Model) -> None:
         self.shown, self.params, self.reached = shown, m.params, m.reached
+        # a parameter's Σ over its shown copies (T of them), read for its label, its colour and the scale
+        self._sums: dict[int, Any] = m.sums if shown is _every else {}
 
     def grad(self, n: Any) -> Any:
         """The gradient drawn on ``n`` in this frame; None while it is not shown or has none."""
         if isinstance(n, _Token):
             return None
         if id(n) in self.params:
-            cs = [c for c in self.params[id(n)] if self.shown(c) and self.has_grad(c)]
-            if not cs:
-                return None
-            return sum((np.asarray(c.grad if c.grad is not None else 0.0) for c in cs), np.zeros(np.shape(n.data)))
+            if id(n) not in self._sums:
+                cs = [c for c in self.params[id(n)] if self.shown(c) and self.has_grad(c)]
+                self._sums[id(n)] = None if not cs else sum(
+                    (np.asarray(c.grad if c.grad is not None else 0.0) for c in cs), np.zeros(np.shape(n.data)))
+            return self._sums[id(n)]
         return n.grad if self.shown(n) and self.has_grad(n) else None
 
     def has_grad(self, n: Any) -> bool:
@@ -658,7 +725,7 @@ def draw(
         raise TypeError(f"reveal must be a function node → bool or None, got {type(reveal).__name__}")
     args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
     _check_draw_args(*args)
-    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or (lambda n: True), m)])
+    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or _every, m)])
     return _emit(m, frames[0], texts[0], pos, max_width)
 
 
@@ -871,8 +938,9 @@ def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
     with more steps folded while the grid is wider than ``max_width``."""
     view, grads, max_steps, heat, node_budget, title, tokens, max_width = args
     notes: list[str] = []
+    src = _source(obj, tokens)
     while True:
-        m = _model(obj, view, grads, max_steps, heat, node_budget, title, tokens, notes)
+        m = _model(obj, src, view, grads, max_steps, heat, node_budget, title, notes)
         frames = frames_of(m)
         texts = [_texts(m, f) for f in frames]
         sizing = texts + ([_texts(m, f) for f in width_of(m)] if width_of else [])
@@ -1198,6 +1266,79 @@ def _forward_plan(m: _Model) -> list[tuple[Callable[[str], bool], str]]:
     return plan
 
 
+class _Flow:
+    """Where the gradient of each step's state comes from, read from the recorded roles, never from the
+    cell's class. dL/dH_k = Σ dL_j/dH_k over the losses L_j that H_k reaches: step k's own and those of
+    the steps after it, up to the next ``cut``. A cut is a ``detach()``-ed copy of a state (the
+    Elman/Jordan context, or truncated BPTT every k steps): the next step starts from it, and no
+    gradient flows back through it. In a bidirectional net's reverse direction "after" is earlier."""
+
+    def __init__(self, roles: dict[int, Role], first: int, last: int) -> None:
+        self.first, self.last = first, last
+        self.losses = sorted({r.t for r in roles.values() if r.kind == "loss" and r.t is not None})
+        self.states: dict[int, list[str]] = defaultdict(list)  # t → the forward state's names, H first
+        self.cuts: dict[tuple[int, int], list[str]] = defaultdict(list)  # (direction, t) → what was copied
+        for r in roles.values():
+            if r.kind in ("H", "C", "state") and r.direction == 0 and r.t is not None:
+                name = r.name if r.kind == "state" else r.kind
+                if name not in self.states[r.t]:
+                    self.states[r.t].append(name)
+            elif r.kind == "cut" and r.t is not None and r.name not in self.cuts[r.direction, r.t]:
+                self.cuts[r.direction, r.t].append(r.name)
+        self.cut_at = {d: sorted(t for e, t in self.cuts if e == d) for d in (0, 1)}
+        self.bidirectional = any(r.direction == 1 for r in roles.values())
+
+    def window(self, k: int, direction: int = 0) -> tuple[int, int]:
+        """The steps (lo, hi) whose losses step k's state reaches: k to the step before the next cut."""
+        cuts = self.cut_at[direction]
+        if direction == 0:
+            i = bisect.bisect_right(cuts, k)
+            return k, cuts[i] - 1 if i < len(cuts) else self.last
+        i = bisect.bisect_left(cuts, k)
+        return cuts[i - 1] + 1 if i > 0 else self.first, k
+
+    def sources(self, k: int, direction: int = 0) -> list[int]:
+        """The steps whose loss reaches step k's state."""
+        lo, hi = self.window(k, direction)
+        return self.losses[bisect.bisect_left(self.losses, lo):bisect.bisect_right(self.losses, hi)]
+
+    def losses_text(self, k: int, steps: list[int], direction: int) -> str:
+        if steps == [k]:
+            return f"step {k}'s loss only"
+        end = self.last if direction == 0 else self.first
+        if k in steps and len(steps) == abs(end - k) + 1:  # every step from k on has a loss
+            return f"the losses of step {k} and every {'later' if direction == 0 else 'earlier'} step"
+        if len(steps) == 1:
+            return f"step {steps[0]}'s loss" + ("" if k in steps else f" (step {k} has none)")
+        if len(steps) == abs(steps[-1] - steps[0]) + 1:
+            return f"the losses of steps {steps[0]}–{steps[-1]}"
+        return "the losses of steps " + ", ".join(map(str, steps[:-1])) + f" and {steps[-1]}"
+
+    def caption(self, k: int) -> str:
+        """The caption of the backward frame that reaches step k (before the last)."""
+        names = self.states.get(k) or ["H"]
+        sources = self.sources(k)
+        if sources:
+            verb = "collect" if len(names) > 1 else "collects"
+            text = (" and ".join(f"dL/d{x}_{k}" for x in names) + f" {verb} the gradient of "
+                    + self.losses_text(k, sources, 0))
+        else:
+            hi = self.window(k)[1]
+            text = "no gradient reaches " + " or ".join(f"{x}_{k}" for x in names) + (
+                f": step {k} has no loss" if hi == k else f": no step from {k} to {hi} has a loss")
+        cut = self.window(k)[1] + 1
+        if cut <= self.last and self.cuts.get((0, cut)):
+            copied = " and ".join(f"{x}_{cut - 1}" for x in self.cuts[0, cut])
+            text += f"; step {cut} starts from a detached copy of {copied}, which passes no gradient back"
+        back = self.sources(k, direction=1) if self.bidirectional else []
+        if back:
+            text += f"; the reverse direction's dL/dH_{k} collects the gradient of {self.losses_text(k, back, 1)}"
+        elif self.bidirectional:
+            text += f"; the reverse direction's H_{k} gets no gradient"
+        share = "now hold their share" if sources or back else "get none"
+        return f"Backward reaches t = {k}: {text}; the copies at t = {k} {share}."
+
+
 def _backward_plan(m: _Model) -> list[tuple[Callable[[Any], bool], str]]:
     """(which gradients are shown, caption) for every frame, in backward order."""
     plan: list[tuple[Callable[[Any], bool], str]] = [
@@ -1205,19 +1346,22 @@ def _backward_plan(m: _Model) -> list[tuple[Callable[[Any], bool], str]]:
     steps = [t for t in _steps(m.nodes) if t >= 1]
     if steps:
         T, hidden = steps[-1], set(m.hidden)
+        flow = _Flow(m.roles, steps[0], T)
         for k in reversed([t for t in steps if t not in hidden]):
             def from_k(n: Any, k: int = k) -> bool:
                 return n.t is None or n.t >= k
 
-            caption = (f"Backward reaches t = {k}: dL/dH_{k} collects the gradient from step {k} and from every "
-                       f"later step; the copies at t = {k} now hold their share." if k < T else
+            caption = (flow.caption(k) if k < T else
                        f"Backward starts at the loss and reaches the last step, t = {T}.")
             plan.append((from_k, caption))
             if m.hidden and k == m.hidden[-1] + 1:  # the folded steps, all in one frame
                 first, last = m.hidden[0], m.hidden[-1]
+                flows = any(flow.sources(t) or flow.bidirectional and flow.sources(t, 1) for t in m.hidden)
                 plan.append((lambda n, k=first: n.t is None or n.t >= k,
                              f"Backward runs through the {len(m.hidden)} folded steps, t = {last} down to {first} "
-                             f"(one frame for all of them); their copies add their shares to each Σ."))
+                             "(one frame for all of them); " + (
+                                 "their copies add their shares to each Σ." if flows else
+                                 "no gradient reaches them, so their copies add nothing to any Σ.")))
         plan.append((lambda n: True, "Done: each shared parameter's gradient is the sum of its per-step copies' "
                      "gradients."))
         return plan
