@@ -76,7 +76,14 @@ def _model_class() -> type:
 
         def forward(self, x: Any, hx: Any = None) -> tuple[Any, Any]:
             if self.token_ids:
-                x = torch.nn.functional.one_hot(x, self.rnn.input_size).to(self.head.weight.dtype)
+                I = self.rnn.input_size
+                if x.is_floating_point() or x.is_complex():
+                    raise TypeError(f"TorchModel(x): token ids must be an integer tensor, got {x.dtype}")
+                if x.numel() and (int(x.min()) < 0 or int(x.max()) >= I):  # one_hot's own error names no id
+                    bad = int(x.max()) if int(x.max()) >= I else int(x.min())
+                    raise ValueError(f"TorchModel(x): token id {bad} is out of range for input_size {I} "
+                                     f"(ids 0..{I - 1})")
+                x = torch.nn.functional.one_hot(x, I).to(self.head.weight.dtype)
             out, h_n = self.rnn(x, hx)
             return self.head(out), h_n
 
@@ -178,6 +185,10 @@ def _array(torch: Any, t: Any, where: str) -> np.ndarray:
     """A float64 copy on the CPU; float32/16 values are all exactly representable, so nothing is rounded."""
     if not t.is_floating_point():
         raise TypeError(f"from_torch: {where} must hold real floats, got {t.dtype}")
+    if t.device.type == "meta":  # a meta tensor has a shape and no numbers to copy
+        raise ValueError(f"from_torch: {where} is on the 'meta' device (shapes only, no values); load or "
+                         f"initialise the module's weights first, e.g. module.to_empty(device='cpu') and "
+                         f"load_state_dict(...)")
     return t.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
 
 
