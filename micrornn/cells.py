@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
+from .checks import flag
 from .module import Module, _positive_int
 from .protocol import check_weights
 from .tensor import Tensor
@@ -90,10 +91,7 @@ class Cell(Module):
         self.hidden_size = _positive_int(hidden_size, "hidden_size")
         self.output_size = _positive_int(output_size, "output_size")
         self.num_layers = _positive_int(num_layers, "num_layers")
-        for flag, value in (("bidirectional", bidirectional), ("token_ids", token_ids)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{flag} must be True or False, got {value!r}")
-        self.bidirectional, self.token_ids = bool(bidirectional), bool(token_ids)
+        self.bidirectional, self.token_ids = flag(bidirectional, "bidirectional"), flag(token_ids, "token_ids")
         if truncate is not None:
             truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
         self.truncate = truncate

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import flag
 from .nn import GRU, LSTM, RNN, Cell, Elman, Jordan, layer_suffix
 
 __all__ = ["to_torch", "from_torch", "torch_names"]  # and TorchModel, made on first use (it imports torch)
@@ -72,7 +73,7 @@ def _model_class() -> type:
 
         def __init__(self, rnn: Any, head: Any, token_ids: bool = False) -> None:
             super().__init__()
-            self.rnn, self.head, self.token_ids = rnn, head, token_ids
+            self.rnn, self.head, self.token_ids = rnn, head, flag(token_ids, "token_ids", "TorchModel")
 
         def forward(self, x: Any, hx: Any = None) -> tuple[Any, Any]:
             if self.token_ids:
@@ -217,6 +218,7 @@ def from_torch(module: Any, head: Any = None, token_ids: bool = False, seed: int
         GRU(input_size=3, hidden_size=5, output_size=2, num_layers=2, seed=0)
     """
     torch = _torch()
+    token_ids = flag(token_ids, "token_ids", "from_torch")
     if isinstance(module, _model_class()):
         if head is not None:
             raise ValueError("from_torch: a TorchModel brings its own head; pass it alone (head=None)")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .checks import flag
 from .tensor import Tensor
 
 __all__ = ["SGD", "Adagrad", "Adam", "clip_grad_norm_", "clip_grad_value_", "grad_norm"]
@@ -114,8 +115,7 @@ def clip_grad_norm_(params: Params, max_norm: float, norm_type: float = 2.0,
     """
     params = _params(params, "clip_grad_norm_", optimizer=False)
     max_norm = _number("clip_grad_norm_", "max_norm", max_norm, lambda v: v > 0, "> 0 (inf: measure only)")
-    if not isinstance(error_if_nonfinite, bool):
-        raise TypeError(f"clip_grad_norm_: error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
+    flag(error_if_nonfinite, "error_if_nonfinite", "clip_grad_norm_")
     total = grad_norm(params, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(

@@ -24,6 +24,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from .checks import flag  # noqa: E402
 from .nn import RNN  # noqa: E402
 from .unroll import Unrolled, grad_of, many_to_one  # noqa: E402
 
@@ -127,6 +128,7 @@ def training_curves(history: Mapping[str, Sequence[float]], title: str = "Traini
     """One line per named series, e.g. ``{"loss": [...], "accuracy": [...]}``."""
     if not history:
         raise ValueError("training_curves needs at least one named series")
+    log = flag(log, "log", "training_curves")
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for name, values in history.items():
         v = np.asarray(values, dtype=float)

@@ -33,6 +33,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import graph
+from .checks import flag
 from .graph import EDIT_CLOCK, current
 
 __all__ = ["Tensor", "Copy", "concatenate", "stack", "VJP"]
@@ -289,9 +290,11 @@ class Tensor:
 
     # -- reductions and shape ops -----------------------------------------------------------------
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        keepdims = flag(keepdims, "keepdims", "Tensor.sum")
         return _node(self._data.sum(axis=axis, keepdims=keepdims), (self,), (0,), (axis, keepdims), "sum")
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        keepdims = flag(keepdims, "keepdims", "Tensor.mean")
         out = self._data.mean(axis=axis, keepdims=keepdims)
         return _node(out, (self,), (0,), (axis, keepdims), "mean")
 

@@ -26,6 +26,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .cellcheck import CellProblem, CellReport, Stats, check_problem, plain_problem
+from .checks import flag
 from .gradcheck import GradcheckError
 from .tensor import Tensor
 from .value import Value
@@ -148,13 +149,25 @@ def expressions(draw: Callable, ops: Sequence[str] = tuple(OPS), max_inputs: int
 TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many", "one_to_many")
 
 
-@st.composite
-def cell_problems(draw: Callable, cell_class: type, topologies: Sequence[str] = TOPOLOGIES, max_T: int = 4,
-                  max_batch: int = 2, max_size: int = 3, layers: Sequence[int] = (1, 2),
-                  bidirectional: Sequence[bool] = (False, True), allow_ids: bool = True,
-                  **cell_kwargs: Any) -> CellProblem:
+def cell_problems(cell_class: type, topologies: Sequence[str] = TOPOLOGIES, max_T: int = 4, max_batch: int = 2,
+                  max_size: int = 3, layers: Sequence[int] = (1, 2), bidirectional: Sequence[bool] = (False, True),
+                  allow_ids: bool = True, **cell_kwargs: Any) -> st.SearchStrategy[CellProblem]:
     """A small problem for ``cell_class`` (a ``micrornn.nn.Cell``): sizes 1..max_size, a drawn number of
     layers and direction, token ids or vectors, class or regression targets, with or without h0."""
+    # checked here, at the call: the strategy's body runs only when hypothesis draws from it
+    allow_ids = flag(allow_ids, "allow_ids", "cell_problems")
+    if isinstance(bidirectional, (bool, np.bool_, str)) or not isinstance(bidirectional, Sequence):
+        raise TypeError(f"cell_problems: bidirectional must be a sequence of the directions to draw from, e.g. "
+                        f"(False, True), got {bidirectional!r}")
+    bidirectional = [flag(b, f"bidirectional[{k}]", "cell_problems") for k, b in enumerate(bidirectional)]
+    return _cell_problems(cell_class, topologies, max_T, max_batch, max_size, layers, bidirectional, allow_ids,
+                          **cell_kwargs)
+
+
+@st.composite
+def _cell_problems(draw: Callable, cell_class: type, topologies: Sequence[str], max_T: int, max_batch: int,
+                   max_size: int, layers: Sequence[int], bidirectional: Sequence[bool], allow_ids: bool,
+                   **cell_kwargs: Any) -> CellProblem:
     topology = draw(st.sampled_from(list(topologies)))
     I, H, O = (draw(st.integers(1, max_size)) for _ in range(3))
     ids = allow_ids and draw(st.booleans())
@@ -235,8 +248,7 @@ def check_cell(cell_class: type, examples: int = 8, shrink: bool = True, **kwarg
                         f"{type(cell_class).__name__} {cell_class!r}{hint}")
     if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
         raise ValueError(f"check_cell(examples=...) expects a positive int (problems to draw), got {examples!r}")
-    if not isinstance(shrink, bool):
-        raise TypeError(f"check_cell(shrink=...) expects True or False, got {type(shrink).__name__} {shrink!r}")
+    shrink = flag(shrink, "shrink", "check_cell")
     strategy = {k: v for k, v in kwargs.items() if k in _STRATEGY_ARGS}
     accepts = inspect.signature(cell_class).parameters
     for name, arg, one in (("num_layers", "layers", (1,)), ("bidirectional", "bidirectional", (False,)),

@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .checks import flag
 from .report import Report, fmt, inject, injected_values, no_progress_bars, render_behind, save
 
 __all__ = ["Report", "save", "find_demos", "run_demo", "run_tour", "write_index", "DEMOS_DIR"]
@@ -55,6 +56,7 @@ def execute(path: Path, out: Path, quick: bool = False) -> Report:
     """Run one demo file top to bottom, as ``python demos/NN_name.py`` would, with ``QUICK`` and ``OUT``
     injected; return the ``report`` it leaves. (A demo written before the notebook style, with
     ``main(out_dir, quick) -> Report``, still runs.)"""
+    quick = flag(quick, "quick", "execute")
     with inject(QUICK=quick, OUT=Path(out)), render_behind():
         names = runpy.run_path(str(path), run_name=f"micrornn_demo_{path.stem}")
         if "report" not in names and callable(names.get("main")):
@@ -68,6 +70,7 @@ def execute(path: Path, out: Path, quick: bool = False) -> Report:
 def run_demo(name: str, out: Path | None = None, quick: bool = False) -> Report:
     """Run one demo by name (``07_vanishing_exploding``, ``07``, ``7`` or ``vanishing_exploding``); its files go to
     ``out`` (default ``out/demo/NN_name``, the folder the demo itself uses when run as a script)."""
+    quick = flag(quick, "quick", "run_demo")
     path = _resolve(name)
     report = execute(path, Path("out/demo") / path.stem if out is None else out, quick=quick)
     report.print()
@@ -80,6 +83,7 @@ def run_tour(out: Path, quick: bool = False, step: bool = False, jobs: int | Non
     ``jobs`` demos run at once, each in its own worker process (default: one per core, at most 4), and each
     demo's printout appears whole, in the notes' order. With ``step`` the demos run one at a time in this
     process: the gallery is refreshed after each and the tour waits for Enter."""
+    quick, step = flag(quick, "quick", "run_tour"), flag(step, "step", "run_tour")
     jobs = _jobs(jobs, step)
     out.mkdir(parents=True, exist_ok=True)
     demos = find_demos()

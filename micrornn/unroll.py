@@ -52,6 +52,7 @@ import numpy as np
 from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, _t_of, _vsum, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
+from .checks import flag
 from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
 from .record import ROLE_KINDS, Role, Unrolled
@@ -243,6 +244,7 @@ def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = 
         True
     """
     T = _count(T, "memory_estimate: T")
+    scalar = flag(scalar, "scalar", "memory_estimate")
     b = 1 if batch is None else _count(batch, "memory_estimate: batch")
     if not is_grad_enabled() or _rough_estimate(rnn, 4, b, scalar) > _budget(None, "memory_estimate") / 4:
         return _rough_estimate(rnn, T, b, scalar)
@@ -342,6 +344,7 @@ def _budget(max_memory: float | None, where: str) -> float:
 def check_memory(rnn: Cell, T: int, batch: int | None, scalar: bool, max_memory: float | None = None,
                  where: str = "unroll") -> int:
     """Raise ``MemoryError`` when the estimate (``memory_estimate``) is above the budget; return the estimate."""
+    scalar = flag(scalar, "scalar", where)
     budget = _budget(max_memory, where)
     rough = _rough_estimate(rnn, T, 1 if batch is None else batch, scalar)
     # the formula is within a few times of the truth: far below the budget, no need to measure the cell
@@ -720,6 +723,7 @@ def one_to_one(rnn: Cell, x: Any, y: Any, loss: str | None = None, scalar: bool 
                max_memory: float | None = None) -> Unrolled:
     """One input, one output, no recurrence (an MLP): ``H_1 = f(W^X X + b)``, ``O = W^O H_1 + b^O``."""
     _cell(rnn, "one_to_one")
+    scalar = flag(scalar, "scalar", "one_to_one")
     inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_one(x)")
     target = _target(rnn, y, batch, loss, "one_to_one(y)")
     return _unroll("one_to_one", rnn, inputs, {1: target}, None, batch, scalar, max_memory)
@@ -729,6 +733,7 @@ def many_to_one(rnn: Cell, xs: Any, y: Any, h0: Any = None, loss: str | None = N
                 max_memory: float | None = None) -> Unrolled:
     """A sequence in, one output at the last step (sequence classification): ``L = L_T``."""
     _cell(rnn, "many_to_one")
+    scalar = flag(scalar, "scalar", "many_to_one")
     inputs, ids, batch = _inputs(rnn, xs, "many_to_one(xs)")
     T = len(inputs)
     target = _target(rnn, y, batch, loss, "many_to_one(y)")
@@ -740,6 +745,7 @@ def many_to_many(rnn: Cell, xs: Any, ys: Any, h0: Any = None, loss: str | None =
                  scalar: bool = False, max_memory: float | None = None) -> Unrolled:
     """An output and a loss at every step: ``L = L_1 + … + L_T``, ``dL/dH_t = Σ_{i≥t} dL_i/dH_t``."""
     _cell(rnn, "many_to_many")
+    scalar = flag(scalar, "scalar", "many_to_many")
     inputs, ids, batch = _inputs(rnn, xs, "many_to_many(xs)")
     T = len(inputs)
     targets = _targets(rnn, ys, T, batch, loss, "many_to_many(ys)")
@@ -754,6 +760,7 @@ def one_to_many(rnn: Cell, x: Any, ys: Any, feed: str = "zeros", h0: Any = None,
     if feed not in ("zeros", "output"):
         raise ValueError(f"one_to_many: feed must be 'zeros' or 'output', got {feed!r}")
     _cell(rnn, "one_to_many")
+    scalar = flag(scalar, "scalar", "one_to_many")
     inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_many(x)")
     if feed == "output" and (ids or rnn.input_size != rnn.output_size or rnn.bidirectional):
         raise ValueError(f"one_to_many: feed='output' needs float inputs, input_size == output_size and one "
@@ -798,8 +805,7 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
         raise ValueError(f"{where}: the encoder's last state starts the decoder, so they need the same state "
                          f"{encoder.state_names} / {decoder.state_names}, hidden size {encoder.hidden_size} / "
                          f"{decoder.hidden_size} and layers {encoder.num_layers} / {decoder.num_layers}")
-    if not isinstance(teacher_forcing, (bool, np.bool_)):
-        raise TypeError(f"{where}: teacher_forcing must be True or False, got {teacher_forcing!r}")
+    teacher_forcing, scalar = flag(teacher_forcing, "teacher_forcing", where), flag(scalar, "scalar", where)
     x_in, _, batch = _inputs(encoder, xs, "seq2seq(xs)")
     if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__") or len(ys) == 0:
         raise ValueError(f"{where}: ys must be a non-empty sequence of decoder targets")

@@ -41,6 +41,7 @@ import graphviz
 import numpy as np
 
 from . import files
+from .checks import flag
 from .graph import topological_order
 from .tensor import Tensor
 from .unroll import Role, Unrolled
@@ -81,19 +82,26 @@ def _fmt(x: float) -> str:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _printable(text: str) -> str:
-    r"""``text`` as a picture can show it: a line break → ⏎, a tab → a space, any other control character
-    (and a lone surrogate, which UTF-8 cannot encode) → its escape, e.g. ``\x00``. dot stops with a
-    "syntax error" at a NUL byte.
+# Shown as their escape: control characters (dot stops with a "syntax error" at a NUL byte), lone surrogates
+# (UTF-8 cannot encode them) and invisible format characters — the bidi controls U+202A–U+202E, U+2066–U+2069,
+# U+200E/F, U+061C would reverse the text around them in a browser (a label "a\u202eb" could pass for
+# another), and zero-width ones hide there. An escape keeps each one visible, so a teacher sees it is there.
+_ESCAPED_CATEGORIES = ("Cc", "Cs", "Cf")
 
-    >>> _printable("a\nb\x00")
-    'a⏎b\\x00'
+
+def _printable(text: str) -> str:
+    r"""``text`` as a picture can show it: a line break → ⏎, a tab → a space, any other control, format
+    (bidi, zero-width) or lone surrogate character → its escape, e.g. ``\x00``, ``\u202e``. Every label,
+    title, caption and token a picture or stepper page shows passes through here.
+
+    >>> _printable("a\nb\x00"), _printable("a\u202eb")
+    ('a⏎b\\x00', 'a\\u202eb')
     """
-    if text.isprintable():
+    if text.isprintable():  # str.isprintable() is False for every character escaped below
         return text
     text = _LINE_BREAK.sub("⏎", text).replace("\t", " ")
-    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cs") else ch
-                   for ch in text)
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _ESCAPED_CATEGORIES
+                   else ch for ch in text)
 
 
 def _escaped(text: str) -> str:
@@ -520,9 +528,8 @@ def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budg
         raise ValueError(f"max_steps must be an int ≥ 2 (first and last steps are always drawn), got {max_steps!r}")
     if isinstance(node_budget, bool) or not isinstance(node_budget, int) or node_budget < 1:
         raise ValueError(f"node_budget must be an int ≥ 1, got {node_budget!r}")
-    for name, flag in (("grads", grads), ("heat", heat)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    flag(grads, "grads")
+    flag(heat, "heat")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str or None, got {type(title).__name__}")
     if tokens is not None and not isinstance(tokens, (Mapping, Sequence)):
@@ -719,7 +726,8 @@ def draw(
     shown (the stepper uses it); by default all. The colour scale is always that of all gradients.
 
     Labels must be str or None (TypeError naming the node otherwise). They are printed as text: a
-    line break shows as ⏎, a tab as a space, other control characters as their escape (``\x00``).
+    line break shows as ⏎, a tab as a space, other control characters and invisible format characters
+    (bidi controls, zero-width) as their escape (``\x00``, ``\u202e``): a label cannot reverse or hide text.
     """
     if reveal is not None and not callable(reveal):
         raise TypeError(f"reveal must be a function node → bool or None, got {type(reveal).__name__}")

@@ -220,7 +220,7 @@ def test_i4_check_cell_runs_the_one_layer_copy_nets(cls):
     ((RNN(2, 3, 2),), TypeError, r"an instance of RNN: pass the class itself, check_cell\(RNN\)"),
     ((RNN, 0), ValueError, r"check_cell\(examples=...\) expects a positive int.*got 0"),
     ((RNN, 2.5), ValueError, "positive int"),
-    ((RNN, 2, "yes"), TypeError, r"check_cell\(shrink=...\) expects True or False"),
+    ((RNN, 2, "yes"), TypeError, r"check_cell: shrink must be True or False"),
 ])
 def test_i4_check_cells_argument_errors_are_its_own(args, error, message):
     with pytest.raises(error, match=message):

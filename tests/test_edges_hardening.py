@@ -3,6 +3,9 @@ which argument was wrong, how, and what was expected — not deep inside an opti
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -172,3 +175,125 @@ def test_gradcheck_report_without_zero_gradients_says_nothing_about_them():
 
     report = gradcheck(lambda a: (a * a).tanh(), [mr.Value(0.3)])
     assert report.zero_grad == () and "zero" not in repr(report)
+
+
+# -- 3. every boolean flag refuses what is not a bool --------------------------------------------------------
+def _flag_cases() -> dict:
+    from micrornn import optim, plots, testing, tour, unroll, viz
+
+    nn = mr.nn
+    xs, y = np.ones((3, 2)), np.zeros(2)
+    rnn = nn.RNN(2, 3, 2)
+
+    def u():
+        return unroll.many_to_one(rnn, xs, y)
+
+    return {
+        ("RNN", "bidirectional"): lambda v: nn.RNN(2, 3, 2, bidirectional=v),
+        ("RNN", "token_ids"): lambda v: nn.RNN(2, 3, 2, token_ids=v),
+        ("Elman", "token_ids"): lambda v: nn.Elman(2, 3, 2, token_ids=v),
+        ("Jordan", "token_ids"): lambda v: nn.Jordan(2, 3, 2, token_ids=v),
+        ("LSTM", "bidirectional"): lambda v: nn.LSTM(2, 3, 2, bidirectional=v),
+        ("GRU", "token_ids"): lambda v: nn.GRU(2, 3, 2, token_ids=v),
+        ("one_to_one", "scalar"): lambda v: unroll.one_to_one(rnn, np.ones(2), y, scalar=v),
+        ("many_to_one", "scalar"): lambda v: unroll.many_to_one(rnn, xs, y, scalar=v),
+        ("many_to_many", "scalar"): lambda v: unroll.many_to_many(rnn, xs, np.zeros((3, 2)), scalar=v),
+        ("one_to_many", "scalar"): lambda v: unroll.one_to_many(rnn, np.ones(2), np.zeros((3, 2)), scalar=v),
+        ("seq2seq", "scalar"): lambda v: unroll.seq2seq(rnn, nn.RNN(2, 3, 2), xs, np.zeros((2, 2)), scalar=v),
+        ("seq2seq", "teacher_forcing"): lambda v: unroll.seq2seq(rnn, nn.RNN(2, 3, 2), xs, np.zeros((2, 2)),
+                                                                 teacher_forcing=v),
+        ("memory_estimate", "scalar"): lambda v: unroll.memory_estimate(rnn, 10, scalar=v),
+        ("check_memory", "scalar"): lambda v: unroll.check_memory(rnn, 10, None, v),
+        ("Tensor.sum", "keepdims"): lambda v: Tensor(np.ones((2, 2))).sum(axis=0, keepdims=v),
+        ("Tensor.mean", "keepdims"): lambda v: Tensor(np.ones((2, 2))).mean(axis=0, keepdims=v),
+        ("clip_grad_norm_", "error_if_nonfinite"): lambda v: optim.clip_grad_norm_(rnn.parameters(), 1.0,
+                                                                                   error_if_nonfinite=v),
+        ("draw", "grads"): lambda v: viz.draw(u(), grads=v),
+        ("draw", "heat"): lambda v: viz.draw(u(), heat=v),
+        ("backward_frames", "grads"): lambda v: viz.backward_frames(u(), grads=v),
+        ("forward_frames", "heat"): lambda v: viz.forward_frames(u(), heat=v),
+        ("training_curves", "log"): lambda v: plots.training_curves({"loss": [1.0, 0.5]}, log=v),
+        ("execute", "quick"): lambda v: tour.execute(Path("no_such_demo.py"), Path("out/none"), quick=v),
+        ("run_demo", "quick"): lambda v: tour.run_demo("no_such_demo", quick=v),
+        ("run_tour", "quick"): lambda v: tour.run_tour(Path("out/none"), quick=v, jobs=0),
+        ("run_tour", "step"): lambda v: tour.run_tour(Path("out/none"), step=v, jobs=0),
+        ("check_cell", "shrink"): lambda v: testing.check_cell(nn.GRU, examples=1, shrink=v),
+        ("cell_problems", "allow_ids"): lambda v: testing.cell_problems(nn.GRU, allow_ids=v),
+        ("cell_problems", "bidirectional[1]"): lambda v: testing.cell_problems(nn.GRU, bidirectional=(False, v)),
+    }
+
+
+FLAG_CASES = sorted(_flag_cases())
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, "False", None])
+@pytest.mark.parametrize("case", FLAG_CASES, ids="-".join)
+def test_flags_refuse_non_bools(case, bad):
+    where, name = case
+    call = _flag_cases()[case]
+    with pytest.raises(TypeError, match=re.escape(f"{name} must be True or False, got {bad!r}")):
+        call(bad)
+
+
+def test_numpy_bools_are_flags_too():
+    assert mr.nn.RNN(2, 3, 2, bidirectional=np.True_).bidirectional is True
+    u = mr.unroll.many_to_one(mr.nn.RNN(2, 3, 2), np.ones((3, 2)), np.zeros(2), scalar=np.False_)
+    assert u.scalar is False
+    assert Tensor(np.ones((2, 2))).sum(axis=0, keepdims=np.True_).shape == (1, 2)
+
+
+def test_cell_problems_wants_a_sequence_of_directions():
+    with pytest.raises(TypeError, match=r"cell_problems: bidirectional must be a sequence .*got True"):
+        mr.testing.cell_problems(mr.nn.GRU, bidirectional=True)
+
+
+@pytest.mark.parametrize("bad", ["yes", 1])
+def test_torch_flags_refuse_non_bools(bad):
+    torch = pytest.importorskip("torch")
+    from micrornn import interop
+
+    with pytest.raises(TypeError, match=re.escape(f"from_torch: token_ids must be True or False, got {bad!r}")):
+        interop.from_torch(torch.nn.RNN(2, 3), torch.nn.Linear(3, 2), token_ids=bad)
+    with pytest.raises(TypeError, match=re.escape(f"TorchModel: token_ids must be True or False, got {bad!r}")):
+        interop.TorchModel(torch.nn.RNN(2, 3), torch.nn.Linear(3, 2), token_ids=bad)
+
+
+# -- 4. invisible format characters never reach a picture ----------------------------------------------------
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+HIDDEN = "\u200b\u200d\ufeff\u00ad"  # zero-width space and joiner, BOM, soft hyphen: category Cf too
+
+
+def _format_chars(text: str) -> set[str]:
+    import unicodedata
+
+    return {f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cf"}
+
+
+def test_labels_and_titles_show_format_characters_as_escapes():
+    from micrornn import viz
+
+    a = mr.Value(2.0, label="a\u202eb")
+    y = (a * mr.Value(3.0, label="c" + BIDI + HIDDEN)).tanh()
+    y.label = "y\u2066"
+    y.backward()
+    g = viz.draw(y, title="grads\u200f of " + BIDI)
+    svg = viz.to_svg(g)
+    assert not _format_chars(g.source) and not _format_chars(svg)
+    assert "a\\\\u202eb" in g.source  # visible: dot's source doubles the backslash, the picture shows \u202e
+    assert "a\\u202eb" in svg
+
+
+def test_unrolled_pictures_tokens_captions_and_stepper_pages_have_no_format_characters(tmp_path):
+    from micrornn import viz
+
+    rnn = mr.nn.RNN(3, 2, 3, token_ids=True)
+    rnn.W_h.label = "W\u202e^H"
+    u = mr.unroll.many_to_many(rnn, [0, 1, 2], [1, 2, 0])
+    u.backward()
+    tokens = ["\u202ea", "b\u200b", "c\u2067"]
+    g = viz.draw(u, tokens=tokens, title="\u202etitle")
+    assert not _format_chars(g.source) and not _format_chars(viz.to_svg(g))
+    frames = viz.backward_frames(u, tokens=tokens, title="\u2066frames")
+    assert not any(_format_chars(caption) for _, caption in frames)
+    page = viz.save_stepper(frames, tmp_path / "steps.html", title="\u202estepper").read_text(encoding="utf-8")
+    assert not _format_chars(page)
