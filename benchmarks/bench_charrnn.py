@@ -13,7 +13,8 @@
 
 Each configuration runs in a fresh process, all its backends in that one process, on one thread, their
 timing samples interleaved: the hand-derived numpy BPTT (the floor, ``floors.py``), micrornn, micrornn
-with its per-step copies switched off (benchmark-only, see ``copies_off``), for the simple RNN the same
+with its per-step copies switched off (benchmark-only, see ``copies_off``), micrornn on its reading path
+(``with mr.fast.off():``, every speed trick of ``micrornn.fast`` off), for the simple RNN the same
 graph built from the engine's ops by hand (``rnn_by_hand``: what the unroller's record costs), and when
 installed PyTorch CPU — explicit unrolled ops under autograd, and ``nn.RNN``/``nn.LSTM``/``nn.GRU``.
 Every backend's loss and gradients are checked equal to the floor's (and the floor against finite
@@ -90,11 +91,13 @@ def copies_off() -> Iterator[None]:
         backend.copy = original
 
 
-def micrornn_step(model, xs: np.ndarray, ys: np.ndarray, copies: bool = True) -> tuple[float, dict]:
+def micrornn_step(model, xs: np.ndarray, ys: np.ndarray, copies: bool = True,
+                  reference: bool = False) -> tuple[float, dict]:
+    """One forward + backward; ``reference``: on the reading path, every trick of ``micrornn.fast`` off."""
     model.zero_grad()
-    with nullcontext() if copies else copies_off():
+    with mr.fast.off() if reference else nullcontext(), nullcontext() if copies else copies_off():
         u = U.many_to_many(model, xs, ys)
-    u.backward()
+        u.backward()
     return u.loss.item(), {n: p.grad for n, p in model.named_parameters()}
 
 
@@ -102,6 +105,7 @@ def rnn_by_hand(model, xs: np.ndarray, ys: np.ndarray) -> tuple[float, dict]:
     """The simple RNN's unrolled graph built with the engine's ops directly — node for node what
     ``many_to_many`` builds (per-step copies included), without the ``Unrolled`` record (labels,
     roles, per-step parameter views). The difference to the micrornn row is what the record costs."""
+    from micrornn import fast
     from micrornn import functional as F
 
     model.zero_grad()
@@ -109,12 +113,12 @@ def rnn_by_hand(model, xs: np.ndarray, ys: np.ndarray) -> tuple[float, dict]:
     h, loss = None, None
     for t in range(len(xs)):
         with mr.timestep(t + 1):
-            b_t = b.identity()
+            b_t = fast.copy(b, None)
             if h is None:  # step 1 has no context: no W^H term, as in the unroller
-                h = (F._embed(W_x.identity(), xs[t]) + b_t).tanh()
+                h = (F._embed(fast.copy(W_x, None), xs[t]) + b_t).tanh()
             else:  # W^H C_t + W^X X_t + b as one node, as RNN.step builds it
-                h = F._affine2(W_h.identity(), h, W_x.identity(), xs[t], b_t).tanh()
-            L_t = F._cross_entropy(F._linear(h, W_o.identity(), b_o.identity()), ys[t])
+                h = fast.affine2(fast.copy(W_h, None), h, fast.copy(W_x, None), xs[t], b_t).tanh()
+            L_t = F._cross_entropy(F._linear(h, fast.copy(W_o, None), fast.copy(b_o, None)), ys[t])
             loss = L_t if loss is None else loss + L_t
     loss.backward()
     return loss.item(), {n: p.grad for n, p in model.named_parameters()}
@@ -254,6 +258,8 @@ def measure(cell: str, hidden: int, batch: int, repeats: int, use_torch: bool) -
             notes.append(f"micrornn {cell} row skipped: {type(e).__name__}: {e}")
         else:
             backends["micrornn"] = lambda: micrornn_step(model, xs, ys)
+            check("micrornn reference", micrornn_step(model, xs, ys, reference=True), ref)
+            backends["reference"] = lambda: micrornn_step(model, xs, ys, reference=True)
             if cell == "rnn":
                 check("micrornn, graph by hand", rnn_by_hand(model, xs, ys), ref)
                 backends["by hand"] = lambda: rnn_by_hand(model, xs, ys)
@@ -386,7 +392,7 @@ def main() -> None:
     configs = [*rnn, ("lstm", 100, 1), ("gru", 100, 1)]
     repeats = 5 if args.quick else 15
     rows = [["cell", "hidden", "batch", "floor (ms)", "micrornn (ms)", "micrornn/floor", "no copies/floor",
-             "copies cost", "by hand/floor", "torch unrolled/floor", "torch nn/floor"]]
+             "copies cost", "reference/fast", "by hand/floor", "torch unrolled/floor", "torch nn/floor"]]
     notes, results = [], {}
     for cell, hidden, batch in configs:
         # each configuration in a fresh interpreter: the heap state one leaves behind (glibc's trim and
@@ -404,12 +410,14 @@ def main() -> None:
                      f"{times['micrornn'] * 1e3:.3f}" if "micrornn" in times else "n/a",
                      ratio("micrornn"), ratio("no copies"),
                      ratio("micrornn", times["no copies"]) if "no copies" in times else "n/a",
+                     ratio("reference", times["micrornn"]) if "micrornn" in times else "n/a",
                      ratio("by hand"), ratio("torch unrolled"), ratio("torch nn")])
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of the timings (above the "
           "core count the numbers are noisy)")
     print(f"many_to_many forward+backward, vocab {VOCAB}, T = {T}, token ids, one thread; medians, ratios from "
           f"the same process{'' if use_torch else ' (PyTorch not used: pip install torch==2.13.0)'}")
-    print("copies cost = micrornn / the same graph with its per-step copies switched off; by hand = the RNN's "
+    print("copies cost = micrornn / the same graph with its per-step copies switched off; reference/fast = the "
+          "reading path (with mr.fast.off()) over the default fast tricks; by hand = the RNN's "
           "graph built from the engine's ops directly, without the Unrolled record; torch nn = nn.RNN, nn.LSTM or "
           "nn.GRU")
     print(table(rows))

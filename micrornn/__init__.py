@@ -11,7 +11,7 @@
 import importlib
 from types import ModuleType
 
-from . import data, functional, nn, optim, unroll
+from . import data, fast, functional, nn, optim, unroll
 from .gradcheck import gradcheck
 from .graph import is_grad_enabled, no_grad, timestep, zero_grad
 from .tensor import Tensor, concatenate, stack
@@ -20,7 +20,7 @@ from .value import Value
 
 __all__ = [
     "Value", "Tensor", "concatenate", "stack", "functional", "gradcheck", "nn", "unroll", "optim", "data", "sample",
-    "no_grad", "timestep", "is_grad_enabled", "zero_grad",
+    "fast", "no_grad", "timestep", "is_grad_enabled", "zero_grad",
 ]
 __version__ = "0.1.0"
 

@@ -19,9 +19,10 @@ from typing import Any, Union
 
 import numpy as np
 
+from . import fast
 from . import functional as F
 from .protocol import CellError, affine_error
-from .tensor import Tensor, _copy, concatenate
+from .tensor import Tensor, concatenate
 from .value import Value
 
 __all__ = ["TensorBackend", "ValueBackend", "grad_of", "data_of", "Node"]
@@ -42,7 +43,7 @@ class TensorBackend:
         return p
 
     def copy(self, leaf: Tensor, label: str) -> Tensor:
-        return _copy(leaf, label)  # leaf.identity(), labelled: made a few times every step
+        return fast.copy(leaf, label)  # the plain copy node, or a FactoredCopy when fast "copies" is on
 
     def constant(self, x: np.ndarray, label: str) -> Tensor:
         return Tensor(x, label=label)
@@ -64,7 +65,7 @@ class TensorBackend:
         """``W_h h + W_x x + b`` (``x`` a vector, a batch or token ids) as one node, ``affine``: the simple
         RNN's ``W^H C_t + W^X X_t + b`` with its three weighted inputs."""
         try:
-            return F._affine2(W_h, h, W_x, x, b)
+            return fast.affine2(W_h, h, W_x, x, b)
         except (AttributeError, TypeError, ValueError):
             raise _affine2_error(W_h, h, W_x, x, b) from None
 

@@ -223,8 +223,7 @@ class RNN(Cell):
         elif X_t is None:
             z = be.affine(p.W_h, context, p.b)
         else:
-            W_h, b = p.W_h, p.b  # the copies in the order the notes' sum names them
-            z = be.affine2(W_h, context, p.W_x, X_t, b)  # one node: W^H C_t + W^X X_t + b
+            z = be.affine(p.W_h, context) + be.affine(p.W_x, X_t) + p.b  # (fast.rnn_step: one node)
         return be.apply(self.f, z)
 
     @property

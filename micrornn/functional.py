@@ -16,7 +16,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .tensor import VJP, Columns, Outer, Tensor, _factored, _node, as_array
+from .tensor import VJP, Tensor, _node, as_array
 from .value import Value
 
 __all__ = [
@@ -144,15 +144,11 @@ def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> Any:
 
 def _d_weight(g: np.ndarray, W: Tensor, x: np.ndarray) -> Any:
     """dL/dW of ``W x`` (``x Wᵀ`` for a batch): the outer product g xᵀ (Σ over the batch)."""
-    if _factored(W):  # a per-step copy (or a weight) takes it as its two factors
-        return Outer(g, x, W._data.shape)
     return g[:, None] * x if x.ndim == 1 else g.T @ x
 
 
 def _d_columns(g: np.ndarray, W: Tensor, ids: np.ndarray) -> Any:
     """dL/dW of column ``ids`` of W: g in those columns, zero elsewhere."""
-    if _factored(W):  # a per-step copy (or a weight) takes only the columns it read
-        return Columns(ids, g, W._data.shape)
     dW = np.zeros(W._data.shape)
     if ids.ndim == 0:
         dW[:, ids] = g
@@ -183,45 +179,6 @@ def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> Any:
     return _d_columns(g, out._parents[0], out._ctx)
 
 
-def _affine2(W_h: Tensor, h: Tensor, W_x: Tensor, x: Tensor | np.ndarray, b: Tensor) -> Tensor:
-    """``W_h h + W_x x + b`` as one node: the simple RNN's pre-activation ``W^H C_t + W^X X_t + b``.
-
-    ``x`` is a Tensor (a vector or a batch of rows, as in ``linear``) or token ids (``W_x x`` is then
-    column x of W_x, as in ``embed``). One node instead of three (two products and a sum) is what
-    makes a step cheap; its gradient gives each weight (copy) the same factors ``linear``/``embed``
-    do. Unchecked: the unroller checked the shapes and ids of the whole sequence.
-
-        >>> W = Tensor(np.eye(2))
-        >>> _affine2(W, Tensor([1.0, 2.0]), Tensor(np.ones((2, 3))), np.int64(1), Tensor([0.5, 0.0])).data
-        array([2.5, 3. ])
-    """
-    hd = h._data
-    out = W_h._data @ hd if hd.ndim == 1 else hd @ W_h._data.T
-    if type(x) is Tensor:  # operands numbered h 0, W_h 1, x 2, W_x 3, b 4 in both forms
-        xd = x._data
-        out += W_x._data @ xd if xd.ndim == 1 else xd @ W_x._data.T
-        parents, which, ids = (h, W_h, x, W_x, b), (0, 1, 2, 3, 4), None
-    else:  # token ids: no node for x
-        out += W_x._data[:, x].T
-        parents, which, ids = (h, W_h, W_x, b), (0, 1, 3, 4), x
-    out += b._data
-    return _node(out, parents, which, ids, "affine")
-
-
-def _vjp_affine(g: np.ndarray, out: Tensor, which: int) -> Any:
-    parents = out._parents
-    if which == 0:
-        return g @ parents[1]._data
-    if which == 1:
-        return _d_weight(g, parents[1], parents[0]._data)
-    if which == 2:
-        return g @ parents[3]._data
-    if which == 3:
-        ids = out._ctx
-        return _d_columns(g, parents[-2], ids) if ids is not None else _d_weight(g, parents[3], parents[2]._data)
-    return g  # the bias; summed over a batch by the engine
-
-
 def _vjp_softmax(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
     s = out._data
     return s * (g - (g * s).sum(axis=out._ctx, keepdims=True))
@@ -245,7 +202,6 @@ VJP.update(
     cross_entropy=_vjp_cross_entropy,
     linear=_vjp_linear,
     embed=_vjp_embed,
-    affine=_vjp_affine,
 )
 
 

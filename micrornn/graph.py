@@ -153,7 +153,7 @@ NO_GRAD_ERROR = (
 _KEEP = object()  # topological_order(): leave the grads alone
 
 
-def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | None = None) -> list[Any]:
+def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
     """Every node the roots depend on, each one after all of its parents (parents first).
 
     Nodes already visited carry this walk's own token in ``node._mark`` (a fresh object per walk):
@@ -161,18 +161,10 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
     With ``reset_inner`` given (backward's walk), each inner node's grad is set to it as the node is
     placed, while the node is still in the CPU cache (a separate pass cost 5 of the 80 ms of a
     10,000-step graph), and a stale edge raises (see ``edited``) before any gradient is passed on.
-
-    With ``passes_on`` given as well as ``reset_inner`` (the Tensor engine's ``Copy``), a node of that type whose parent
-    is a leaf — a per-step copy ``W_t`` of a weight — ends the walk: it hands each gradient it receives
-    straight on to the weight as it arrives, so the sweep has nothing left to do for it. The walk
-    resets what it received (its ``_g``) and checks its edge, but neither places it nor goes on to the
-    weight. (Half the nodes of a char-RNN graph are such copies: visiting and sweeping them made
-    backward 15% slower.)
     """
     order: list[Any] = []
     mark = object()
     reset = reset_inner is not _KEEP
-    passes_on = passes_on if reset else None  # a walk that only reads the graph leaves the copies' grads alone
     for root in roots:
         if root._mark is mark:
             continue
@@ -181,18 +173,10 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                if parent._stamp > node._stamp and reset:  # changed after node read it (see edited())
+                if reset and parent._stamp > node._stamp:  # changed after node read it (see edited())
                     raise stale_error(node, parent)
                 if parent._mark is not mark:
                     parent._mark = mark
-                    # (None in a Value graph: the test of the local variable spares it a type() call a node)
-                    if passes_on is not None and type(parent) is passes_on:
-                        weight = parent._parents[0]
-                        if not weight._parents:  # a copy of a weight: reset, check the edge, stop
-                            if weight._stamp > parent._stamp:
-                                raise stale_error(parent, weight)
-                            parent._grad = None  # what it received (Copy.grad reads it)
-                            continue
                     stack.append((parent, iter(parent._parents)))
                     break
             else:  # all parents placed: the node can follow them
@@ -203,16 +187,13 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP, passes_on: type | N
     return order
 
 
-def backward(root: Any, seed: Any, zero: Any, passes_on: type | None = None) -> list[Any]:
+def backward(root: Any, seed: Any, zero: Any) -> list[Any]:
     """Reverse-mode sweep from ``root`` with dL/d(root) = ``seed``.
 
     Grads of the graph's inner nodes are reset to ``zero`` first; leaves (parameters, inputs,
     detached copies) accumulate, as in PyTorch, so two calls double leaf grads and nothing else
     (a leaf root too: its grad grows by ``seed`` each call). Returns the nodes in the order their
-    gradients were completed (without the nodes of type ``passes_on`` that ended the walk: see
-    ``topological_order``). Each engine calls it from its own ``backward()``, which knows its zero
-    and its ``passes_on`` — a Tensor graph swept without ``passes_on=Copy`` would add what its
-    copies handed on to their weights a second time.
+    gradients were completed. Each engine calls it from its own ``backward()``, which knows its zero.
 
     Raises RuntimeError, before any leaf's grad has changed, when ``root`` was computed under
     ``no_grad()`` or when a node's ``.data`` was assigned after a node computed from it was made.
@@ -220,7 +201,7 @@ def backward(root: Any, seed: Any, zero: Any, passes_on: type | None = None) -> 
     if root._op is None:
         raise RuntimeError(NO_GRAD_ERROR)
     with _collector_paused():
-        order = topological_order(root, reset_inner=zero, passes_on=passes_on)
+        order = topological_order(root, reset_inner=zero)
         order.reverse()  # children first: a node's gradient is complete before it is passed on
         root._grad = seed if root._op else root._grad + seed
         for node in order:

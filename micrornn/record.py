@@ -108,7 +108,7 @@ class Unrolled:
         self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
         for record in (self, self.encoder) if self.encoder is not None else (self,):
-            lists = [record.X, record.O, record.L,  # not the copies: a Copy reads zeros until it has a gradient
+            lists = [record.X, record.O, record.L, *record.copies.values(),  # a FactoredCopy reads zeros itself
                      *(nodes for states in record.states.values() for nodes in states.values()),
                      [g[0] for g in record.gates], [c for _, _, c in record.cuts]]
             for nodes in lists:

@@ -5,9 +5,10 @@ keyed by the op's name. A rule gets the gradient of the output ``g``, the output
 operand it is asked about (0, 1, …), and returns the gradient for that operand; the engine then
 sums it back to the operand's shape (undoing numpy broadcasting) and accumulates it.
 
-A per-step copy ``W.identity()`` (``Copy``) keeps its gradient as the factors it arrived in — an
-outer product, a few columns — and the weight adds them in directly, so a copy costs a node, not a
-matrix; reading ``W_t.grad`` builds the matrix.
+A per-step copy ``W.identity()`` is a plain node (rule ``"copy": g``): backprop gives it that step's
+contribution dL/dW_t, and the weight, a leaf reached through every copy, adds them up in ``_receive``:
+``dL/dW = Σ_t dL/dW_t`` is nothing but accumulation. (``fast.py`` keeps a copy's gradient as factors
+instead; ``with mr.fast.off():`` runs this reading path.)
 
 Nodes keep references to the arrays they read (a per-step copy shares its weight's array), so an
 in-place step between forward and backward would feed backward the new numbers. Assigning ``.data``
@@ -26,7 +27,6 @@ and ``backward()`` on one raises — the rule the Value engine follows too (see 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar
 from numbers import Real
 from typing import Any, Union
 
@@ -36,7 +36,7 @@ from . import graph
 from .checks import flag
 from .graph import EDIT_CLOCK, current
 
-__all__ = ["Tensor", "Copy", "concatenate", "stack", "VJP"]
+__all__ = ["Tensor", "concatenate", "stack", "VJP"]
 
 ArrayLike = Union[np.ndarray, Sequence, float, int]
 Operand = Union["Tensor", np.ndarray, float, int]
@@ -278,7 +278,7 @@ class Tensor:
         return _node(np.maximum(x, 0.0), (self,), (0,), ~(x <= 0), "relu")
 
     def identity(self) -> Tensor:
-        """A new node sharing the data: the per-step copy ``W^H_t`` of a weight (see ``Copy``).
+        """A new node sharing the data: the per-step copy ``W^H_t`` of a weight (rule ``"copy": g``).
 
         >>> W = Tensor(np.eye(2), label="W^H")
         >>> W_1, W_2 = W.identity(), W.identity()
@@ -343,37 +343,22 @@ class Tensor:
             seed = as_array(grad, "backward(grad)")
             if seed.shape != self.shape:
                 raise ValueError(f"backward(grad): grad has shape {seed.shape}, expected {self.shape}")
-        owed: dict[int, tuple[Tensor, list[Outer]]] = {}  # weight id -> (weight, outer products it receives)
-        token = _OWED.set(owed)
-        try:
-            graph.backward(self, seed, None, passes_on=Copy)  # copies of a weight hand on as they receive
-        finally:
-            _OWED.reset(token)
-            for weight, outers in owed.values():
-                _add_outers(weight._grad, outers)
+        driver(self, seed)  # graph.backward, or fast.backward when the fast tricks are on
 
     def _backward(self) -> None:
-        rule = VJP[self._op]
-        g = self._grad
+        """The chain rule at this node: each parent receives ``rule(g)``, summed back to its shape."""
+        rule, g = VJP[self._op], self._grad
         for parent, which in zip(self._parents, self._which):
-            gp = rule(g, self, which)
-            shape = parent._data.shape
-            if gp.shape != shape:
-                gp = _unbroadcast(gp, shape)
-            if type(parent) is Copy:  # it may take the gradient as factors (Copy._receive, inlined):
-                parent._grad = gp if parent._grad is None else parent._grad + gp
-                weight = parent._parents[0]
-                if weight._parents:  # a copy of a copy or of an inner node: its _backward passes it on
-                    continue
-                parent = weight  # a copy of a weight: the weight gets it now, as below
-            if type(gp) in _FACTORS:  # factors for a weight used directly (see _factored)
-                _add_factors(parent, gp)
-            elif parent._grad is None:  # first contribution: take it (copy for leaves, they add in place)
-                parent._grad = gp if parent._parents else np.array(gp)
-            elif parent._parents:
-                parent._grad = parent._grad + gp  # never in place: grads of inner nodes may be shared
-            else:
-                parent._grad += gp
+            parent._receive(_unbroadcast(rule(g, self, which), parent._data.shape))
+
+    def _receive(self, g: np.ndarray) -> None:
+        """Add one path's gradient: a weight reached through its per-step copies sums Σ_t dL/dW_t here."""
+        if self._grad is None:  # first contribution: take it (a leaf gets its own array, added into later)
+            self._grad = g if self._parents else np.array(g)
+        elif self._parents:
+            self._grad = self._grad + g  # never in place: grads of inner nodes may be shared
+        else:
+            self._grad += g  # a leaf accumulates in place, as PyTorch's do
 
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
@@ -395,182 +380,6 @@ def _short(a: np.ndarray | None) -> str:
         return "None"
     return np.array2string(np.asarray(a), precision=4, threshold=6, edgeitems=2, separator=", ").replace("\n", "")
 
-
-class Copy(Tensor):
-    """A per-step copy ``W_t`` of a weight ``W`` (made by ``W.identity()``): the same array, its own node.
-
-    Backprop gives it that step's contribution dL/dW_t, and the weight receives the sum over its
-    copies. Where ``W_t`` was used, that contribution has a structure: ``W_t @ x`` (or
-    ``linear(x, W_t)``) gives the outer product ``g xᵀ`` (a sum of them over a batch), ``embed(W_t,
-    ids)`` gives a few columns. The copy keeps it in that form (``Outer``, ``Columns``) and the
-    weight adds it straight in (the columns at once; the rank-one products of all steps as one
-    stacked product ``Gᵀ X`` when backward ends), so a copy costs a node, not a matrix. The matrix
-    is made when ``.grad`` is read, on every read (reading all the copies of a 10,000-step graph
-    one by one never holds them all). A weight used directly, with no copy, adds the same factors.
-
-    A copy of a weight hands each contribution on to the weight the moment it arrives (and keeps
-    it, for ``.grad``), so it has no backward step of its own: backward's walk stops at it and
-    never sweeps it (``graph.topological_order``, ``passes_on``). The copy is still a node of the
-    graph, with its edge to the weight — only the walk, which would have nothing to do there,
-    skips it. A copy of a copy or of an inner node is walked and swept as any node.
-
-        >>> W = Tensor(np.zeros((3, 4)), label="W^X")
-        >>> from micrornn import functional as F
-        >>> W_1 = W.identity()
-        >>> F.embed(W_1, 2).sum().backward()
-        >>> type(W_1._grad).__name__, W_1.grad[:, 2].tolist()
-        ('Columns', [1.0, 1.0, 1.0])
-    """
-
-    __slots__ = ()  # _grad holds the gradient as it arrived: None, an ndarray, or factors (Outer, Columns)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("a Copy is made by W.identity() (the per-step copy W_t of a Tensor W), not by Copy(...): "
-                        "it needs the node it copies")
-
-    @property
-    def grad(self) -> np.ndarray:  # type: ignore[override]
-        """dL/dW_t as an ndarray of the weight's shape (zeros where the loss does not reach this copy)."""
-        g = self._grad
-        if g is None:
-            return np.zeros(self._data.shape)
-        return g.dense() if type(g) in _FACTORS else g
-
-    @grad.setter
-    def grad(self, g: ArrayLike | None) -> None:
-        self._grad = _checked_grad(self, g)
-
-    def _receive(self, g: Any) -> None:
-        """Add one contribution, dense or factored (two factored ones of one kind stay factored). A copy
-        of a weight also hands it straight on to the weight: backward's walk ends at such a copy and
-        never sweeps it (see ``graph.topological_order``), so it has no later chance to pass it on."""
-        self._grad = g if self._grad is None else self._grad + g
-        if not self._parents[0]._parents:
-            _add_to_leaf(self._parents[0], g)
-
-    def _backward(self) -> None:
-        """Pass the gradient on — swept only for a copy of a copy or of an inner node, or a copy that is
-        backward's root; a copy of a weight inside the graph handed each contribution on as it arrived."""
-        g, parent = self._grad, self._parents[0]
-        if type(parent) is Copy:
-            parent._receive(g)  # factors stay factors
-        elif not parent._parents:
-            _add_to_leaf(parent, g)
-        else:  # an inner node's backward rule needs the matrix
-            g = g.dense() if type(g) in _FACTORS else g
-            parent._grad = g if parent._grad is None else parent._grad + g
-
-
-def _add_to_leaf(leaf: Tensor, g: Any) -> None:
-    """Accumulate a gradient, dense or factored, into a leaf (a weight) — in place, as PyTorch does."""
-    if type(g) in _FACTORS:
-        _add_factors(leaf, g)
-    elif leaf._grad is None:
-        leaf._grad = np.array(g)  # the leaf's own array: later contributions are added into it
-    else:
-        leaf._grad += g
-
-
-# The rank-one outer products (batch 1) a running backward() owes each weight, added in a few
-# products at its end (the running thread's or task's own dict: see Tensor.backward). Σ_t g_t x_tᵀ =
-# Gᵀ X with the g_t as the rows of G and the x_t as the rows of X: one matrix product instead of one
-# per step, the same sum (25 steps at hidden 100: 1.2-1.4 ms step by step, 0.1-0.2 ms stacked). A
-# batch's g_t x_t is a matrix product already: it is added at once, as the floor does.
-_OWED: ContextVar[dict | None] = ContextVar("micrornn_owed", default=None)
-_STACK_NUMBERS = 2**14  # stack at most 128 kB of factors at a time: copies that small stay in the heap
-
-
-def _add_factors(leaf: Tensor, g: Outer | Columns) -> None:
-    """Add a factored gradient into a leaf's grad: rank-one outer products wait for the stacked
-    product at the end of backward (when one is running), the rest is added now."""
-    if leaf._grad is None:
-        leaf._grad = g.dense()
-        return
-    owed = _OWED.get()
-    if type(g) is Outer and g.g.ndim == 1 and owed is not None:
-        owed.setdefault(id(leaf), (leaf, []))[1].append(g)
-    else:
-        g.add_to(leaf._grad)
-
-
-def _add_outers(out: np.ndarray, outers: list[Outer]) -> None:
-    """``out += Σ_k g_k x_kᵀ`` over rank-one factors, as a few stacked matrix products."""
-    first = outers[0]
-    chunk = max(1, _STACK_NUMBERS // (first.g.size + first.x.size))
-    for i in range(0, len(outers), chunk):
-        part = outers[i:i + chunk]
-        if len(part) == 1:
-            part[0].add_to(out)
-        else:
-            out += np.array([f.g for f in part]).T @ np.array([f.x for f in part])
-
-
-class Outer:
-    """The gradient of a matrix W (m, n) used as ``W @ x``: ``g xᵀ``, or ``Σ_k g_k x_kᵀ = gᵀ x`` for a
-    batch, kept as its factors ``g`` ((m,) or (k, m)) and ``x`` ((n,) or (k, n)).
-
-        >>> o = Outer(np.array([1.0, 2.0]), np.array([3.0, 0.0, 1.0]), (2, 3))
-        >>> o.dense().tolist()
-        [[3.0, 0.0, 1.0], [6.0, 0.0, 2.0]]
-    """
-
-    __slots__ = ("g", "x", "shape")
-    __array_ufunc__ = None  # ndarray + Outer defers to Outer.__radd__
-
-    def __init__(self, g: np.ndarray, x: np.ndarray, shape: tuple[int, ...]) -> None:
-        self.g, self.x, self.shape = g, x, shape
-
-    def dense(self) -> np.ndarray:
-        return self.g[:, None] * self.x if self.g.ndim == 1 else self.g.T @ self.x
-
-    def add_to(self, out: np.ndarray) -> None:
-        """``out += g xᵀ`` (one product, as the hand-written floor's ``dW += dz.T @ h``)."""
-        out += self.dense()
-
-    def __add__(self, other: Any) -> Any:
-        if type(other) is Outer:  # stack the factors: Σ over both
-            return Outer(np.vstack((self.g, other.g)), np.vstack((self.x, other.x)), self.shape)
-        return self.dense() + other
-
-    __radd__ = __add__
-
-
-class Columns:
-    """The gradient of a matrix W (m, n) read by column ids (``embed``): column ``ids[k]`` receives
-    ``g[k]``; zero elsewhere. ``ids`` is one id with ``g`` of shape (m,), or (k,) ids with ``g`` (k, m).
-
-        >>> Columns(np.array([2, 0, 2]), np.ones((3, 2)), (2, 4)).dense().tolist()
-        [[1.0, 0.0, 2.0, 0.0], [1.0, 0.0, 2.0, 0.0]]
-    """
-
-    __slots__ = ("ids", "g", "shape")
-    __array_ufunc__ = None
-
-    def __init__(self, ids: Any, g: np.ndarray, shape: tuple[int, ...]) -> None:
-        self.ids, self.g, self.shape = ids, g, shape
-
-    def dense(self) -> np.ndarray:
-        out = np.zeros(self.shape)
-        self.add_to(out)
-        return out
-
-    def add_to(self, out: np.ndarray) -> None:
-        """``out[:, ids] += g`` column by column: a token repeated in the batch accumulates."""
-        if self.g.ndim == 1:
-            out[:, int(self.ids)] += self.g  # one id: a plain index, added in place
-        else:
-            np.add.at(out.T, self.ids, self.g)
-
-    def __add__(self, other: Any) -> Any:
-        if type(other) is Columns:
-            ids = np.concatenate((np.atleast_1d(self.ids), np.atleast_1d(other.ids)))
-            return Columns(ids, np.vstack((self.g, other.g)), self.shape)
-        return self.dense() + other
-
-    __radd__ = __add__
-
-
-_FACTORS = (Outer, Columns)  # the factored gradients: a Copy or a leaf may receive them
 
 _new = object.__new__  # what Tensor.__new__ resolves to, without the lookup on every node
 
@@ -598,30 +407,21 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
 
 
 def _copy(W: Tensor, label: str | None) -> Tensor:
-    """``W.identity()`` labelled ``label``: the per-step copy W_t (``TensorBackend.copy`` makes a few
-    every step of an unroll, so it is built as cheaply as ``_node`` builds an op's result: one
-    assignment per slot is ~60 ns faster than assigning tuples, and no call through identity())."""
-    grad_enabled, t = current()
-    if not grad_enabled:  # no graph: a leaf, as every result under no_grad()
-        c = _node(W._data, (W,), (0,), None, "copy")
-        c.label = label
-        return c
-    c = _new(Copy)
-    c._data = W._data  # the very array: a copy costs a node, not a matrix
-    c._grad = None
-    c._parents = (W,)
-    c._which = (0,)
-    c._ctx = None
-    c._op = "copy"
+    """``W.identity()`` labelled ``label``: the per-step copy W_t, a node that shares W's array."""
+    c = _node(W._data, (W,), (0,), None, "copy")
     c.label = label
-    c.t = t
-    c._mark = None
-    c._stamp = EDIT_CLOCK[0]
     return c
+
+
+def driver(root: Tensor, seed: np.ndarray) -> None:
+    """The sweep behind ``Tensor.backward()``: the spine's ``graph.backward`` (``fast`` installs its own)."""
+    graph.backward(root, seed, None)
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``g`` over the axes numpy broadcast, so it has ``shape`` again."""
+    if g.shape == shape:
+        return g
     if g.ndim > len(shape):
         g = g.sum(axis=tuple(range(g.ndim - len(shape))))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -663,16 +463,8 @@ def tensor_list(items: Iterable[Tensor], what: str, noun: str = "item") -> list[
 
 
 # -- vector-Jacobian products: op name -> rule(g, out, which) -> gradient of operand `which` -------
-def _factored(W: Tensor) -> bool:
-    """Whether W takes its gradient as factors: a per-step copy, or a weight (a leaf) used directly —
-    they add them in. Every other node gets the matrix, which its own backward rule needs."""
-    return type(W) is Copy or not W._parents
-
-
 def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> Any:
     a, b = out._ctx
-    if which == 0 and a.ndim == 2 and b.ndim <= 2 and _factored(out._parents[0]):
-        return Outer(g, b, a.shape) if b.ndim == 1 else Outer(g.T, b.T, a.shape)  # g bᵀ, kept as factors
     if a.ndim == 2 and b.ndim == 1:  # W @ h, the RNN's matrix-vector product
         return g[:, None] * b if which == 0 else a.T @ g  # the outer product g bᵀ
     # promote 1-D operands to matrices, as numpy's matmul does, then drop the added axis again

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fast
 from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, _t_of, _vsum, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
@@ -433,7 +434,10 @@ def _step(cell: Cell, be: Any, p: Any, state: Any, x: Any, t: int, layer: int, d
     wrong arity, type or shape — or an error inside the step — is a CellError naming the cell, the time
     step, and the weight or state part at fault, before anything else uses it."""
     try:
-        new = cell.step(be, p, state, x)
+        if getattr(cell.step, "__func__", None) is RNN.step and fast.enabled("fused"):  # not overridden
+            new = fast.rnn_step(cell, be, p, state, x)  # the same sum as one node
+        else:
+            new = cell.step(be, p, state, x)
     except (AttributeError, TypeError, ValueError, IndexError) as e:
         raise _step_error(cell, p, e, t, layer, direction) from (None if isinstance(e, CellError) else e)
     problem = check_state(cell, new, be.scalar, batch)

@@ -18,7 +18,9 @@ from micrornn import functional as F
 from micrornn import graph
 from micrornn import unroll as U
 from micrornn.nn import RNN
-from micrornn.tensor import Columns, Copy, Outer, Tensor
+from micrornn import fast
+from micrornn.fast import Columns, FactoredCopy, Outer
+from micrornn.tensor import Tensor
 
 USES = ("linear", "linear+b", "matmul", "embed")
 
@@ -64,10 +66,10 @@ def test_h1_a_factored_copy_grad_equals_the_dense_one(case, chain):
     dense = W_ref + 0.0
     _loss(dense, m, n, lead, uses, ids, seed).backward()
     W = Tensor(W0)
-    source = {"copy": W, "copy of a copy": W.identity(), "copy of an inner node": W * 1.0}[chain]
-    W_t = source.identity()
+    source = {"copy": W, "copy of a copy": fast.copy(W, None), "copy of an inner node": W * 1.0}[chain]
+    W_t = fast.copy(source, None)
     _loss(W_t, m, n, lead, uses, ids, seed).backward()
-    assert type(W_t) is Copy and isinstance(W_t.grad, np.ndarray) and W_t.grad.shape == (m, n)
+    assert type(W_t) is FactoredCopy and isinstance(W_t.grad, np.ndarray) and W_t.grad.shape == (m, n)
     np.testing.assert_allclose(W_t.grad, dense.grad, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(W.grad, W_ref.grad, rtol=1e-12, atol=1e-12)
     if chain != "copy of an inner node" and len({use == "embed" for use in uses}) == 1:
@@ -90,7 +92,7 @@ def test_h1_the_unroller_s_copies_hold_factors_and_read_as_matrices():
 
 def test_h1_a_copy_the_loss_does_not_reach_reads_zeros():
     W = Tensor(np.ones((2, 3)))
-    W_1 = W.identity()
+    W_1 = fast.copy(W, None)
     W_1 @ Tensor([1.0, 2.0, 3.0])  # built, never backpropagated
     (W @ Tensor([1.0, 0.0, 0.0])).sum().backward()
     assert W_1.grad.shape == (2, 3) and not W_1.grad.any()
@@ -98,7 +100,7 @@ def test_h1_a_copy_the_loss_does_not_reach_reads_zeros():
 
 def test_h1_copies_under_no_grad_are_plain_leaves():
     with mr.no_grad():
-        c = Tensor(np.ones(2)).identity()
+        c = fast.copy(Tensor(np.ones(2)), None)
     assert type(c) is Tensor and c._op is None
 
 
@@ -139,7 +141,7 @@ def test_h1_a_weight_adds_its_copies_outer_products_in_chunks_exactly():
 def test_h1_a_copy_takes_any_gradient_an_op_gives():
     # a 0-d copy broadcast in a sum receives a numpy scalar (np.float64) from the engine's unbroadcast
     w = Tensor(2.0)
-    c = w.identity()
+    c = fast.copy(w, None)
     (c * Tensor([1.0, 2.0, 3.0])).sum().backward()
     assert float(c.grad) == 6.0 and float(w.grad) == 6.0
 
@@ -170,13 +172,13 @@ def test_h_copies_cost_backward_ends_at_a_weight_s_copies(monkeypatch):
     rnn = RNN(6, 4, 6, token_ids=True, seed=0)
     u = U.many_to_many(rnn, np.array([0, 3, 3, 1, 5]), np.array([1, 2, 0, 4, 4]))
     swept, orders = [], []
-    sweep, walk = Copy._backward, graph.backward
-    monkeypatch.setattr(Copy, "_backward", lambda self: (swept.append(self), sweep(self))[1])
-    monkeypatch.setattr(graph, "backward", lambda *args, **kwargs: orders.append(walk(*args, **kwargs)) or orders[-1])
+    sweep, walk = FactoredCopy._backward, fast.topological_order
+    monkeypatch.setattr(FactoredCopy, "_backward", lambda self: (swept.append(self), sweep(self))[1])
+    monkeypatch.setattr(fast, "topological_order", lambda root: orders.append(walk(root)) or orders[-1])
     u.backward()
     assert swept == [] and len(orders) == 1
     params = {id(p) for p in rnn.parameters()}
-    assert not [n for n in orders[0] if type(n) is Copy or id(n) in params], "walked past a copy to its weight"
+    assert not [n for n in orders[0] if type(n) is FactoredCopy or id(n) in params], "walked past a copy to its weight"
     assert sum(map(len, u.copies.values())) == 5 * 4 + 4  # ... which are all still in the graph
     for name, param in rnn.named_parameters():
         np.testing.assert_allclose(sum(u.copy_grads(name)), param.grad, rtol=1e-12, atol=1e-15)
@@ -199,7 +201,7 @@ def test_h_copies_cost_a_second_backward_doubles_the_weights_and_not_the_copies(
 def test_h_copies_cost_a_copy_as_backward_s_root_passes_its_gradient_on():
     # the one place a copy of a weight is swept: it is the root, so nothing handed it a gradient
     W = Tensor(np.ones((2, 3)))
-    W_1 = W.identity()
+    W_1 = fast.copy(W, None)
     W_1.backward(np.full((2, 3), 2.0))
     np.testing.assert_array_equal(W_1.grad, np.full((2, 3), 2.0))
     np.testing.assert_array_equal(W.grad, np.full((2, 3), 2.0))
@@ -246,19 +248,17 @@ def test_h_copies_cost_a_failing_build_leaves_the_collector_as_it_was():
 
 def test_h_copies_cost_a_walk_that_only_reads_the_graph_leaves_the_copies_grads_alone():
     from micrornn import graph
-    from micrornn.tensor import Copy
 
     W, x = Tensor(np.ones((2, 2))), Tensor(np.array([1.0, 2.0]))
-    W_1 = W.identity()
+    W_1 = fast.copy(W, None)
     y = (W_1 @ x).sum()
     y.backward()
-    order = graph.topological_order(y, passes_on=Copy)  # no reset_inner: a reader, e.g. a picture
+    order = graph.topological_order(y)  # no reset_inner: a reader, e.g. a picture
     assert W_1 in order and W in order, "a reading walk sees every node"
     assert W_1.grad.tolist() == [[1.0, 2.0], [1.0, 2.0]]
 
 
 def test_h_copies_cost_a_copy_is_made_by_identity_not_by_its_constructor():
-    from micrornn.tensor import Copy
 
-    with pytest.raises(TypeError, match=r"made by W.identity\(\)"):
-        Copy(np.ones(2))
+    with pytest.raises(TypeError, match=r"made by fast.copy\(W, label\)"):
+        FactoredCopy(np.ones(2))

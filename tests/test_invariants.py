@@ -1,6 +1,6 @@
 """The design's invariants 1–7, each a property over topologies × activations × feedback × truncation ×
 batch 1–3 × T 1–12 — and 1, 2, 3, 5, 6 again for every cell (RNN, LSTM, GRU, a user's cell) × topology ×
-stacked / bidirectional."""
+stacked / bidirectional. Every one runs twice: on the reading path (``fast.off()``) and with the fast tricks."""
 
 import numpy as np
 import pytest
@@ -9,13 +9,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cells import PeepholeLSTM
 
-from micrornn import optim
+from micrornn import fast, optim
 from micrornn import unroll as U
 from micrornn.backends import _flat
 from micrornn.gradcheck import directional_gradcheck, gradcheck
 from micrornn.nn import GRU, LSTM, RNN, Elman, Jordan
 from micrornn.tensor import Tensor
 from micrornn.testing import cell_problems
+
+pytestmark = pytest.mark.parametrize("path", ["fast", "reference"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def path(request):
+    """The invariants hold on the spine and with every speed trick (``micrornn.fast``) alike."""
+    if getattr(request, "param", "fast") == "reference":
+        with fast.off():
+            yield "reference"
+    else:
+        yield "fast"
 
 
 # 1. the gradient of a shared weight is the sum of its per-step copies' gradients
@@ -244,3 +256,7 @@ def test_cells_copy_nets_are_bptt_cut_at_every_step(name, data):
         h0 = parts if len(parts) > 1 else parts[0]
     for pname, q in p.cell.named_parameters():
         assert np.allclose(q.grad, grads[pname], rtol=1e-10, atol=1e-12), pname
+
+
+def test_the_path_is_the_one_named(path):
+    assert fast.enabled("copies") is fast.enabled("fused") is (path == "fast")

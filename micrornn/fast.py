@@ -1,0 +1,449 @@
+"""fast: the speed tricks, each a named second implementation of a function on the reading path.
+
+The spine (``graph.backward``, ``Tensor._receive``, ``cells.RNN.step``, ``unroll``) is what a lecture
+reads; every trick here computes the same numbers faster, is on by default, and is tested equal to the
+function it replaces (tests/test_fast.py, ≤ 1e-12 relative). Gains are medians of
+``python benchmarks/bench_charrnn.py --quick`` (char-RNN, hidden 100, T = 25) and ``bench_engine.py``:
+
+=========  ====================================================  =================================================
+trick      replaces (on the spine)                               what it does differently
+=========  ====================================================  =================================================
+copies     ``tensor._copy`` (a plain "copy" node),               a per-step copy ``W_t`` (``FactoredCopy``) keeps
+           ``Tensor._receive`` (dense Σ_t dL/dW_t),              dL/dW_t as the factors it arrived in (``g xᵀ``:
+           ``graph.topological_order`` and ``graph.backward``    ``Outer``; read columns: ``Columns``) and hands
+                                                                 them to the weight at once; the rank-one products
+                                                                 of all steps are added as one stacked product
+                                                                 ``Gᵀ X`` at the end; the walk stops at a weight's
+                                                                 copy, and the sweep is inlined (no call per edge).
+                                                                 char-RNN step 1.7-2.1× faster, the T = 10,000
+                                                                 unroll's peak memory 8 GB → 0.2 GB
+fused      ``cells.RNN.step`` (``affine + affine + b``)          ``W^H C_t + W^X X_t + b`` as one node ("affine")
+                                                                 instead of three: ~1.2× on the simple RNN
+=========  ====================================================  =================================================
+
+Switch them off for a lecture, a trace, or to check a result against the reading path::
+
+    >>> import micrornn as mr
+    >>> with mr.fast.off():              # every trick: the spine runs
+    ...     mr.fast.enabled("copies")
+    False
+    >>> with mr.fast.off("fused"):       # one trick
+    ...     mr.fast.enabled("copies"), mr.fast.enabled("fused")
+    (True, False)
+
+``MICRORNN_REFERENCE=1`` in the environment (read at import) starts every thread with all of them off.
+The switch belongs to the running thread (and asyncio task), like ``no_grad()``. A graph keeps what it
+was built with: a graph built fast and swept with the tricks off (or the other way round) still gives
+the right gradients.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from . import graph, tensor
+from .graph import EDIT_CLOCK, current
+from .tensor import VJP, Tensor, _node, _unbroadcast
+
+__all__ = ["TRICKS", "enabled", "off", "on", "FactoredCopy", "Outer", "Columns"]
+
+TRICKS = ("copies", "fused")
+
+
+def _from_environment() -> frozenset[str]:
+    value = os.environ.get("MICRORNN_REFERENCE", "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"MICRORNN_REFERENCE must be 1 (every fast trick off) or 0/unset, got {value!r}")
+    return frozenset(TRICKS) if value == "1" else frozenset()
+
+
+# a frozenset is immutable, so one default shared by every thread is safe (ruff cannot tell from the call)
+_OFF: ContextVar[frozenset[str]] = ContextVar("micrornn_fast_off", default=_from_environment())  # noqa: B039
+
+
+def enabled(trick: str) -> bool:
+    """Whether ``trick`` (one of ``TRICKS``) is on in the running thread."""
+    return trick not in _OFF.get()
+
+
+def _tricks(tricks: tuple[str, ...], who: str) -> frozenset[str]:
+    for trick in tricks:
+        if trick not in TRICKS:
+            raise ValueError(f"{who}: unknown trick {trick!r}; the tricks are {', '.join(TRICKS)}")
+    return frozenset(tricks or TRICKS)
+
+
+@contextmanager
+def off(*tricks: str) -> Iterator[None]:
+    """Run the reading path for ``tricks`` (all when none is named) inside the block."""
+    token = _OFF.set(_OFF.get() | _tricks(tricks, "fast.off"))
+    try:
+        yield
+    finally:
+        _OFF.reset(token)
+
+
+@contextmanager
+def on(*tricks: str) -> Iterator[None]:
+    """Switch ``tricks`` (all when none is named) back on inside the block, e.g. under MICRORNN_REFERENCE=1."""
+    token = _OFF.set(_OFF.get() - _tricks(tricks, "fast.on"))
+    try:
+        yield
+    finally:
+        _OFF.reset(token)
+
+
+# -- copies: factored gradients ------------------------------------------------------------------------
+class Outer:
+    """The gradient of a matrix W (m, n) used as ``W @ x``: ``g xᵀ``, or ``Σ_k g_k x_kᵀ = gᵀ x`` for a
+    batch, kept as its factors ``g`` ((m,) or (k, m)) and ``x`` ((n,) or (k, n)).
+
+        >>> o = Outer(np.array([1.0, 2.0]), np.array([3.0, 0.0, 1.0]), (2, 3))
+        >>> o.dense().tolist()
+        [[3.0, 0.0, 1.0], [6.0, 0.0, 2.0]]
+    """
+
+    __slots__ = ("g", "x", "shape")
+    __array_ufunc__ = None  # ndarray + Outer defers to Outer.__radd__
+
+    def __init__(self, g: np.ndarray, x: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.g, self.x, self.shape = g, x, shape
+
+    def dense(self) -> np.ndarray:
+        return self.g[:, None] * self.x if self.g.ndim == 1 else self.g.T @ self.x
+
+    def add_to(self, out: np.ndarray) -> None:
+        """``out += g xᵀ`` (one product, as the hand-written floor's ``dW += dz.T @ h``)."""
+        out += self.dense()
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is Outer:  # stack the factors: Σ over both
+            return Outer(np.vstack((self.g, other.g)), np.vstack((self.x, other.x)), self.shape)
+        return self.dense() + other
+
+    __radd__ = __add__
+
+
+class Columns:
+    """The gradient of a matrix W (m, n) read by column ids (``embed``): column ``ids[k]`` receives
+    ``g[k]``; zero elsewhere. ``ids`` is one id with ``g`` of shape (m,), or (k,) ids with ``g`` (k, m).
+
+        >>> Columns(np.array([2, 0, 2]), np.ones((3, 2)), (2, 4)).dense().tolist()
+        [[1.0, 0.0, 2.0, 0.0], [1.0, 0.0, 2.0, 0.0]]
+    """
+
+    __slots__ = ("ids", "g", "shape")
+    __array_ufunc__ = None
+
+    def __init__(self, ids: Any, g: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.ids, self.g, self.shape = ids, g, shape
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        self.add_to(out)
+        return out
+
+    def add_to(self, out: np.ndarray) -> None:
+        """``out[:, ids] += g`` column by column: a token repeated in the batch accumulates."""
+        if self.g.ndim == 1:
+            out[:, int(self.ids)] += self.g  # one id: a plain index, added in place
+        else:
+            np.add.at(out.T, self.ids, self.g)
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is Columns:
+            ids = np.concatenate((np.atleast_1d(self.ids), np.atleast_1d(other.ids)))
+            return Columns(ids, np.vstack((self.g, other.g)), self.shape)
+        return self.dense() + other
+
+    __radd__ = __add__
+
+
+_FACTORS = (Outer, Columns)
+
+
+class FactoredCopy(Tensor):
+    """The fast per-step copy ``W_t`` (trick "copies"): the same array as W, its own node, and its
+    gradient dL/dW_t kept as the factors it arrived in, so a copy costs a node, not a matrix. Reading
+    ``.grad`` builds the matrix (on every read: reading the copies of a 10,000-step graph one by one
+    never holds them all).
+
+        >>> from micrornn import functional as F
+        >>> W = Tensor(np.zeros((3, 4)), label="W^X")
+        >>> W_1 = copy(W, "W^X_1")
+        >>> F.embed(W_1, 2).sum().backward()
+        >>> type(W_1._grad).__name__, W_1.grad[:, 2].tolist(), W.grad[:, 2].tolist()
+        ('Columns', [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
+    """
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a FactoredCopy is made by fast.copy(W, label) (the per-step copy W_t of a Tensor W)")
+
+    @property
+    def grad(self) -> np.ndarray:  # type: ignore[override]
+        """dL/dW_t as an ndarray of the weight's shape (zeros where the loss does not reach this copy)."""
+        g = self._grad
+        if g is None:
+            return np.zeros(self._data.shape)
+        return g.dense() if type(g) in _FACTORS else g
+
+    @grad.setter
+    def grad(self, g: Any) -> None:
+        self._grad = tensor._checked_grad(self, g)
+
+    def _receive(self, g: Any) -> None:
+        """Keep one contribution, dense or factored (two factored ones of one kind stay factored)."""
+        self._grad = g if self._grad is None else self._grad + g
+
+    def _backward(self) -> None:
+        """Hand the sum on: factors stay factors for a weight or a copy; an inner node needs the matrix."""
+        g, parent = self._grad, self._parents[0]
+        if type(parent) is FactoredCopy:
+            parent._receive(g)
+        elif not parent._parents:
+            _add_to_leaf(parent, g)
+        else:
+            parent._receive(g.dense() if type(g) in _FACTORS else g)
+
+
+_new = object.__new__
+
+
+def copy(W: Tensor, label: str | None) -> Tensor:
+    """The per-step copy ``W_t`` labelled ``label``: a ``FactoredCopy`` when "copies" is on, else the
+    spine's plain copy node (``tensor._copy``). Built slot by slot: the unroller makes a few every step."""
+    grad_enabled, t = current()
+    if not grad_enabled or not enabled("copies"):
+        return tensor._copy(W, label)
+    c = _new(FactoredCopy)
+    c._data = W._data  # the very array: a copy costs a node, not a matrix
+    c._grad = None
+    c._parents = (W,)
+    c._which = (0,)
+    c._ctx = None
+    c._op = "copy"
+    c.label = label
+    c.t = t
+    c._mark = None
+    c._stamp = EDIT_CLOCK[0]
+    return c
+
+
+def _add_to_leaf(leaf: Tensor, g: Any) -> None:
+    """Accumulate a gradient, dense or factored, into a leaf (a weight) — in place, as PyTorch does."""
+    if type(g) in _FACTORS:
+        _add_factors(leaf, g)
+    elif leaf._grad is None:
+        leaf._grad = np.array(g)
+    else:
+        leaf._grad += g
+
+
+# The rank-one outer products (batch 1) a running backward() owes each weight, added in a few stacked
+# products at its end: Σ_t g_t x_tᵀ = Gᵀ X with the g_t as the rows of G and the x_t as the rows of X
+# (25 steps at hidden 100: 1.2-1.4 ms step by step, 0.1-0.2 ms stacked). One dict per running backward.
+_OWED: ContextVar[dict | None] = ContextVar("micrornn_owed", default=None)
+_STACK_NUMBERS = 2**14  # stack at most 128 kB of factors at a time
+
+
+def _add_factors(leaf: Tensor, g: Outer | Columns) -> None:
+    if leaf._grad is None:
+        leaf._grad = g.dense()
+        return
+    owed = _OWED.get()
+    if type(g) is Outer and g.g.ndim == 1 and owed is not None:
+        owed.setdefault(id(leaf), (leaf, []))[1].append(g)
+    else:
+        g.add_to(leaf._grad)
+
+
+def _add_outers(out: np.ndarray, outers: list[Outer]) -> None:
+    """``out += Σ_k g_k x_kᵀ`` over rank-one factors, as a few stacked matrix products."""
+    first = outers[0]
+    chunk = max(1, _STACK_NUMBERS // (first.g.size + first.x.size))
+    for i in range(0, len(outers), chunk):
+        part = outers[i:i + chunk]
+        if len(part) == 1:
+            part[0].add_to(out)
+        else:
+            out += np.array([f.g for f in part]).T @ np.array([f.x for f in part])
+
+
+def d_weight(g: np.ndarray, W: Tensor, x: np.ndarray) -> Any:
+    """``functional._d_weight`` for a FactoredCopy: its two factors, not the matrix."""
+    return Outer(g, x, W._data.shape) if type(W) is FactoredCopy else F._d_weight(g, W, x)
+
+
+def d_columns(g: np.ndarray, W: Tensor, ids: np.ndarray) -> Any:
+    """``functional._d_columns`` for a FactoredCopy: only the columns it read."""
+    return Columns(ids, g, W._data.shape) if type(W) is FactoredCopy else F._d_columns(g, W, ids)
+
+
+def _vjp_linear(g: np.ndarray, out: Tensor, which: int) -> Any:
+    if which == 1:
+        x, W = out._parents[:2]
+        return d_weight(g, W, x._data)
+    return VJP["linear"](g, out, which)
+
+
+def _vjp_embed(g: np.ndarray, out: Tensor, which: int) -> Any:
+    return d_columns(g, out._parents[0], out._ctx)
+
+
+def _vjp_matmul(g: np.ndarray, out: Tensor, which: int) -> Any:
+    a, b = out._ctx
+    if which == 0 and a.ndim == 2 and b.ndim <= 2 and type(out._parents[0]) is FactoredCopy:
+        return Outer(g, b, a.shape) if b.ndim == 1 else Outer(g.T, b.T, a.shape)
+    return VJP["@"](g, out, which)
+
+
+# the rules the fast sweep uses instead of VJP's (they differ only for a FactoredCopy operand)
+RULES = {"linear": _vjp_linear, "embed": _vjp_embed, "@": _vjp_matmul}
+
+
+# -- copies: the walk that ends at a weight's copy, and the inlined sweep -------------------------------
+def topological_order(root: Tensor) -> list[Tensor]:
+    """``graph.topological_order(root, reset_inner=None)``, except that a weight's FactoredCopy ends the
+    walk: the sweep hands what it receives straight on to the weight, so it is neither placed nor swept
+    (half the nodes of a char-RNN graph are such copies: walking them made backward 15% slower)."""
+    order: list[Tensor] = []
+    mark = object()
+    root._mark = mark
+    stack = [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent._stamp > node._stamp:
+                raise graph.stale_error(node, parent)
+            if parent._mark is not mark:
+                parent._mark = mark
+                if type(parent) is FactoredCopy and not parent._parents[0]._parents:
+                    weight = parent._parents[0]
+                    if weight._stamp > parent._stamp:
+                        raise graph.stale_error(parent, weight)
+                    parent._grad = None
+                    continue
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+            if node._op:
+                node._grad = None
+    return order
+
+
+def backward(root: Tensor, seed: np.ndarray) -> None:
+    """``graph.backward(root, seed, None)`` with the "copies" trick (``Tensor.backward``'s driver)."""
+    if not enabled("copies"):
+        graph.backward(root, seed, None)
+        return
+    if root._op is None:
+        raise RuntimeError(graph.NO_GRAD_ERROR)
+    owed: dict[int, tuple[Tensor, list[Outer]]] = {}
+    token = _OWED.set(owed)
+    try:
+        with graph._collector_paused():
+            order = topological_order(root)
+            order.reverse()
+            root._grad = seed if root._op else root._grad + seed
+            for node in order:
+                if node._op:
+                    _sweep(node)
+    finally:
+        _OWED.reset(token)
+        for weight, outers in owed.values():
+            _add_outers(weight._grad, outers)
+
+
+def _sweep(node: Tensor) -> None:
+    """``node._backward()`` with ``_receive`` inlined, a weight's copy handing on as it receives."""
+    if type(node) is FactoredCopy:  # backward's root, or a copy of a copy or of an inner node
+        g, parent = node._grad, node._parents[0]
+        if type(parent) is FactoredCopy and not parent._parents[0]._parents:
+            parent._receive(g)  # it ended the walk, so it will not be swept: hand on now
+            _add_to_leaf(parent._parents[0], g)
+        else:
+            node._backward()
+        return
+    rule = RULES.get(node._op) or VJP[node._op]
+    g = node._grad
+    for parent, which in zip(node._parents, node._which):
+        gp = rule(g, node, which)
+        if type(gp) not in _FACTORS:
+            gp = _unbroadcast(gp, parent._data.shape)
+        if type(parent) is FactoredCopy:
+            parent._grad = gp if parent._grad is None else parent._grad + gp
+            weight = parent._parents[0]
+            if weight._parents:  # a copy of a copy or of an inner node: swept later
+                continue
+            parent = weight
+        if type(gp) in _FACTORS:
+            _add_factors(parent, gp)
+        elif parent._grad is None:
+            parent._grad = gp if parent._parents else np.array(gp)
+        elif parent._parents:
+            parent._grad = parent._grad + gp
+        else:
+            parent._grad += gp
+
+
+# -- fused: the simple RNN's pre-activation as one node -----------------------------------------------
+def affine2(W_h: Tensor, h: Tensor, W_x: Tensor, x: Tensor | np.ndarray, b: Tensor) -> Tensor:
+    """``W_h h + W_x x + b`` as one node (op "affine"): the simple RNN's ``W^H C_t + W^X X_t + b``.
+
+    ``x`` is a Tensor (a vector or a batch of rows, as in ``linear``) or token ids (``W_x x`` is then
+    column x of W_x, as in ``embed``). Unchecked: the unroller checked the whole sequence.
+
+        >>> W = Tensor(np.eye(2))
+        >>> affine2(W, Tensor([1.0, 2.0]), Tensor(np.ones((2, 3))), np.int64(1), Tensor([0.5, 0.0])).data
+        array([2.5, 3. ])
+    """
+    hd = h._data
+    out = W_h._data @ hd if hd.ndim == 1 else hd @ W_h._data.T
+    if type(x) is Tensor:  # operands numbered h 0, W_h 1, x 2, W_x 3, b 4 in both forms
+        xd = x._data
+        out += W_x._data @ xd if xd.ndim == 1 else xd @ W_x._data.T
+        parents, which, ids = (h, W_h, x, W_x, b), (0, 1, 2, 3, 4), None
+    else:  # token ids: no node for x
+        out += W_x._data[:, x].T
+        parents, which, ids = (h, W_h, W_x, b), (0, 1, 3, 4), x
+    out += b._data
+    return _node(out, parents, which, ids, "affine")
+
+
+def _vjp_affine(g: np.ndarray, out: Tensor, which: int) -> Any:
+    parents = out._parents
+    if which == 0:
+        return g @ parents[1]._data
+    if which == 1:
+        return d_weight(g, parents[1], parents[0]._data)
+    if which == 2:
+        return g @ parents[3]._data
+    if which == 3:
+        ids = out._ctx
+        return d_columns(g, parents[-2], ids) if ids is not None else d_weight(g, parents[3], parents[2]._data)
+    return g  # the bias; summed over a batch by the engine
+
+
+VJP["affine"] = _vjp_affine  # an op of its own: any sweep, fast or not, can backprop a fused node
+
+
+def rnn_step(cell: Any, be: Any, p: Any, context: Any, X_t: Any) -> Any:
+    """``cells.RNN.step`` with ``W^H C_t + W^X X_t + b`` as one node (``be.affine2``) when both terms exist."""
+    if context is None or X_t is None:
+        return type(cell).step(cell, be, p, context, X_t)
+    W_h, b = p.W_h, p.b  # the copies in the order the notes' sum names them
+    return be.apply(cell.f, be.affine2(W_h, context, p.W_x, X_t, b))
+
+
+tensor.driver = backward  # Tensor.backward() sweeps through here; with "copies" off, graph.backward
