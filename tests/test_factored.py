@@ -14,12 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import micrornn as mr
+from micrornn import fast, graph
 from micrornn import functional as F
-from micrornn import graph
 from micrornn import unroll as U
-from micrornn.nn import RNN
-from micrornn import fast
 from micrornn.fast import Columns, FactoredCopy, Outer
+from micrornn.nn import RNN
 from micrornn.tensor import Tensor
 
 USES = ("linear", "linear+b", "matmul", "embed")

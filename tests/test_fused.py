@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from micrornn import fast
 from micrornn import functional as F
 from micrornn import unroll as U
-from micrornn.nn import RNN
-from micrornn import fast
 from micrornn.fast import FactoredCopy
+from micrornn.nn import RNN
 from micrornn.tensor import Tensor
 
 
