@@ -220,9 +220,16 @@ _new = object.__new__
 
 def copy(W: Tensor, label: str | None) -> Tensor:
     """The per-step copy ``W_t`` labelled ``label``: a ``FactoredCopy`` when "copies" is on, else the
-    spine's plain copy node (``tensor._copy``). Built slot by slot: the unroller makes a few every step."""
+    spine's plain copy node (``tensor._copy``)."""
+    if not enabled("copies"):
+        return tensor._copy(W, label)
+    return factored_copy(W, label)
+
+
+def factored_copy(W: Tensor, label: str | None) -> Tensor:
+    """A ``FactoredCopy`` of W, built slot by slot: the unroller makes a few every step."""
     grad_enabled, t = current()
-    if not grad_enabled or not enabled("copies"):
+    if not grad_enabled:  # no graph: a leaf, as every result under no_grad()
         return tensor._copy(W, label)
     c = _new(FactoredCopy)
     c._data = W._data  # the very array: a copy costs a node, not a matrix
@@ -342,11 +349,16 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, seed: np.ndarray) -> None:
-    """``graph.backward(root, seed, None)`` with the "copies" trick (``Tensor.backward``'s driver)."""
+def backward(root: Tensor, seed: np.ndarray) -> Any:
+    """``Tensor.backward``'s driver: ``graph.backward``, or ``factored_backward`` when "copies" is on."""
     if not enabled("copies"):
-        graph.backward(root, seed, None)
-        return
+        return graph.backward(root, seed, None)
+    return factored_backward(root, seed)
+
+
+def factored_backward(root: Tensor, seed: np.ndarray) -> None:
+    """``graph.backward(root, seed, None)`` for graphs with FactoredCopy nodes: the walk ends at a weight's
+    copy, the sweep is inlined, and the outer products owed to each weight are added stacked at the end."""
     if root._op is None:
         raise RuntimeError(graph.NO_GRAD_ERROR)
     owed: dict[int, tuple[Tensor, list[Outer]]] = {}

@@ -1,0 +1,110 @@
+"""Count the reading path: the functions a student reads from ``many_to_many`` to the weights' gradients.
+
+    python scripts/reading_path.py            # the table and the totals
+    python scripts/reading_path.py --json     # the totals as JSON (tests/test_spine.py reads them)
+
+It traces (``sys.settrace``) one Elman net, ``unroll.many_to_many(Elman(2, 3, 2), xs, ys)`` with T = 4
+and ``u.backward()``, with every fast trick off (``mr.fast.off()``: the spine), and lists every function
+of the package that ran, with its file and the lines of its body. A call into ``checks.py`` (what the
+arguments mean, the memory budget) counts as one function of its own and is not followed inside: a
+reader takes "the arguments are checked" as one line. Docstrings are not counted as body lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import micrornn as mr  # noqa: E402
+from micrornn import unroll  # noqa: E402
+from micrornn.nn import Elman  # noqa: E402
+
+PACKAGE = ROOT / "micrornn"
+
+
+def _body_lines(code: Any) -> int:
+    """Lines of a function's body: no signature, no docstring, no blank or comment-only lines."""
+    try:
+        source = textwrap.dedent(inspect.getsource(code))
+    except (OSError, TypeError):
+        return 0
+    function = ast.parse(source).body[0]
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        body = body[1:]  # the docstring
+    if not body:
+        return 0
+    lines = source.splitlines()[body[0].lineno - 1:body[-1].end_lineno]
+    return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
+
+
+def trace() -> dict[tuple[str, str, int], int]:
+    """(file, function, first line) → body lines, for every package function the spine runs."""
+    rng = np.random.default_rng(0)
+    net = Elman(2, 3, 2, seed=0)
+    xs, ys = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    seen: dict[tuple[str, str, int], int] = {}
+    inside_checks = [0]
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if event != "call":
+            return None
+        code = frame.f_code
+        path = Path(code.co_filename)
+        if inside_checks[0] or PACKAGE not in path.parents or code.co_name.startswith("<"):
+            return None
+        key = (str(path.relative_to(ROOT)), code.co_qualname, code.co_firstlineno)
+        if path.name == "checks.py":
+            seen.setdefault(key, 0)
+            inside_checks[0] += 1
+            return _leave_checks
+        seen.setdefault(key, _body_lines(code))
+        return None
+
+    def _leave_checks(frame: Any, event: str, arg: Any) -> Any:
+        if event == "return":
+            inside_checks[0] -= 1
+        return _leave_checks
+
+    with mr.fast.off():
+        sys.settrace(tracer)
+        try:
+            u = unroll.many_to_many(net, xs, ys)
+            u.backward()
+        finally:
+            sys.settrace(None)
+    return seen
+
+
+def totals(seen: dict[tuple[str, str, int], int]) -> dict[str, int]:
+    return {"functions": len(seen), "lines": sum(seen.values()), "files": len({f for f, _, _ in seen})}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the totals as JSON")
+    args = parser.parse_args()
+    seen = trace()
+    if args.json:
+        print(json.dumps({**totals(seen), "path": [[f, name, line, n] for (f, name, line), n in seen.items()]}))
+        return
+    for (file, name, line), n in sorted(seen.items()):
+        print(f"{file}:{line:<5} {name:<45} {n:>4} lines")
+    t = totals(seen)
+    print(f"{t['functions']} functions, {t['lines']} lines of their bodies, in {t['files']} files "
+          "(fast off; a call into checks.py counted as one)")
+
+
+if __name__ == "__main__":
+    main()
