@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from .checks import flag
+from .flags import flag
 from .module import Module, _positive_int
 from .protocol import check_weights
 from .tensor import Tensor

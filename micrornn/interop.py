@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import flag
+from .flags import flag
 from .nn import GRU, LSTM, RNN, Cell, Elman, Jordan, layer_suffix
 
 __all__ = ["to_torch", "from_torch", "torch_names"]  # and TorchModel, made on first use (it imports torch)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .checks import flag
+from .flags import flag
 from .tensor import Tensor
 
 __all__ = ["SGD", "Adagrad", "Adam", "clip_grad_norm_", "clip_grad_value_", "grad_norm"]

@@ -24,7 +24,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from .checks import flag  # noqa: E402
+from .flags import flag  # noqa: E402
 from .nn import RNN  # noqa: E402
 from .unroll import Unrolled, grad_of, many_to_one  # noqa: E402
 

@@ -33,7 +33,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import graph
-from .checks import flag
+from .flags import flag
 from .graph import EDIT_CLOCK, current
 
 __all__ = ["Tensor", "concatenate", "stack", "VJP"]

@@ -26,7 +26,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .cellcheck import CellProblem, CellReport, Stats, check_problem, plain_problem
-from .checks import flag
+from .flags import flag
 from .gradcheck import GradcheckError
 from .tensor import Tensor
 from .value import Value

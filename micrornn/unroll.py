@@ -41,7 +41,6 @@ one entry per Value): what it is, its time step, layer and direction — picture
 
 from __future__ import annotations
 
-import os
 import threading
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -49,187 +48,22 @@ from typing import Any
 
 import numpy as np
 
-from . import fast
+from . import checks, fast
 from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, _t_of, _vsum, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
-from .checks import flag
+from .flags import flag
 from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
 from .record import ROLE_KINDS, Role, Unrolled
 from .tensor import Tensor
-from .value import Value
 
 __all__ = ["Unrolled", "Role", "ROLE_KINDS", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "seq2seq",
            "sample", "grad_of", "data_of", "MEMORY_BUDGET", "memory_estimate", "check_memory", "TensorBackend",
            "ValueBackend"]
 
-LOSSES = ("cross_entropy", "mse")
-
-
-# -- input checking: every message names what was received and what was expected -------------------------
-def _inputs(rnn: Cell, xs: Any, where: str) -> tuple[list[Any], bool, int | None]:
-    """Per-step inputs, whether they are token ids, and the batch size (None: unbatched).
-
-    The net decides what an input means, never the dtype: a net built with ``token_ids=True`` reads
-    integer ids of shape (T,) or (T, batch); any other reads float vectors of shape (T, I) or (T, batch, I).
-    """
-    if isinstance(xs, (Tensor, Value)):
-        raise TypeError(f"{where}: pass inputs as a numpy array or nested lists, not a {type(xs).__name__}")
-    arr = _rectangular(xs, f"{where}: inputs", f"(T, {rnn.input_size}) or (T, batch, {rnn.input_size})")
-    I = rnn.input_size
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: inputs must be numbers, got dtype {arr.dtype}")
-    if arr.ndim == 0 or len(arr) == 0:
-        raise ValueError(f"{where}: T = 0 — a sequence needs at least one time step")
-    if rnn.token_ids:
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"{where}: this net reads token ids (token_ids=True): expected integers 0..{I - 1} of "
-                            f"shape (T,) or (T, batch), got {arr.dtype} of shape {arr.shape}")
-        if arr.ndim > 2:
-            raise ValueError(f"{where}: token ids must have shape (T,) or (T, batch), got {arr.shape}")
-        if arr.min() < 0 or arr.max() >= I:
-            raise ValueError(f"{where}: token id {arr.max() if arr.max() >= I else arr.min()} is out of range "
-                             f"for input_size {I} (ids 0..{I - 1})")
-        return list(arr), True, (arr.shape[1] if arr.ndim == 2 else None)
-    expected = f"(T, {I}) or (T, batch, {I}) floats"
-    if arr.dtype.kind in "iu":  # ids or vectors written as ints? the net says which; never guess
-        raise TypeError(f"{where}: got integers ({arr.dtype}, shape {arr.shape}) but this net reads vectors of "
-                        f"input_size {I}: pass floats (np.asarray(xs, dtype=float)) for vectors, or build the net "
-                        f"with token_ids=True to read token ids")
-    if arr.ndim not in (2, 3) or arr.shape[-1] != I:
-        raise ValueError(f"{where}: inputs have shape {arr.shape}, expected {expected}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{where}: inputs hold inf/nan values")
-    return list(arr.astype(np.float64)), False, (arr.shape[1] if arr.ndim == 3 else None)
-
-
-def _rectangular(x: Any, what: str, expected: str) -> np.ndarray:
-    """``np.asarray(x)``, or a ValueError naming the first row whose length differs (numpy says "inhomogeneous")."""
-    try:
-        return np.asarray(x)
-    except ValueError:
-        pass
-    rows = list(x)
-    first = np.shape(rows[0]) if rows else ()
-    for i, row in enumerate(rows):
-        try:
-            shape = np.shape(row)
-        except ValueError:
-            shape = None
-        if shape != first:
-            got = "ragged itself" if shape is None else f"shape {shape}"
-            raise ValueError(f"{what} are ragged: entry 0 has shape {first} but entry {i} has {got}; every time step "
-                             f"needs the same shape, {expected}") from None
-    raise ValueError(f"{what} are ragged: every time step needs the same shape, {expected}") from None
-
-
-def _target(rnn: Cell, y: Any, batch: int | None, loss: str | None, where: str) -> tuple[np.ndarray, str]:
-    """One step's target and its loss: integer classes → cross-entropy, floats → MSE (unless `loss` says)."""
-    if loss is not None and loss not in LOSSES:
-        raise ValueError(f"{where}: loss must be one of {LOSSES} or None (chosen from the targets), got {loss!r}")
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: targets must be numbers, got dtype {y.dtype}")
-    kind = loss or ("cross_entropy" if y.dtype.kind in "iu" else "mse")
-    O = rnn.output_size
-    if kind == "cross_entropy":
-        want = () if batch is None else (batch,)
-        if y.dtype.kind not in "iu" or y.shape != want:
-            raise ValueError(f"{where}: a class target must be {'an int' if batch is None else f'ints of shape {want}'}"
-                             f", got {y.dtype} of shape {y.shape}")
-        if y.min() < 0 or y.max() >= O:
-            bad = y.max() if y.max() >= O else y.min()
-            raise ValueError(f"{where}: class index {bad} is out of range for output_size {O} (classes 0..{O - 1})")
-    else:
-        want = (O,) if batch is None else (batch, O)
-        if y.shape != want:
-            raise ValueError(f"{where}: a regression target must have shape {want}, got {y.shape}")
-        if not np.isfinite(y.astype(np.float64)).all():
-            raise ValueError(f"{where}: targets hold inf/nan values")
-        y = y.astype(np.float64)
-    return y, kind
-
-
-def _targets(rnn: Cell, ys: Any, T: int, batch: int | None, loss: str | None, where: str) -> list[tuple]:
-    if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__"):
-        raise TypeError(f"{where}: ys must be a sequence of T = {T} targets, got {type(ys).__name__}")
-    if len(ys) != T:
-        raise ValueError(f"{where}: got {len(ys)} targets for T = {T} inputs; xs and ys must have the same length")
-    if _class_ids(rnn, ys, T, batch, loss):  # the common case, checked for the whole sequence at once
-        return [(y, "cross_entropy") for y in ys]
-    return [_target(rnn, y, batch, loss, f"{where}, step {t}") for t, y in enumerate(ys, start=1)]
-
-
-def _class_ids(rnn: Cell, ys: Any, T: int, batch: int | None, loss: str | None) -> bool:
-    """Whether ``ys`` is an integer array of T valid class targets (what ``_target`` would accept at every
-    step); anything else goes through ``_target`` step by step, which names the step that is wrong."""
-    return (isinstance(ys, np.ndarray) and ys.dtype.kind in "iu" and loss in (None, "cross_entropy")
-            and ys.shape == ((T,) if batch is None else (T, batch))
-            and 0 <= ys.min() and ys.max() < rnn.output_size)
-
-
-def _initial_states(rnn: Cell, h0: Any, batch: int | None, scalar: bool, where: str) -> list[list[Any]] | None:
-    """``h0`` split per layer and direction: ``[layer][direction]`` → a state (a node or a tuple of nodes,
-    kept in the graph) or a float array (a constant). None: no initial state."""
-    if h0 is None:
-        return None
-    n_states = len(rnn.state_names)
-    parts = h0 if n_states > 1 else (h0,)
-    names = ", ".join(f"{s.lower()}0" for s in rnn.state_names)
-    if n_states > 1 and (not isinstance(h0, tuple) or len(h0) != n_states):
-        raise TypeError(f"{where}: a {type(rnn).__name__} starts from the pair h0=({names}), got {type(h0).__name__}")
-    stacked = rnn.num_layers * rnn.directions
-    C = rnn.context_size
-    want = (() if stacked == 1 else (stacked,)) + (() if batch is None else (batch,)) + (C,)
-    state = f"the {rnn.feedback} state" if isinstance(rnn, RNN) else f"{names}: (layers·directions, [batch,] hidden)"
-    where_of = [f"{where}: h0" if n_states == 1 else f"{where}: h0[{i}] ({s.lower()}0)"
-                for i, s in enumerate(rnn.state_names)]
-    checked = [_state_array(part, want, scalar, w, state, stacked == 1) for w, part in zip(where_of, parts)]
-    out = []
-    for layer in range(rnn.num_layers):
-        row = []
-        for direction in range(rnn.directions):
-            k = layer * rnn.directions + direction
-            per = [part if stacked == 1 else part[k] for part in checked]  # a Tensor's [k] stays in the graph
-            row.append(tuple(per) if n_states > 1 else per[0])
-        out.append(row)
-    return out
-
-
-def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state: str, one_row: bool) -> Any:
-    """One initial state as given when it is a graph node (it stays in the graph), else a float array."""
-    if isinstance(h0, Value) or (isinstance(h0, np.ndarray) and h0.dtype == object):
-        if not scalar:
-            raise TypeError(f"{where} holds Values but scalar=False builds Tensors; pass a Tensor (e.g. the "
-                            f"H[-1] of a Tensor unroll) to stay in the graph, or a float array for a constant")
-        arr = np.asarray(h0, dtype=object)
-        if not all(isinstance(v, Value) for v in arr.reshape(-1)):
-            raise TypeError(f"{where}: an object array must hold only Values")
-        shape = arr.shape
-    elif isinstance(h0, Tensor):
-        if scalar:
-            raise TypeError(f"{where} is a Tensor but scalar=True builds Values; pass the H[-1] of a scalar=True "
-                            f"unroll (an array of Values) to stay in the graph, or its .data for a constant")
-        arr, shape = h0, h0.shape
-    else:
-        arr = _rectangular(h0, where, str(want))
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"{where} must be numbers of shape {want} ({state}), got dtype {arr.dtype}")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{where} holds inf/nan values; a start state must be finite numbers of shape {want}")
-        arr, shape = arr.astype(np.float64), arr.shape
-    if one_row and shape == (1, *want):  # PyTorch's (layers·directions = 1, [batch,] H): take the one row
-        return arr[0]
-    if shape != want:
-        raise ValueError(f"{where} must be numbers of shape {want} ({state}), got {shape}")
-    return arr
-
-
 # -- memory: say it before building a graph that cannot fit -------------------------------------------------
 MEMORY_BUDGET = 2 * 2**30  # bytes; an unroll estimated above this raises MemoryError before it builds anything
-_VALUE_BYTES = 140  # one Value with its two floats (sys.getsizeof, measured)
-_NODE_BYTES = 250  # one Tensor node's object and array headers
 
 
 def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = False) -> int:
@@ -239,16 +73,17 @@ def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = 
     backward once (per cell, batch and engine; ``tracemalloc`` counts the bytes), and the difference is one
     step's cost, scaled to ``T``. So a user's own cell is counted as it builds, however many nodes its step
     makes. A net whose 4-step probe would itself be big (above a quarter of the budget) gets the rough
-    formula instead (``_rough_estimate``), as does a call under ``no_grad()`` (no graph is kept there).
+    formula instead (``checks.rough_estimate``), as does a call under ``no_grad()`` (no graph is kept there).
 
         >>> memory_estimate(RNN(65, 256, 65), T=10_000) < 500e6   # [H]: a 10,000-step char-RNN in under 500 MB
         True
     """
-    T = _count(T, "memory_estimate: T")
+    T = checks.count(T, "memory_estimate: T")
     scalar = flag(scalar, "scalar", "memory_estimate")
-    b = 1 if batch is None else _count(batch, "memory_estimate: batch")
-    if not is_grad_enabled() or _rough_estimate(rnn, 4, b, scalar) > _budget(None, "memory_estimate") / 4:
-        return _rough_estimate(rnn, T, b, scalar)
+    b = 1 if batch is None else checks.count(batch, "memory_estimate: batch")
+    quarter = checks.budget(None, "memory_estimate", MEMORY_BUDGET) / 4
+    if not is_grad_enabled() or checks.rough_estimate(rnn, 4, b, scalar) > quarter:
+        return checks.rough_estimate(rnn, T, b, scalar)
     peak, held_two, held_four = _footprint(rnn, batch, scalar)
     # one step's cost from what the graphs hold (the weights' dense grads and backward's temporaries are
     # the same for both, and only add noise to peaks), on top of the 2-step build's peak
@@ -302,63 +137,11 @@ def _bytes(build: Callable[[], Unrolled]) -> tuple[int, int]:
             tracemalloc.stop()
 
 
-def _rough_estimate(rnn: Cell, T: int, b: int, scalar: bool) -> int:
-    """A formula for the bytes of a ``T``-step unroll. Tensor graphs: each step holds its activations (data and
-    grad, 16 bytes a number, ``Cell.step_width`` · hidden of them) and its nodes; a per-step copy of a weight
-    matrix keeps its gradient as factors that other nodes hold anyway (``tensor.Copy``), so it costs a node;
-    a bias copy's gradient is a vector. Value graphs: one ~140-byte Value per number."""
-    params = rnn.parameters()
-    n_params = sum(p.size for p in params)
-    cells = rnn.num_layers * rnn.directions
-    per_step_act = b * (rnn.step_width * rnn.hidden_size * cells + 3 * rnn.output_size + rnn.input_size)
-    if scalar:
-        return int(T * (n_params * (1 + 2 * b) + per_step_act) * _VALUE_BYTES)
-    vectors = sum(p.size for p in params if p.ndim == 1)  # copies whose gradient is dense: the biases
-    return int(T * (vectors * 8 + per_step_act * 16 + (len(params) + 7 * cells) * _NODE_BYTES))
-
-
-def _size(n: float) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**24 else f"{n:,.0f} bytes"
-
-
-def _count(x: Any, what: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise ValueError(f"{what} must be a positive int, got {x!r}")
-    return int(x)
-
-
-def _budget(max_memory: float | None, where: str) -> float:
-    """The budget in bytes: the argument, else $MICRORNN_MEMORY_BUDGET, else MEMORY_BUDGET."""
-    if max_memory is None:
-        env = os.environ.get("MICRORNN_MEMORY_BUDGET")
-        if env is None:
-            return MEMORY_BUDGET
-        try:
-            max_memory = float(env)
-        except ValueError:
-            raise ValueError(f"{where}: $MICRORNN_MEMORY_BUDGET must be a number of bytes, got {env!r}") from None
-    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, float)) or not max_memory > 0:
-        raise ValueError(f"{where}: max_memory must be a positive number of bytes (inf: no limit), got {max_memory!r}")
-    return max_memory
-
-
 def check_memory(rnn: Cell, T: int, batch: int | None, scalar: bool, max_memory: float | None = None,
                  where: str = "unroll") -> int:
     """Raise ``MemoryError`` when the estimate (``memory_estimate``) is above the budget; return the estimate."""
-    scalar = flag(scalar, "scalar", where)
-    budget = _budget(max_memory, where)
-    rough = _rough_estimate(rnn, T, 1 if batch is None else batch, scalar)
-    # the formula is within a few times of the truth: far below the budget, no need to measure the cell
-    need = memory_estimate(rnn, T, batch, scalar) if rough > budget / 16 else rough
-    if need > budget:
-        kind, why = (("Values", "one ~140-byte Value per number") if scalar else
-                     ("Tensors", "each step's activations and nodes; weight copies keep factored gradients"))
-        raise MemoryError(
-            f"{where}: this unroll (T = {T}, hidden {rnn.hidden_size}, {kind}) needs about {_size(need)}, "
-            f"above the budget of {_size(budget)} ({why}). "
-            f"Use a shorter T, a smaller net or truncated windows — or raise the budget: max_memory=bytes "
-            f"(float('inf'): no limit), $MICRORNN_MEMORY_BUDGET, or micrornn.unroll.MEMORY_BUDGET")
-    return need
+    limit = checks.budget(max_memory, where, MEMORY_BUDGET)
+    return checks.fits(rnn, T, batch, flag(scalar, "scalar", where), limit, where, memory_estimate)
 
 
 # -- the builder shared by the topologies --------------------------------------------------------------------
@@ -699,13 +482,6 @@ class _Builder:
             u.loss = total
 
 
-def _cell(rnn: Any, where: str) -> Cell:
-    if not isinstance(rnn, Cell):
-        raise TypeError(f"{where}: the first argument must be a micrornn.nn.Cell (RNN, LSTM, GRU, or your own), "
-                        f"got {type(rnn).__name__}")
-    return rnn
-
-
 def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tuple], h0: list[list[Any]] | None,
             batch: int | None, scalar: bool, max_memory: float | None) -> Unrolled:
     check_memory(rnn, len(inputs), batch, scalar, max_memory, where=topology)
@@ -726,34 +502,34 @@ def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tupl
 def one_to_one(rnn: Cell, x: Any, y: Any, loss: str | None = None, scalar: bool = False,
                max_memory: float | None = None) -> Unrolled:
     """One input, one output, no recurrence (an MLP): ``H_1 = f(W^X X + b)``, ``O = W^O H_1 + b^O``."""
-    _cell(rnn, "one_to_one")
+    checks.cell(rnn, "one_to_one")
     scalar = flag(scalar, "scalar", "one_to_one")
-    inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_one(x)")
-    target = _target(rnn, y, batch, loss, "one_to_one(y)")
+    inputs, ids, batch = checks.inputs(rnn, np.asarray(x)[None], "one_to_one(x)")
+    target = checks.target(rnn, y, batch, loss, "one_to_one(y)")
     return _unroll("one_to_one", rnn, inputs, {1: target}, None, batch, scalar, max_memory)
 
 
 def many_to_one(rnn: Cell, xs: Any, y: Any, h0: Any = None, loss: str | None = None, scalar: bool = False,
                 max_memory: float | None = None) -> Unrolled:
     """A sequence in, one output at the last step (sequence classification): ``L = L_T``."""
-    _cell(rnn, "many_to_one")
+    checks.cell(rnn, "many_to_one")
     scalar = flag(scalar, "scalar", "many_to_one")
-    inputs, ids, batch = _inputs(rnn, xs, "many_to_one(xs)")
+    inputs, ids, batch = checks.inputs(rnn, xs, "many_to_one(xs)")
     T = len(inputs)
-    target = _target(rnn, y, batch, loss, "many_to_one(y)")
-    state = _initial_states(rnn, h0, batch, scalar, "many_to_one")
+    target = checks.target(rnn, y, batch, loss, "many_to_one(y)")
+    state = checks.initial_states(rnn, h0, batch, scalar, "many_to_one")
     return _unroll("many_to_one", rnn, inputs, {T: target}, state, batch, scalar, max_memory)
 
 
 def many_to_many(rnn: Cell, xs: Any, ys: Any, h0: Any = None, loss: str | None = None,
                  scalar: bool = False, max_memory: float | None = None) -> Unrolled:
     """An output and a loss at every step: ``L = L_1 + … + L_T``, ``dL/dH_t = Σ_{i≥t} dL_i/dH_t``."""
-    _cell(rnn, "many_to_many")
+    checks.cell(rnn, "many_to_many")
     scalar = flag(scalar, "scalar", "many_to_many")
-    inputs, ids, batch = _inputs(rnn, xs, "many_to_many(xs)")
+    inputs, ids, batch = checks.inputs(rnn, xs, "many_to_many(xs)")
     T = len(inputs)
-    targets = _targets(rnn, ys, T, batch, loss, "many_to_many(ys)")
-    state = _initial_states(rnn, h0, batch, scalar, "many_to_many")
+    targets = checks.targets(rnn, ys, T, batch, loss, "many_to_many(ys)")
+    state = checks.initial_states(rnn, h0, batch, scalar, "many_to_many")
     return _unroll("many_to_many", rnn, inputs, dict(enumerate(targets, start=1)), state, batch, scalar, max_memory)
 
 
@@ -763,9 +539,9 @@ def one_to_many(rnn: Cell, x: Any, ys: Any, feed: str = "zeros", h0: Any = None,
     previous output (``feed="output"``: ``X_t = O_{t-1}``, needs ``input_size == output_size``)."""
     if feed not in ("zeros", "output"):
         raise ValueError(f"one_to_many: feed must be 'zeros' or 'output', got {feed!r}")
-    _cell(rnn, "one_to_many")
+    checks.cell(rnn, "one_to_many")
     scalar = flag(scalar, "scalar", "one_to_many")
-    inputs, ids, batch = _inputs(rnn, np.asarray(x)[None], "one_to_many(x)")
+    inputs, ids, batch = checks.inputs(rnn, np.asarray(x)[None], "one_to_many(x)")
     if feed == "output" and (ids or rnn.input_size != rnn.output_size or rnn.bidirectional):
         raise ValueError(f"one_to_many: feed='output' needs float inputs, input_size == output_size and one "
                          f"direction, got input_size {rnn.input_size}, output_size {rnn.output_size}"
@@ -773,8 +549,8 @@ def one_to_many(rnn: Cell, x: Any, ys: Any, feed: str = "zeros", h0: Any = None,
     if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__") or len(ys) == 0:
         raise ValueError("one_to_many: ys must be a non-empty sequence of targets, one per output step")
     T = len(ys)
-    targets = _targets(rnn, ys, T, batch, loss, "one_to_many(ys)")
-    state = _initial_states(rnn, h0, batch, scalar, "one_to_many")
+    targets = checks.targets(rnn, ys, T, batch, loss, "one_to_many(ys)")
+    state = checks.initial_states(rnn, h0, batch, scalar, "one_to_many")
     later = _PREV_OUTPUT if feed == "output" else None
     return _unroll("one_to_many", rnn, inputs + [later] * (T - 1), dict(enumerate(targets, start=1)), state, batch,
                    scalar, max_memory)
@@ -800,7 +576,7 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
         (True, 5)
     """
     where = "seq2seq"
-    _cell(encoder, "seq2seq(encoder)"), _cell(decoder, "seq2seq(decoder)")
+    checks.cell(encoder, "seq2seq(encoder)"), checks.cell(decoder, "seq2seq(decoder)")
     for name, cell in (("encoder", encoder), ("decoder", decoder)):
         if cell.bidirectional or cell.feedback != "hidden":
             raise ValueError(f"{where}: the {name} must run one direction with feedback='hidden'")
@@ -810,17 +586,17 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
                          f"{encoder.state_names} / {decoder.state_names}, hidden size {encoder.hidden_size} / "
                          f"{decoder.hidden_size} and layers {encoder.num_layers} / {decoder.num_layers}")
     teacher_forcing, scalar = flag(teacher_forcing, "teacher_forcing", where), flag(scalar, "scalar", where)
-    x_in, _, batch = _inputs(encoder, xs, "seq2seq(xs)")
+    x_in, _, batch = checks.inputs(encoder, xs, "seq2seq(xs)")
     if isinstance(ys, (str, bytes)) or not hasattr(ys, "__len__") or len(ys) == 0:
         raise ValueError(f"{where}: ys must be a non-empty sequence of decoder targets")
     T_dec = len(ys)
-    targets = _targets(decoder, ys, T_dec, batch, loss, "seq2seq(ys)")
+    targets = checks.targets(decoder, ys, T_dec, batch, loss, "seq2seq(ys)")
     y_in = _decoder_inputs(decoder, targets, teacher_forcing, start, batch, where)
     T_enc = len(x_in)
-    budget = _budget(max_memory, where)  # one budget for both halves: they live in one graph
+    budget = checks.budget(max_memory, where, MEMORY_BUDGET)  # one budget for both halves: they live in one graph
     need = check_memory(encoder, T_enc, batch, scalar, budget, where=f"{where} (encoder)")
     check_memory(decoder, T_dec, batch, scalar, budget - need,
-                 where=f"{where} (decoder; the encoder's {_size(need)} counted in)")
+                 where=f"{where} (decoder; the encoder's {checks.size(need)} counted in)")
     be = ValueBackend() if scalar else TensorBackend()
     enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
     b_enc = _Builder(enc, be, batch, part="encoder")
@@ -847,12 +623,12 @@ def _decoder_inputs(decoder: Cell, targets: list[tuple], teacher_forcing: bool, 
             raise ValueError(f"{where}: a token_ids decoder is fed its previous target, so targets must be class ids")
         first = np.zeros(bshape, dtype=np.int64) if start is None else np.asarray(start)
         ids = np.stack([first, *(y for y, _ in targets[:-1])])
-        return _inputs(decoder, ids, f"{where}(start, ys)")[0]
+        return checks.inputs(decoder, ids, f"{where}(start, ys)")[0]
     if decoder.input_size != decoder.output_size:
         raise ValueError(f"{where}: the decoder is fed its previous target or output, so it needs input_size == "
                          f"output_size, got {decoder.input_size} and {decoder.output_size}")
     want = (*bshape, decoder.input_size)
-    first = np.zeros(want) if start is None else _rectangular(start, f"{where}: start", str(want))
+    first = np.zeros(want) if start is None else checks.rectangular(start, f"{where}: start", str(want))
     if first.dtype.kind not in "biuf" or first.shape != want:
         raise ValueError(f"{where}: start must be numbers of shape {want}, got {first.dtype} of shape {first.shape}")
     if not np.isfinite(first).all():
@@ -884,7 +660,7 @@ def sample(rnn: Cell, start: int | Sequence[int], steps: int, temperature: float
 def _generate(rnn: Cell, start: Any, steps: int, temperature: float = 1.0,
               seed: int = 0) -> tuple[list[int], list[np.ndarray]]:
     """``sample``'s ids and the logits O_t of every step it took (priming steps included)."""
-    _cell(rnn, "sample")
+    checks.cell(rnn, "sample")
     if not rnn.token_ids or rnn.input_size != rnn.output_size or rnn.bidirectional:
         raise ValueError(f"sample: needs a token model, built with token_ids=True and input_size == output_size, "
                          f"one direction; got token_ids={rnn.token_ids}, input_size {rnn.input_size}, output_size "
@@ -899,7 +675,7 @@ def _generate(rnn: Cell, start: Any, steps: int, temperature: float = 1.0,
             raise TypeError(f"sample: start must be token ids (ints), got {tok!r} ({type(tok).__name__})")
     if not prime:
         raise ValueError("sample: start must hold at least one token id")
-    _inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the range
+    checks.inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the range
     rng = np.random.default_rng(seed)
     be = TensorBackend()
     views = [_Direct(rnn, layer_suffix(layer, 0)) for layer in range(rnn.num_layers)]  # no per-step copies

@@ -41,7 +41,7 @@ import graphviz
 import numpy as np
 
 from . import files
-from .checks import flag
+from .flags import flag
 from .graph import topological_order
 from .tensor import Tensor
 from .unroll import Role, Unrolled

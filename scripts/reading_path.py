@@ -5,9 +5,11 @@
 
 It traces (``sys.settrace``) one Elman net, ``unroll.many_to_many(Elman(2, 3, 2), xs, ys)`` with T = 4
 and ``u.backward()``, with every fast trick off (``mr.fast.off()``: the spine), and lists every function
-of the package that ran, with its file and the lines of its body. A call into ``checks.py`` (what the
-arguments mean, the memory budget) counts as one function of its own and is not followed inside: a
-reader takes "the arguments are checked" as one line. Docstrings are not counted as body lines.
+of the package that ran, with its file and the lines of its body. The argument checks (``checks.py``:
+what the arguments mean and the memory budget; ``flags.py``; ``protocol.py``: a step's result against the
+cell's declarations) are not followed inside and count as ONE function of one line in one file, wherever
+they are called: a reader takes "the arguments are checked" as one line. Docstrings, blank and comment-only
+lines are not counted.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from micrornn import unroll  # noqa: E402
 from micrornn.nn import Elman  # noqa: E402
 
 PACKAGE = ROOT / "micrornn"
+CHECKS = ("checks.py", "flags.py", "protocol.py")  # followed no further: one function, one line, one file
+CHECKS_KEY = ("micrornn/checks.py + flags.py + protocol.py", "(the argument checks)", 0)
 
 
 def _body_lines(code: Any) -> int:
@@ -64,12 +68,12 @@ def trace() -> dict[tuple[str, str, int], int]:
         path = Path(code.co_filename)
         if inside_checks[0] or PACKAGE not in path.parents or code.co_name.startswith("<"):
             return None
-        key = (str(path.relative_to(ROOT)), code.co_qualname, code.co_firstlineno)
-        if path.name == "checks.py":
-            seen.setdefault(key, 0)
+        if path.name in CHECKS:
+            seen[CHECKS_KEY] = 1
             inside_checks[0] += 1
             return _leave_checks
-        seen.setdefault(key, _body_lines(code))
+        name = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+        seen.setdefault((str(path.relative_to(ROOT)), name, code.co_firstlineno), _body_lines(code))
         return None
 
     def _leave_checks(frame: Any, event: str, arg: Any) -> Any:
@@ -103,7 +107,7 @@ def main() -> None:
         print(f"{file}:{line:<5} {name:<45} {n:>4} lines")
     t = totals(seen)
     print(f"{t['functions']} functions, {t['lines']} lines of their bodies, in {t['files']} files "
-          "(fast off; a call into checks.py counted as one)")
+          "(fast off; the argument checks counted as one)")
 
 
 if __name__ == "__main__":
