@@ -1,7 +1,8 @@
 """Count the reading path: the functions a student reads from ``many_to_many`` to the weights' gradients.
 
     python scripts/reading_path.py            # the table and the totals
-    python scripts/reading_path.py --json     # the totals as JSON (tests/test_spine.py reads them)
+    python scripts/reading_path.py --json     # the totals as JSON
+    python scripts/reading_path.py --markdown # the path in call order, as docs/spine.md lists it
 
 It traces (``sys.settrace``) one Elman net, ``unroll.many_to_many(Elman(2, 3, 2), xs, ys)`` with T = 4
 and ``u.backward()``, with every fast trick off (``mr.fast.off()``: the spine), and lists every function
@@ -53,8 +54,9 @@ def _body_lines(code: Any) -> int:
     return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
 
 
-def trace() -> dict[tuple[str, str, int], int]:
-    """(file, function, first line) → body lines, for every package function the spine runs."""
+def trace(reference: bool = True) -> dict[tuple[str, str, int], int]:
+    """(file, function, first line) → body lines, for every package function the spine runs, in the order
+    they are first called. ``reference=False`` traces the fast path instead (what runs by default)."""
     rng = np.random.default_rng(0)
     net = Elman(2, 3, 2, seed=0)
     xs, ys = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
@@ -81,7 +83,7 @@ def trace() -> dict[tuple[str, str, int], int]:
             inside_checks[0] -= 1
         return _leave_checks
 
-    with mr.fast.off():
+    with mr.fast.off() if reference else mr.fast.on():
         sys.settrace(tracer)
         try:
             u = unroll.many_to_many(net, xs, ys)
@@ -95,11 +97,43 @@ def totals(seen: dict[tuple[str, str, int], int]) -> dict[str, int]:
     return {"functions": len(seen), "lines": sum(seen.values()), "files": len({f for f, _, _ in seen})}
 
 
+def span(file: str, line: int) -> tuple[int, str]:
+    """The last line of the function that starts at ``file:line``, and the first line of its docstring."""
+    tree = ast.parse((ROOT / file).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            if line in (first, node.lineno):
+                doc = (ast.get_docstring(node) or "").strip().split("\n")[0]
+                return node.end_lineno or node.lineno, doc
+    return line, ""
+
+
+def markdown(seen: dict[tuple[str, str, int], int]) -> str:
+    """The reading path as a Markdown table, in call order: where each function is and what it does."""
+    rows = ["| # | function | where | body lines | what it does |", "|---|---|---|---|---|"]
+    for i, ((file, name, line), n) in enumerate(seen.items(), start=1):
+        if line == 0:
+            rows.append(f"| {i} | {name} | `{file}` | {n} | what the arguments mean; the memory budget |")
+            continue
+        end, doc = span(file, line)
+        doc = doc.replace("|", "\\|")  # a table cell
+        rows.append(f"| {i} | `{name}` | `{file}:{line}-{end}` | {n} | {doc} |")
+    t = totals(seen)
+    rows.append("")
+    rows.append(f"{t['functions']} functions, {t['lines']} lines of their bodies, in {t['files']} files.")
+    return "\n".join(rows) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
+    parser.add_argument("--markdown", action="store_true", help="print the path in call order as Markdown")
     args = parser.parse_args()
     seen = trace()
+    if args.markdown:
+        print(markdown(seen), end="")
+        return
     if args.json:
         print(json.dumps({**totals(seen), "path": [[f, name, line, n] for (f, name, line), n in seen.items()]}))
         return
