@@ -221,7 +221,7 @@ _new = object.__new__
 def copy(W: Tensor, label: str | None) -> Tensor:
     """The per-step copy ``W_t`` labelled ``label``: a ``FactoredCopy`` when "copies" is on, else the
     spine's plain copy node (``tensor._copy``)."""
-    if not enabled("copies"):
+    if "copies" in _OFF.get():  # enabled("copies"), inline: the unroller makes a few copies every step
         return tensor._copy(W, label)
     return factored_copy(W, label)
 
@@ -387,12 +387,16 @@ def _sweep(node: Tensor) -> None:
         else:
             node._backward()
         return
-    rule = RULES.get(node._op) or VJP[node._op]
+    try:
+        rule = _SWEEP_RULES[node._op]  # a subscript, not a .get() call: once per node of the graph
+    except KeyError:  # an op registered in tensor.VJP after this module was imported
+        rule = VJP[node._op]
     g = node._grad
     for parent, which in zip(node._parents, node._which):
         gp = rule(g, node, which)
-        if type(gp) not in _FACTORS:
-            gp = _unbroadcast(gp, parent._data.shape)
+        shape = parent._data.shape
+        if gp.shape != shape:  # checked here, not in _unbroadcast: most edges need nothing (a call saved)
+            gp = _unbroadcast(gp, shape)
         if type(parent) is FactoredCopy:
             parent._grad = gp if parent._grad is None else parent._grad + gp
             weight = parent._parents[0]
@@ -448,6 +452,7 @@ def _vjp_affine(g: np.ndarray, out: Tensor, which: int) -> Any:
 
 
 VJP["affine"] = _vjp_affine  # an op of its own: any sweep, fast or not, can backprop a fused node
+_SWEEP_RULES = {**VJP, **RULES}  # what _sweep looks up: the spine's rules, fast's in place of three
 
 
 def rnn_step(cell: Any, be: Any, p: Any, context: Any, X_t: Any) -> Any:

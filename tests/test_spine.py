@@ -54,7 +54,7 @@ def test_the_reading_path_runs_no_speed_trick(spine):
 
 def test_the_tracer_sees_the_fast_path_when_it_is_on(reading_path):
     names = {name for file, name, _ in reading_path.trace(reference=False) if file == "micrornn/fast.py"}
-    assert {"factored_copy", "factored_backward", "rnn_step"} <= names
+    assert {"factored_copy", "factored_backward", "rnn_step", "_sweep"} <= names
 
 
 @pytest.mark.xfail(strict=True, reason="#19's bar is not met yet: see docs/spine.md for what is left")
