@@ -387,10 +387,8 @@ def _sweep(node: Tensor) -> None:
         else:
             node._backward()
         return
-    try:
-        rule = _SWEEP_RULES[node._op]  # a subscript, not a .get() call: once per node of the graph
-    except KeyError:  # an op registered in tensor.VJP after this module was imported
-        rule = VJP[node._op]
+    op = node._op  # read VJP at each node, never a snapshot: a rule patched or added later is used
+    rule = RULES[op] if op in RULES else VJP[op]  # no .get() call: this runs once per node
     g = node._grad
     for parent, which in zip(node._parents, node._which):
         gp = rule(g, node, which)
@@ -452,7 +450,6 @@ def _vjp_affine(g: np.ndarray, out: Tensor, which: int) -> Any:
 
 
 VJP["affine"] = _vjp_affine  # an op of its own: any sweep, fast or not, can backprop a fused node
-_SWEEP_RULES = {**VJP, **RULES}  # what _sweep looks up: the spine's rules, fast's in place of three
 
 
 def rnn_step(cell: Any, be: Any, p: Any, context: Any, X_t: Any) -> Any:

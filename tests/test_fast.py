@@ -152,3 +152,23 @@ def test_the_environment_switches_every_trick_off():
     bad = _run("import micrornn", "yes")
     assert bad.returncode != 0 and "MICRORNN_REFERENCE must be 1 (every fast trick off) or 0/unset, got 'yes'" \
         in bad.stderr
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_a_rule_patched_after_import_is_the_one_both_sweeps_use(monkeypatch, reference):
+    # the fast sweep reads tensor.VJP at every node (no snapshot): a patched rule is never ignored
+    from micrornn.tensor import VJP
+
+    xs, ys = np.random.default_rng(0).normal(size=(2, 3, 2))
+    rnn = RNN(2, 3, 2, seed=0)
+
+    def grads():
+        rnn.zero_grad()
+        with fast.off() if reference else fast.on():
+            U.many_to_many(rnn, xs, ys).backward()
+        return rnn.W_x.grad.copy()
+
+    before = grads()
+    right = VJP["tanh"]
+    monkeypatch.setitem(VJP, "tanh", lambda g, out, which: 2.0 * right(g, out, which))
+    assert not np.allclose(grads(), before)
