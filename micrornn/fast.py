@@ -2,7 +2,7 @@
 
 The spine (``graph.backward``, ``Tensor._receive``, ``cells.RNN.step``, ``unroll``) is what a lecture
 reads; every trick here computes the same numbers faster, is on by default, and is tested equal to the
-function it replaces (tests/test_fast.py, ≤ 1e-12 relative). Gains are medians of
+function it replaces (tests/engine/test_fast.py, ≤ 1e-12 relative). Gains are medians of
 ``python benchmarks/bench_charrnn.py --quick`` (char-RNN, hidden 100, T = 25) and ``bench_engine.py``:
 
 =========  ====================================================  =================================================

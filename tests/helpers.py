@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from micrornn import unroll as U
-from micrornn.nn import RNN
+from micrornn.nn import RNN, Cell
 from micrornn.testing import problem_data
 
 TOPOLOGIES = ("one_to_one", "many_to_one", "many_to_many", "one_to_many")
@@ -55,3 +55,34 @@ def plain_layout(graph):
         elif fields[0] == "node":
             layout[fields[1]] = tuple(fields[2:6])
     return layout
+
+
+# -- two cells written by a user, shared by the cell and invariant tests --------------------------------------
+class PeepholeLSTM(Cell):
+    """A user's cell: an LSTM whose gates also read the cell state (Gers & Schmidhuber, 2000)."""
+
+    state_names = ("H", "C")
+
+    def weights(self, I, H):
+        return {"W_x": (4 * H, I), "W_h": (4 * H, H), "b": (4 * H,), "w_c": (3 * H,)}
+
+    def step(self, be, p, state, x):
+        (h, c), H = state, self.hidden_size
+        z = be.affine(p.W_x, x, p.b) + be.affine(p.W_h, h)
+        i = be.gate("i", be.sigmoid(z[..., :H] + p.w_c[:H] * c))
+        f = be.gate("f", be.sigmoid(z[..., H:2 * H] + p.w_c[H:2 * H] * c))
+        c = f * c + i * be.tanh(z[..., 2 * H:3 * H])
+        o = be.gate("o", be.sigmoid(z[..., 3 * H:] + p.w_c[2 * H:] * c))
+        return o * be.tanh(c), c
+
+
+class MinimalGRU(Cell):
+    """The README's example: the minimal gated unit (Zhou et al., 2016)."""
+
+    def weights(self, I, H):
+        return {"W_f": (H, I), "U_f": (H, H), "b_f": (H,), "W_n": (H, I), "U_n": (H, H), "b_n": (H,)}
+
+    def step(self, be, p, h, x):
+        f = be.gate("f", be.sigmoid(be.affine(p.W_f, x, p.b_f) + be.affine(p.U_f, h)))
+        n = be.tanh(be.affine(p.W_n, x, p.b_n) + be.affine(p.U_n, f * h))
+        return (1 - f) * h + f * n

@@ -1,0 +1,174 @@
+"""[E] 13: every user error of the `micrornn` command is one line on stderr naming the argument, exit code 2."""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from micrornn.cli import main as cli
+
+pytestmark = [pytest.mark.lesson_tour]  # this file's lessons: pytest -m lesson_tour
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def one_line_error(capsys, argv, *expected):
+    """Run the command; it must return 2 and print one line on stderr holding each expected piece."""
+    assert cli(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    for piece in expected:
+        assert piece in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["draw", "--seed", "-1"], ["argument --seed", "≥ 0, got -1"]),
+    (["draw", "--seed", "1e3"], ["argument --seed", "whole number, got '1e3'"]),
+    (["draw", "--steps", "0"], ["argument --steps", "got 0"]),
+    (["draw", "--steps", "2.5"], ["argument --steps", "whole number, got '2.5'"]),
+    (["draw", "--steps", "10001"], ["argument --steps", "from 1 to 10,000"]),
+    (["draw", "--hidden", "0"], ["argument --hidden"]),
+    (["draw", "--hidden", "1001"], ["argument --hidden", "from 1 to 1,000"]),
+    (["draw", "--input", "-3"], ["argument --input"]),
+    (["draw", "--output", "x"], ["argument --output"]),
+    (["draw", "--truncate", "0"], ["argument --truncate", "≥ 1"]),
+    (["draw", "--max-steps", "1"], ["argument --max-steps", "from 2"]),
+    (["draw", "--topology", "sideways"], ["argument --topology", "invalid choice"]),
+    (["draw", "--view", "fine"], ["argument --view"]),
+    (["draw", "--bogus"], ["unrecognized arguments: --bogus"]),
+    (["draw", "--steps", "10000", "--hidden", "1000"], ["argument --steps", "use fewer steps or a smaller net"]),
+    (["draw", "--steps", "5000", "--hidden", "5", "--scalar"], ["argument --steps", "--scalar makes one per number"]),
+    (["tour", "--jobs", "0"], ["argument --jobs", "from 1 to 64"]),
+    (["tour", "--jobs", "two"], ["argument --jobs", "whole number"]),
+    (["tour", "--step", "--jobs", "2"], ["argument --jobs", "--step runs the demos one at a time"]),
+    ([], ["required: command"]),
+    (["fly"], ["argument command", "invalid choice"]),
+])
+def test_e13_numbers_and_choices_name_the_argument(capsys, argv, expected):
+    one_line_error(capsys, argv, *expected)
+
+
+def test_e13_draw_out_that_cannot_be_written(capsys, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    cases = [
+        ("", ["argument --out", "needs a file name"]),
+        ("   ", ["argument --out", "needs a file name"]),
+        (str(tmp_path), ["argument --out", "is a folder"]),
+        (str(tmp_path) + "/", ["argument --out", "is a folder"]),
+        (str(a_file / "p.svg"), ["argument --out", "is a file, not a folder"]),
+        (str(tmp_path / "p.xyz"), ["argument --out", ".svg, .png, .pdf"]),
+        (str(tmp_path / "picture"), ["argument --out", "must end in one of"]),
+    ]
+    if Path("/proc/self").is_dir():
+        cases.append(("/proc/micrornn_test/p.svg", ["argument --out", "cannot write"]))
+        cases.append(("/proc/p.svg", ["argument --out", "cannot write"]))
+    for out, expected in cases:
+        one_line_error(capsys, ["draw", "--steps", "2", "--out", out], *expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing written on the way
+
+
+@pytest.mark.parametrize("command", [["tour"], ["demo", "03"]])
+def test_e13_folder_out_that_cannot_be_written(capsys, tmp_path, command):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    one_line_error(capsys, [*command, "--out", ""], "argument --out", "needs a folder name")
+    one_line_error(capsys, [*command, "--out", str(a_file)], "argument --out", "is a file, not a folder")
+    one_line_error(capsys, [*command, "--out", str(a_file / "sub")], "argument --out", "is a file, not a folder")
+    if Path("/proc/self").is_dir():
+        one_line_error(capsys, [*command, "--out", "/proc/micrornn_test"], "argument --out", "cannot")
+
+
+def test_e13_unknown_demo_lists_the_demos(capsys, tmp_path):
+    line = one_line_error(capsys, ["demo", "99", "--out", str(tmp_path / "out")], "'99'", "the demos are")
+    assert "01_value_engine" in line and "09_bptt_worked_example" in line
+    assert not (tmp_path / "out").exists()  # a bad name leaves no folder behind
+
+
+def test_e13_help_is_not_an_error(capsys):
+    assert cli(["draw", "--help"]) == 0
+    assert "--max-steps" in capsys.readouterr().out
+
+
+def test_e13_python_m_micrornn_prints_no_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "micrornn", "draw", "--out", ""], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("micrornn draw: error: argument --out: needs a file name such as picture.svg, "
+                                   "got '' (see micrornn draw --help)")
+
+
+def test_e13_a_file_name_too_long_for_the_os_is_a_one_line_error(capsys, tmp_path):
+    one_line_error(capsys, ["draw", "--out", str(tmp_path / ("a" * 300 + ".svg"))], "--out", "longer than 255")
+
+
+def test_e13_an_upper_case_suffix_names_the_same_format(tmp_path):
+    assert cli(["draw", "--steps", "2", "--hidden", "2", "--out", str(tmp_path / "p.SVG")]) == 0
+    assert (tmp_path / "p.SVG").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_f6_ctrl_c_stops_a_tour_and_its_workers_with_one_line(tmp_path):
+    import os
+    import signal
+    import time
+
+    argv = [sys.executable, "-m", "micrornn", "tour", "--quick", "--jobs", "2", "--out", str(tmp_path)]
+    tour = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,  # its own process group, as a terminal gives it: Ctrl-C reaches all
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "01_value_engine").exists() and time.monotonic() < deadline:  # the demos are running
+        time.sleep(0.05)
+    os.killpg(tour.pid, signal.SIGINT)
+    try:
+        _, err = tour.communicate(timeout=30)
+        deadline = time.monotonic() + 10
+        while (left := _running_in_group(tour.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(tour.pid, signal.SIGKILL)
+    assert tour.returncode == 130 and err.strip().splitlines()[-1] == "micrornn tour: interrupted", err
+    assert "Traceback" not in err
+    assert not left, f"a process of the tour is still running: {left}"
+
+
+def _running_in_group(pgid: int) -> list[str]:
+    """The processes of a group that still run (a worker, a dot): ps lines, zombies left out (a container's
+    first process may be slow to reap an orphan that has ended)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return []
+    if shutil.which("ps") is None:
+        return [f"a process of group {pgid} (no ps here to tell which, or whether it is a zombie)"]
+    ps = subprocess.run(["ps", "-eo", "pid,pgid,stat,cmd"], capture_output=True, text=True).stdout
+    rows = [line.split(None, 3) for line in ps.splitlines()[1:]]
+    return [" ".join(row) for row in rows if len(row) > 2 and row[1] == str(pgid) and not row[2].startswith("Z")]
+
+
+def test_f6_a_reader_that_goes_away_ends_the_tour_quietly(tmp_path):
+    """`micrornn tour | head -3`: the broken pipe is not a problem with --out, and no traceback."""
+    demos = tmp_path / "demos"
+    demos.mkdir()
+    for i in (1, 2):
+        (demos / f"0{i}_loud.py").write_text(
+            "from pathlib import Path\nfrom micrornn.report import Report, params\n"
+            "QUICK, OUT = params(QUICK=False, OUT=Path('unused'))\nreport = Report('loud', OUT)\n"
+            "for k in range(3000):\n    print('line', k)\n")
+    tour = subprocess.Popen([sys.executable, "-m", "micrornn", "tour", "--jobs", "2", "--out", str(tmp_path / "out")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MICRORNN_DEMOS": str(demos)})
+    assert tour.stdout.readline() == "\n"  # the first header's blank line; then the reader leaves
+    tour.stdout.close()
+    err = tour.stderr.read()
+    assert tour.wait(timeout=60) == 141 and err == "", err
