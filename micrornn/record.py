@@ -2,7 +2,9 @@
 
 ``Unrolled`` is what every topology of ``micrornn.unroll`` returns; ``Role`` says what a node is (input,
 state H or C, gate, output, loss, per-step weight copy, parameter, context cut) with its t, layer and
-direction, so the pictures never parse labels.
+direction, so the pictures never parse labels. ``Recorder`` is how the unroller writes the record: one
+call at each named point of its loop (``input``, ``state``, ``gate``, ``cut``, ``output``, ``loss``; the
+per-step copies are appended to ``u.copies`` as they are made), never inside a step's arithmetic.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backends import Node, ParamValue, _flat, _is_ids, _t_of, data_of, grad_of
-from .cells import Cell, layer_suffix
+from .backends import Node, ParamValue, _flat, _is_ids, _t_of, _vsum, data_of, grad_of
+from .cells import RNN, Cell, _label_suffix, layer_suffix
 from .graph import stale_error, topological_order
 from .tensor import Tensor
 
-__all__ = ["Unrolled", "Role", "ROLE_KINDS"]
+__all__ = ["Unrolled", "Role", "ROLE_KINDS", "Recorder"]
 
 ROLE_KINDS = ("input", "H", "C", "state", "gate", "output", "loss", "copy", "param", "cut")
 
@@ -224,3 +226,122 @@ def _collect_roles(u: Unrolled) -> dict[int, Role]:
         for v in _flat(node):
             roles[id(v)] = role
     return roles
+
+
+class Recorder:
+    """Writes one cell's part of an unrolled graph into the record ``u`` as the unroller builds it: every
+    node goes into one of u's lists (X, the states per layer and direction, copies, gates, cuts, O, L),
+    labelled in the notes' notation, and ``u.roles`` is derived from those lists when first read.
+
+        >>> from micrornn.backends import TensorBackend
+        >>> from micrornn.nn import RNN
+        >>> u = Unrolled("many_to_many", RNN(2, 3, 2), False, 1, loss=None)
+        >>> rec = Recorder(u, TensorBackend(), batch=None)
+        >>> X = rec.input(1, Tensor([1.0, 0.0], label="X_1"))
+        >>> u.X[0] is X, u.steps["X"]
+        (True, [1])
+    """
+
+    def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
+        self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
+        u.part = part
+        cell = self.cell
+        self.leaves = {name: be.leaf(p) for name, p in cell.named_parameters()}
+        u.leaves, u.copies = self.leaves, {name: [] for name in self.leaves}
+        u.steps = {k: [] for k in "XHCOL"}
+        u.states = {(l, d): {s: [] for s in cell.state_names}
+                    for l in range(cell.num_layers) for d in range(cell.directions)}
+        # parameter name → (its leaf, its label W^H, the list its per-step copies are appended to)
+        self.copy_info = {name: (leaf, cell._labels[name], u.copies[name]) for name, leaf in self.leaves.items()}
+        self.suffix = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
+                       for layer in range(cell.num_layers) for direction in range(cell.directions)}
+        self.jordan = isinstance(cell, RNN) and cell.feedback == "output"
+        self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: where a gate is
+        be.on_gate = self.gate
+        self.losses: list[Node] = []
+
+    def at(self, t: int, layer: int = 0, direction: int = 0) -> None:
+        """The step being built from here on (``gate`` labels by it)."""
+        self.where = (t, layer, direction)
+
+    def _add(self, kind: str, t: int, node: Any) -> Any:
+        getattr(self.u, kind).append(node)
+        self.u.steps[kind].append(t)
+        return node
+
+    def input(self, t: int, X: Any) -> Any:
+        """X_t: a node (a constant, or O_{t-1} fed back), token ids, or None (no input)."""
+        return self._add("X", t, X)
+
+    def start(self, node: Any, t: int, layer: int, direction: int, name: str) -> Any:
+        """A state before the first step (H_0, C_0, or O_0 for a Jordan net)."""
+        if self.jordan:
+            return self._add("O", t, node)
+        self.u.states[(layer, direction)][name].append(node)
+        if layer == self.cell.num_layers - 1 and direction == 0 and name in ("H", "C"):
+            self._add(name, t, node)
+        return node
+
+    def state(self, state: Any, t: int, layer: int, direction: int) -> Any:
+        """A new state (H_t, or (H_t, C_t) …) of one layer and direction, labelled."""
+        parts = state if isinstance(state, tuple) else (state,)
+        top = layer == self.cell.num_layers - 1 and direction == 0
+        for name, node in zip(self.cell.state_names, parts):
+            self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
+            self.u.states[(layer, direction)][name].append(node)
+            if top and name in ("H", "C"):
+                self._add(name, t, node)
+        return state
+
+    def gate(self, name: str, node: Any) -> None:
+        """A gate the step marked with ``be.gate`` (i, f, g, o, r, z …), labelled with the step it is in."""
+        t, layer, direction = self.where
+        self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
+        self.u.gates.append((node, name, layer, direction))
+
+    def cut(self, state: Any, t: int, layer: int, direction: int) -> Any:
+        """The Elman/Jordan context (and truncated BPTT): a ``detach()``-ed copy of the state, through
+        which no gradient flows back."""
+        multi = isinstance(state, tuple)
+        names = ("O",) if self.jordan else self.cell.state_names
+        out = []
+        for name, node in zip(names, state if multi else (state,)):
+            copy = self.be.detach(node, f"{f'{name}^ctx' if multi else 'C'}_{t}{_label_suffix(layer, direction)}")
+            self.u.cuts.append((t, node, copy))
+            self.u.cut_of.append((layer, direction, name))
+            out.append(copy)
+        return tuple(out) if multi else out[0]
+
+    def output(self, t: int, O: Node) -> Node:
+        """O_t, labelled."""
+        return self._add("O", t, self.be.label(O, f"O_{t}"))
+
+    def loss(self, t: int, L: Node) -> Node:
+        """L_t, labelled; ``finish`` sums them into L."""
+        self.losses.append(self._add("L", t, self.be.label(L, f"L_{t}")))
+        return L
+
+    def finish(self) -> None:
+        """L = L_1 + … + L_T; the reverse direction's lists put in time order.
+
+        Also drops the links backend → recorder: without them a graph is freed by reference counting the
+        moment it is dropped, not at the next cyclic collection.
+        """
+        self.be.on_gate = None
+        if self.cell.bidirectional:  # one direction builds in time order already
+            _time_order(self.u)
+        if self.losses:
+            total = _vsum(self.losses)
+            if len(self.losses) > 1:
+                self.be.label(total, "L")
+            self.u.loss = total
+
+
+def _time_order(u: Unrolled) -> None:
+    """Sort the states and copies of a bidirectional record by t (the reverse direction built them last
+    step first)."""
+    for lists in u.states.values():
+        for nodes in lists.values():
+            nodes.sort(key=_t_of)
+    for nodes in u.copies.values():
+        nodes.sort(key=_t_of)

@@ -50,12 +50,12 @@ import numpy as np
 
 from . import checks, fast
 from . import functional as F
-from .backends import Node, TensorBackend, ValueBackend, _is_ids, _t_of, _vsum, data_of, grad_of
+from .backends import Node, TensorBackend, ValueBackend, _is_ids, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
 from .flags import flag
 from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
-from .record import ROLE_KINDS, Role, Unrolled
+from .record import ROLE_KINDS, Recorder, Role, Unrolled
 from .tensor import Tensor
 
 __all__ = ["Unrolled", "Role", "ROLE_KINDS", "one_to_one", "many_to_one", "many_to_many", "one_to_many", "seq2seq",
@@ -260,242 +260,160 @@ def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x
     return new
 
 
-class _Builder:
-    """Builds one cell's part of an unrolled graph into the record ``u``: every node it makes goes into one
-    of u's lists (X, states per layer and direction, copies, gates, cuts, O, L), from which ``u.roles`` is
-    derived when first read."""
-
-    def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
-        self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
-        u.part = part
-        cell = self.cell
-        self.leaves = {name: be.leaf(p) for name, p in cell.named_parameters()}
-        u.leaves, u.copies = self.leaves, {name: [] for name in self.leaves}
-        u.steps = {k: [] for k in "XHCOL"}
-        u.states = {(l, d): {s: [] for s in cell.state_names}
-                    for l in range(cell.num_layers) for d in range(cell.directions)}
-        self.copy_info = {name: (leaf, cell._labels[name], u.copies[name]) for name, leaf in self.leaves.items()}
-        self.suffix = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
-                       for layer in range(cell.num_layers) for direction in range(cell.directions)}
-        self.views: dict[tuple[int, int, int], _StepParams] = {}
-        self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: for be.gate
-        be.on_gate = self.gate
-        self.jordan = isinstance(cell, RNN) and cell.feedback == "output"
-        self.losses: list[Node] = []
-
-    # -- recording (the roles are derived from these lists when first asked for) -------------------------
-    def record(self, kind: str, t: int, node: Any) -> Any:
-        getattr(self.u, kind).append(node)
-        self.u.steps[kind].append(t)
-        return node
-
-    def params(self, t: int, layer: int, direction: int) -> _StepParams:
-        key = (t, layer, direction)
-        view = self.views.get(key)
-        if view is None:
-            view = self.views[key] = _StepParams(self.copy_info, self.be, t, self.suffix[layer, direction][0],
-                                                 self.cell)
-        return view
-
-    def gate(self, name: str, node: Any) -> None:
-        t, layer, direction = self.where
-        self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
-        self.u.gates.append((node, name, layer, direction))
-
-    def state(self, state: Any, t: int, layer: int, direction: int) -> Any:
-        """Label and record a new state (H_t, or (H_t, C_t) …) of one layer and direction."""
-        parts = state if isinstance(state, tuple) else (state,)
-        top = layer == self.cell.num_layers - 1 and direction == 0
-        for name, node in zip(self.cell.state_names, parts):
-            self.be.label(node, f"{name}_{t}{self.suffix[layer, direction][1]}")
-            self.u.states[(layer, direction)][name].append(node)
-            if top and name in ("H", "C"):
-                self.record(name, t, node)
-        return state
-
-    def cut(self, state: Any, t: int, layer: int, direction: int) -> Any:
-        """The Elman/Jordan context (and truncated BPTT): a ``detach()``-ed copy of the state."""
-        multi = isinstance(state, tuple)
-        names = ("O",) if self.jordan else self.cell.state_names
-        out = []
-        for name, node in zip(names, state if multi else (state,)):
-            copy = self.be.detach(node, f"{f'{name}^ctx' if multi else 'C'}_{t}{_label_suffix(layer, direction)}")
-            self.u.cuts.append((t, node, copy))
-            self.u.cut_of.append((layer, direction, name))
-            out.append(copy)
-        return tuple(out) if multi else out[0]
-
-    # -- pieces of a step --------------------------------------------------------------------------------
-    def start(self, init: list[list[Any]] | None, t: int = 0) -> list[list[Any]]:
-        """The states before the first step: the given h0 as nodes (H_0 …), zeros for a cell that needs a
-        start state, else None (step 1 then has no W^H term, as in the notes)."""
-        cell, be = self.cell, self.be
-        out = []
-        for layer in range(cell.num_layers):
-            row = []
-            for direction in range(cell.directions):
-                given = None if init is None else init[layer][direction]
-                if given is None and cell.accepts_none:
-                    row.append(None)
-                    continue
-                names = ("O",) if self.jordan else cell.state_names
-                if given is None:
-                    shape = (cell.hidden_size,) if self.batch is None else (self.batch, cell.hidden_size)
-                    given = tuple(np.zeros(shape) for _ in names) if len(names) > 1 else np.zeros(shape)
-                parts = given if isinstance(given, tuple) else (given,)
-                nodes = []
-                with timestep(t):
-                    for name, part in zip(names, parts):
-                        label = f"{name}_{t}{_label_suffix(layer, direction)}"
-                        # a graph node stays in the graph (an identity node labelled H_0): chained unrolls backprop
-                        const = isinstance(part, np.ndarray) and part.dtype != object
-                        node = be.constant(part, label) if const else be.copy(part, label)
-                        nodes.append(node)
-                        if self.jordan:
-                            self.record("O", t, node)
-                        else:
-                            self.u.states[(layer, direction)][name].append(node)
-                            if layer == cell.num_layers - 1 and direction == 0 and name in ("H", "C"):
-                                self.record(name, t, node)
-                row.append(tuple(nodes) if len(nodes) > 1 else nodes[0])
-            out.append(row)
-        return out
-
-    def input(self, x: Any, t: int) -> Any:
-        if x is None:
-            if self.cell.accepts_none:
-                return None
-            x = np.zeros((self.cell.input_size,) if self.batch is None else (self.batch, self.cell.input_size))
-        if x is _PREV_OUTPUT:
-            x = self.u.O[-1]  # X_t = O_{t-1}, inside the graph
-        elif not _is_ids(x):
-            x = self.be.constant(x, f"X_{t}")
-        return self.record("X", t, x)
-
-    def output(self, t: int, H: Any, p: _StepParams | None = None) -> Node:
-        O = self.be.label(self.cell.output(self.be, p or self.params(t, 0, 0), H), f"O_{t}")
-        return self.record("O", t, O)
-
-    def loss(self, t: int, O: Node, target: tuple) -> None:
-        y, kind = target
-        L = self.be.cross_entropy(O, y) if kind == "cross_entropy" else self.be.mse(O, y)
-        self.losses.append(self.record("L", t, self.be.label(L, f"L_{t}")))
-
-    def cut_due(self, k: int) -> bool:
-        """Cut before the k-th step of a direction every ``truncate`` steps (never before the first)."""
-        return bool(self.cell.truncate) and k > 1 and (k - 1) % self.cell.truncate == 0
-
-    # -- the two loops -----------------------------------------------------------------------------------
-    def run(self, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]], t0: int = 0) -> list[Any]:
-        """Steps t0+1 … t0+T; returns the last state of each layer (forward direction)."""
-        if self.cell.bidirectional:
-            return self.run_bidirectional(inputs, targets, states, t0)
-        cell, be, T = self.cell, self.be, len(inputs)
-        states = [row[0] for row in states]
-        on_layer = self._layer if cell.num_layers > 1 else None  # where a gate is: only layers change in a step
-        truncate = cell.truncate
-        suffixes = [self.suffix[layer, 0][0] for layer in range(cell.num_layers)]
-        info = self.copy_info
-        for s in range(1, T + 1):
-            t = t0 + s
-            with timestep(t):
-                x = self.input(inputs[s - 1], t)
-                if truncate and s > 1 and (s - 1) % truncate == 0:  # the context is a copy (see cut_due)
-                    states = [None if st is None else self.cut(st, t, layer, 0) for layer, st in enumerate(states)]
-                views = [_StepParams(info, be, t, suffix, cell) for suffix in suffixes]  # one direction: each made once
-                self.where = (t, 0, 0)
-                states = _layers_step(cell, be, views, states, x, t, self.batch, on_layer)
-                for layer, st in enumerate(states):
-                    self.state(st, t, layer, 0)
-                next_fed = s < T and inputs[s] is _PREV_OUTPUT
-                if s in targets or (self.jordan and s < T) or next_fed:
-                    O = self.output(t, cell.hidden(states[-1]), views[0])
-                    if self.jordan:
-                        states[0] = O  # Jordan: the context is O_t
-                    if s in targets:
-                        self.loss(t, O, targets[s])
-        return states
-
-    def _at(self, t: int, layer: int, direction: int) -> None:
-        self.where = (t, layer, direction)
-
-    def _layer(self, layer: int) -> None:
-        self.where = (self.where[0], layer, 0)
-
-    def run_bidirectional(self, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]],
-                          t0: int) -> list[Any]:
-        cell, be, T = self.cell, self.be, len(inputs)
-        layer_in = []
-        for s in range(1, T + 1):
-            with timestep(t0 + s):
-                layer_in.append(self.input(inputs[s - 1], t0 + s))
-        for layer in range(cell.num_layers):
-            H_of = {}
-            for direction in (0, 1):
-                state = states[layer][direction]
-                order = range(1, T + 1) if direction == 0 else range(T, 0, -1)
-                for k, s in enumerate(order, start=1):
-                    t = t0 + s
-                    with timestep(t):
-                        if self.cut_due(k) and state is not None:
-                            state = self.cut(state, t, layer, direction)
-                        x = layer_in[s - 1]
-                        if x is None and state is None:  # the reverse direction's first step, with no input
-                            x = be.constant(np.zeros((*(() if self.batch is None else (self.batch,)),
-                                                      cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
-                            self.u.extra_inputs.append((x, layer))
-                        self._at(t, layer, direction)
-                        new = _step(cell, be, self.params(t, layer, direction), state, x, t, layer, direction,
-                                    self.batch)
-                        state = self.state(new, t, layer, direction)
-                        H_of[direction, s] = cell.hidden(state)
-                states[layer][direction] = state
-            layer_in = []
-            for s in range(1, T + 1):
-                with timestep(t0 + s):
-                    layer_in.append(be.concat([H_of[0, s], H_of[1, s]]))  # [H_t; H_t^rev]
-        for s in range(1, T + 1):
-            if s in targets:
-                with timestep(t0 + s):
-                    self.loss(t0 + s, self.output(t0 + s, layer_in[s - 1]), targets[s])
-        return [row[0] for row in states]
-
-    def finish(self) -> None:
-        """Put the reverse direction's lists and the copies in time order; sum the losses.
-
-        Also drops the builder's links (backend → builder → views → builder): without them a graph is
-        freed by reference counting the moment it is dropped, not at the next cyclic collection.
-        """
-        self.be.on_gate = None
-        self.views.clear()
-        u = self.u
-        if self.cell.bidirectional:  # one direction builds in time order already
-            for lists in u.states.values():
-                for nodes in lists.values():
-                    nodes.sort(key=_t_of)
-            for nodes in u.copies.values():
-                nodes.sort(key=_t_of)
-        if self.losses:
-            total = _vsum(self.losses)  # L = L_1 + … + L_T
-            if len(self.losses) > 1:
-                self.be.label(total, "L")
-            u.loss = total
-
-
+# -- the loop shared by the topologies ---------------------------------------------------------------------
 def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tuple], h0: list[list[Any]] | None,
             batch: int | None, scalar: bool, max_memory: float | None) -> Unrolled:
     check_memory(rnn, len(inputs), batch, scalar, max_memory, where=topology)
     be = ValueBackend() if scalar else TensorBackend()
     u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
-    b = _Builder(u, be, batch)
+    rec = Recorder(u, be, batch)
     # the collector is kept out of the build, as graph.backward keeps it out of the sweep: the growing graph
-    # is acyclic (finish() drops the builder's links), yet every few hundred nodes it rescanned all of it —
+    # is acyclic (finish() drops the recorder's links), yet every few hundred nodes it rescanned all of it —
     # at T = 10,000 (hidden 256) 10-15% of the forward pass, more with the per-step copies (half the nodes).
     # Reference counting frees as usual; a cycle a cell's own code makes is collected after the build.
     with _collector_paused():
-        b.run(inputs, targets, b.start(h0))
-        b.finish()
+        _run(rec, inputs, targets, _start(rec, h0))
+        rec.finish()
     return u
+
+
+def _run(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]],
+         t0: int = 0) -> list[Any]:
+    """Steps t0+1 … t0+T, each inside ``timestep(t)``: the input X_t; the context, cut every ``truncate``
+    steps; H_t = cell.step(…) up through the layers, whose per-step copies W_t are made as the step reads
+    them; O_t and L_t. Returns the last state of each layer (a bidirectional cell: ``_run_both``)."""
+    cell, be, T = rec.cell, rec.be, len(inputs)
+    if cell.bidirectional:
+        return _run_both(rec, inputs, targets, states, t0)
+    states = [row[0] for row in states]
+    on_layer = _on_layer(rec) if cell.num_layers > 1 else None
+    suffixes = [rec.suffix[layer, 0][0] for layer in range(cell.num_layers)]
+    for s in range(1, T + 1):
+        t = t0 + s
+        with timestep(t):
+            x = _input(rec, inputs[s - 1], t)
+            if _cut_due(cell, s):  # the context is a copy (Elman, Jordan) or truncation starts a window
+                states = [None if st is None else rec.cut(st, t, layer, 0) for layer, st in enumerate(states)]
+            views = [_StepParams(rec.copy_info, be, t, suffix, cell) for suffix in suffixes]
+            rec.at(t)
+            states = _layers_step(cell, be, views, states, x, t, rec.batch, on_layer)
+            for layer, st in enumerate(states):
+                rec.state(st, t, layer, 0)
+            fed = s < T and inputs[s] is _PREV_OUTPUT  # the next input is this O_t
+            if s in targets or (rec.jordan and s < T) or fed:
+                O = rec.output(t, cell.output(be, views[0], cell.hidden(states[-1])))
+                if rec.jordan:
+                    states[0] = O  # Jordan: the context is O_t
+                if s in targets:
+                    rec.loss(t, _loss(be, O, targets[s]))
+    return states
+
+
+def _start(rec: Recorder, init: list[list[Any]] | None, t: int = 0) -> list[list[Any]]:
+    """The states before the first step, ``[layer][direction]``: None for a cell that takes none when no
+    h0 is given (step 1 then has no W^H term, as in the notes), else the given h0 or zeros as nodes."""
+    cell = rec.cell
+    return [[None if (init is None or init[layer][direction] is None) and cell.accepts_none
+             else _start_state(rec, None if init is None else init[layer][direction], t, layer, direction)
+             for direction in range(cell.directions)] for layer in range(cell.num_layers)]
+
+
+def _start_state(rec: Recorder, given: Any, t: int, layer: int, direction: int) -> Any:
+    """One start state as nodes labelled H_0 … (O_0 for Jordan): zeros when not given; a given graph node
+    stays in the graph (an identity node), so chained unrolls backpropagate end to end."""
+    cell, be = rec.cell, rec.be
+    names = ("O",) if rec.jordan else cell.state_names
+    if given is None:
+        shape = (cell.hidden_size,) if rec.batch is None else (rec.batch, cell.hidden_size)
+        given = tuple(np.zeros(shape) for _ in names) if len(names) > 1 else np.zeros(shape)
+    nodes = []
+    with timestep(t):
+        for name, part in zip(names, given if isinstance(given, tuple) else (given,)):
+            label = f"{name}_{t}{_label_suffix(layer, direction)}"
+            const = isinstance(part, np.ndarray) and part.dtype != object
+            node = be.constant(part, label) if const else be.copy(part, label)
+            nodes.append(rec.start(node, t, layer, direction, name))
+    return tuple(nodes) if len(nodes) > 1 else nodes[0]
+
+
+def _input(rec: Recorder, x: Any, t: int) -> Any:
+    """X_t for one entry of the inputs, recorded: a constant, token ids as they are, O_{t-1} (fed back) or
+    zeros (no input: one_to_many after step 1); None, not recorded, for a cell that takes no input."""
+    if x is None:
+        if rec.cell.accepts_none:
+            return None
+        x = np.zeros((rec.cell.input_size,) if rec.batch is None else (rec.batch, rec.cell.input_size))
+    if x is _PREV_OUTPUT:
+        x = rec.u.O[-1]  # X_t = O_{t-1}, inside the graph
+    elif not _is_ids(x):
+        x = rec.be.constant(x, f"X_{t}")
+    return rec.input(t, x)
+
+
+def _loss(be: Any, O: Node, target: tuple) -> Node:
+    y, kind = target
+    return be.cross_entropy(O, y) if kind == "cross_entropy" else be.mse(O, y)
+
+
+def _cut_due(cell: Cell, k: int) -> bool:
+    """Cut before the k-th step of a direction every ``truncate`` steps (never before the first)."""
+    return bool(cell.truncate) and k > 1 and (k - 1) % cell.truncate == 0
+
+
+def _on_layer(rec: Recorder) -> Callable[[int], None]:
+    """Tell the recorder which layer a stacked step is in (where its gates are)."""
+    return lambda layer: rec.at(rec.where[0], layer, 0)
+
+
+def _run_both(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]],
+              t0: int) -> list[Any]:
+    """``_run`` for a bidirectional cell: each layer runs forward, then backward over the sequence, and the
+    next layer reads [H_t; H_t^rev]; the outputs and losses come after the top layer."""
+    cell, be, T = rec.cell, rec.be, len(inputs)
+    views: dict[tuple[int, int, int], _StepParams] = {}
+
+    def params(t: int, layer: int, direction: int) -> _StepParams:
+        if (t, layer, direction) not in views:
+            suffix = rec.suffix[layer, direction][0]
+            views[t, layer, direction] = _StepParams(rec.copy_info, be, t, suffix, cell)
+        return views[t, layer, direction]
+
+    layer_in = []
+    for s in range(1, T + 1):
+        with timestep(t0 + s):
+            layer_in.append(_input(rec, inputs[s - 1], t0 + s))
+    for layer in range(cell.num_layers):
+        H_of = {}
+        for direction in (0, 1):
+            state = states[layer][direction]
+            order = range(1, T + 1) if direction == 0 else range(T, 0, -1)
+            for k, s in enumerate(order, start=1):
+                t = t0 + s
+                with timestep(t):
+                    if _cut_due(cell, k) and state is not None:
+                        state = rec.cut(state, t, layer, direction)
+                    x = layer_in[s - 1]
+                    if x is None and state is None:  # the reverse direction's first step, with no input
+                        x = be.constant(np.zeros((*(() if rec.batch is None else (rec.batch,)),
+                                                  cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
+                        rec.u.extra_inputs.append((x, layer))
+                    rec.at(t, layer, direction)
+                    new = _step(cell, be, params(t, layer, direction), state, x, t, layer, direction, rec.batch)
+                    state = rec.state(new, t, layer, direction)
+                    H_of[direction, s] = cell.hidden(state)
+            states[layer][direction] = state
+        layer_in = []
+        for s in range(1, T + 1):
+            with timestep(t0 + s):
+                layer_in.append(be.concat([H_of[0, s], H_of[1, s]]))  # [H_t; H_t^rev]
+    for s in range(1, T + 1):
+        if s in targets:
+            t = t0 + s
+            with timestep(t):
+                O = rec.output(t, cell.output(be, params(t, 0, 0), layer_in[s - 1]))
+                rec.loss(t, _loss(be, O, targets[s]))
+    views.clear()
+    return [row[0] for row in states]
 
 
 # -- the topologies ------------------------------------------------------------------------------------------
@@ -599,14 +517,14 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
                  where=f"{where} (decoder; the encoder's {checks.size(need)} counted in)")
     be = ValueBackend() if scalar else TensorBackend()
     enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
-    b_enc = _Builder(enc, be, batch, part="encoder")
+    rec_enc = Recorder(enc, be, batch, part="encoder")
     with _collector_paused():  # as in _unroll
-        last = b_enc.run(x_in, {}, b_enc.start(None))
-        b_enc.finish()
+        last = _run(rec_enc, x_in, {}, _start(rec_enc, None))
+        rec_enc.finish()
         u = Unrolled("seq2seq", decoder, scalar, T_dec, loss=None, encoder=enc)
-        b_dec = _Builder(u, be, batch, part="decoder")
-        b_dec.run(y_in, dict(enumerate(targets, start=1)), [[state] for state in last], t0=T_enc)
-        b_dec.finish()
+        rec_dec = Recorder(u, be, batch, part="decoder")
+        _run(rec_dec, y_in, dict(enumerate(targets, start=1)), [[state] for state in last], t0=T_enc)
+        rec_dec.finish()
     return u
 
 
