@@ -193,6 +193,28 @@ def _state_array(h0: Any, want: tuple[int, ...], scalar: bool, where: str, state
     return arr
 
 
+def sample(rnn: Cell, start: Any, steps: int, temperature: float) -> list[Any]:
+    """``sample``'s arguments: a one-direction token model, a positive int of steps, a temperature > 0,
+    and ``start`` as a non-empty list of valid token ids (a float such as 1.7 is refused, never truncated)."""
+    cell(rnn, "sample")
+    if not rnn.token_ids or rnn.input_size != rnn.output_size or rnn.bidirectional:
+        raise ValueError(f"sample: needs a token model, built with token_ids=True and input_size == output_size, "
+                         f"one direction; got token_ids={rnn.token_ids}, input_size {rnn.input_size}, output_size "
+                         f"{rnn.output_size}{', bidirectional' if rnn.bidirectional else ''}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"sample: steps must be a positive int, got {steps!r}")
+    if not temperature > 0:
+        raise ValueError(f"sample: temperature must be > 0, got {temperature!r}")
+    prime = [start] if np.ndim(start) == 0 else list(start)
+    for tok in prime:
+        if isinstance(tok, (bool, np.bool_)) or not isinstance(tok, (int, np.integer)):
+            raise TypeError(f"sample: start must be token ids (ints), got {tok!r} ({type(tok).__name__})")
+    if not prime:
+        raise ValueError("sample: start must hold at least one token id")
+    inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # the range
+    return prime
+
+
 # -- memory: say it before building a graph that cannot fit -------------------------------------------------
 _VALUE_BYTES = 140  # one Value with its two floats (sys.getsizeof, measured)
 _NODE_BYTES = 250  # one Tensor node's object and array headers

@@ -578,22 +578,7 @@ def sample(rnn: Cell, start: int | Sequence[int], steps: int, temperature: float
 def _generate(rnn: Cell, start: Any, steps: int, temperature: float = 1.0,
               seed: int = 0) -> tuple[list[int], list[np.ndarray]]:
     """``sample``'s ids and the logits O_t of every step it took (priming steps included)."""
-    checks.cell(rnn, "sample")
-    if not rnn.token_ids or rnn.input_size != rnn.output_size or rnn.bidirectional:
-        raise ValueError(f"sample: needs a token model, built with token_ids=True and input_size == output_size, "
-                         f"one direction; got token_ids={rnn.token_ids}, input_size {rnn.input_size}, output_size "
-                         f"{rnn.output_size}{', bidirectional' if rnn.bidirectional else ''}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"sample: steps must be a positive int, got {steps!r}")
-    if not temperature > 0:
-        raise ValueError(f"sample: temperature must be > 0, got {temperature!r}")
-    prime = [start] if np.ndim(start) == 0 else list(start)
-    for tok in prime:
-        if isinstance(tok, (bool, np.bool_)) or not isinstance(tok, (int, np.integer)):
-            raise TypeError(f"sample: start must be token ids (ints), got {tok!r} ({type(tok).__name__})")
-    if not prime:
-        raise ValueError("sample: start must hold at least one token id")
-    checks.inputs(rnn, np.asarray(prime, dtype=np.int64), "sample(start)")  # checks the range
+    prime = checks.sample(rnn, start, steps, temperature)
     rng = np.random.default_rng(seed)
     be = TensorBackend()
     views = [_Direct(rnn, layer_suffix(layer, 0)) for layer in range(rnn.num_layers)]  # no per-step copies
