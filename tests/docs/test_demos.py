@@ -109,6 +109,11 @@ def test_08_gradient_clipping(run):
     n = run("08_gradient_clipping")
     assert not np.isfinite(n["no clipping: final loss"])
     assert np.isfinite(n["clipped: final loss"]) and n["clipped: final loss"] < 1e-3 * n["clipped: first loss"]
+    # Pascanu et al. 2013: E drops off a wall between b = -2.62 and -2.61 on the line w = 5
+    assert 0.36 < n["cliff: E at w = 5, b = -2.7"] < 0.361 and 0.012 < n["cliff: E at w = 5, b = -2.6"] < 0.0122
+    assert n["cliff: largest |dE/db| at the wall"] > 500
+    assert n["cliff: the plain step's move from the wall"] > 50  # lr 0.1 times a gradient of norm ~1,000
+    assert abs(n["cliff: the clipped step's move from the wall"] - 0.1) < 1e-12  # lr · threshold
 
 
 def test_09_worked_example(run):

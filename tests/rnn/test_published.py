@@ -1,0 +1,56 @@
+"""Published results the demos reproduce, checked on the engines themselves (issue #21, item 4).
+
+Pascanu, Mikolov & Bengio 2013, the cliff: x_t = w·σ(x_{t-1}) + b, x_0 = 0.5, T = 50,
+E = (σ(x_50) − 0.7)². Demo 8 draws it; here its gradient is checked three ways.
+"""
+
+import numpy as np
+import pytest
+
+import micrornn as mr
+
+pytestmark = [pytest.mark.lesson_vanishing]  # this file's lessons: pytest -m lesson_vanishing
+
+
+def cliff_value(w, b, T=50):
+    W, B, x = mr.Value(w), mr.Value(b), mr.Value(0.5)
+    for t in range(1, T + 1):
+        with mr.timestep(t):
+            x = W.identity() * x.sigmoid() + B.identity()
+    E = (x.sigmoid() - 0.7) ** 2
+    E.backward()
+    return E.data, np.array([W.grad, B.grad])
+
+
+def cliff_tensor(w, b, T=50):
+    W, B, x = mr.Tensor([w]), mr.Tensor([b]), mr.Tensor([0.5])
+    for t in range(1, T + 1):
+        with mr.timestep(t):
+            x = W.identity() * x.sigmoid() + B.identity()
+    E = ((x.sigmoid() - 0.7) ** 2).sum()
+    E.backward()
+    return E.item(), np.array([W.grad[0], B.grad[0]])
+
+
+def cliff_numpy(w, b, T=50):
+    x = 0.5
+    for _ in range(T):
+        x = w / (1 + np.exp(-x)) + b
+    return (1 / (1 + np.exp(-x)) - 0.7) ** 2
+
+
+@pytest.mark.parametrize("w, b", [(5.0, -2.7), (5.0, -2.64), (5.0, -2.6), (4.5, -2.3), (5.0, -2.6119)])
+def test_the_cliff_gradient_three_ways(w, b):
+    E, g = cliff_value(w, b)
+    E_t, g_t = cliff_tensor(w, b)
+    h = 1e-7
+    fd = np.array([(cliff_numpy(w + h, b) - cliff_numpy(w - h, b)) / (2 * h),
+                   (cliff_numpy(w, b + h) - cliff_numpy(w, b - h)) / (2 * h)])
+    assert E == pytest.approx(cliff_numpy(w, b), rel=1e-12) and E_t == pytest.approx(E, rel=1e-12)
+    assert np.allclose(g_t, g, rtol=1e-10, atol=0)
+    assert np.allclose(fd, g, rtol=1e-5, atol=1e-9)
+
+
+def test_the_wall_is_between_b_minus_2_62_and_minus_2_61_on_w_5():
+    assert cliff_numpy(5.0, -2.62) > 0.34 and cliff_numpy(5.0, -2.61) < 0.011
+    assert abs(cliff_value(5.0, -2.6123)[1][1]) > 500  # the wall's gradient
