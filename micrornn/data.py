@@ -216,3 +216,31 @@ def temporal_order(n: int, T: int = 50, seed: int = 0) -> tuple[np.ndarray, np.n
     ids[rng.integers(lo1, hi1 + 1, size=n) - 1, cols] = X + first  # 1-based t → row t − 1
     ids[rng.integers(lo2, hi2 + 1, size=n) - 1, cols] = X + second
     return ids, 2 * first + second
+
+
+# -- XOR in time: Elman (1990), "Finding Structure in Time" ---------------------------------------------------
+def xor_in_time(n: int, rows: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elman's stream of ``n`` bits in triples (a, b, a XOR b), as next-bit prediction: inputs (T, rows, 1)
+    are bits t, targets (T, rows, 1) bits t + 1, and ``position`` (T, rows) is where the *target* sits in
+    its triple — 2 (the XOR of the two before it) is predictable, 0 and 1 are coin flips. The stream is
+    cut into ``rows`` consecutive pieces of T = n / rows steps (a batch; n must be a multiple of rows).
+
+        >>> xs, ys, position = xor_in_time(12, rows=2)
+        >>> xs.shape, position[:, 0].tolist()
+        ((6, 2, 1), [1, 2, 0, 1, 2, 0])
+        >>> bits = np.append(xs[:, 0, 0], ys[-1, 0, 0])
+        >>> int(bits[2]) == int(bits[0]) ^ int(bits[1])
+        True
+    """
+    _check_n(n, "xor_in_time(n)")
+    _check_n(rows, "xor_in_time(rows)")
+    if n % rows:
+        raise ValueError(f"xor_in_time: n = {n} bits do not cut into {rows} rows of equal length")
+    pairs = np.random.default_rng(seed).integers(0, 2, size=(n // 3 + 1, 2))
+    bits = np.column_stack([pairs, pairs[:, 0] ^ pairs[:, 1]]).reshape(-1)[: n + 1].astype(float)
+    T = n // rows
+
+    def steps(a: np.ndarray) -> np.ndarray:  # (n,) in stream order → (T, rows): row r is piece r
+        return a.reshape(rows, T).T
+
+    return steps(bits[:-1])[..., None], steps(bits[1:])[..., None], steps(np.arange(1, n + 1) % 3)

@@ -69,6 +69,11 @@ def test_02_copy_nets_fail_where_bptt_learns(run):
     assert bptt >= 0.9
     assert n["test accuracy, Elman copy net"] <= 0.6 and n["test accuracy, Jordan copy net"] <= 0.6
     assert bptt - max(n["test accuracy, Elman copy net"], n["test accuracy, Jordan copy net"]) >= 0.35
+    # Elman 1990, XOR in time: one step back is all the copy must carry, and the copy net learns it
+    for net in ("Elman copy net", "RNN with BPTT"):
+        errors = [n[f"XOR in time, {net}: error at position {k}"] for k in range(3)]
+        assert min(errors[0], errors[1]) > 0.24 and errors[2] < 0.2, (net, errors)  # 0.25: guessing
+        assert n[f"XOR in time, {net}: position 2 accuracy"] >= 0.85
 
 
 def test_03_one_to_one_formulas(run):

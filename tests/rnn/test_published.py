@@ -2,14 +2,17 @@
 
 Pascanu, Mikolov & Bengio 2013, the cliff: x_t = w·σ(x_{t-1}) + b, x_0 = 0.5, T = 50,
 E = (σ(x_50) − 0.7)². Demo 8 draws it; here its gradient is checked three ways.
+Elman 1990, XOR in time: demo 2 trains on it; here the copy net, seeded, learns the XOR bit.
 """
 
 import numpy as np
 import pytest
 
 import micrornn as mr
+from micrornn import data, optim, unroll
+from micrornn.nn import Elman
 
-pytestmark = [pytest.mark.lesson_vanishing]  # this file's lessons: pytest -m lesson_vanishing
+pytestmark = [pytest.mark.lesson_vanishing, pytest.mark.lesson_bptt]  # this file's lessons: pytest -m lesson_vanishing
 
 
 def cliff_value(w, b, T=50):
@@ -54,3 +57,25 @@ def test_the_cliff_gradient_three_ways(w, b):
 def test_the_wall_is_between_b_minus_2_62_and_minus_2_61_on_w_5():
     assert cliff_numpy(5.0, -2.62) > 0.34 and cliff_numpy(5.0, -2.61) < 0.011
     assert abs(cliff_value(5.0, -2.6123)[1][1]) > 500  # the wall's gradient
+
+
+def test_an_elman_copy_net_predicts_the_xor_bit_and_only_it():
+    # 3,000 bits, H = 8, the context copied (no BPTT through it), as in the paper; seconds on 2 cores
+    xs, ys, _ = data.xor_in_time(3000, rows=60, seed=0)
+    tx, ty, position = data.xor_in_time(3000, rows=30, seed=1)
+    net = Elman(1, 8, 1, seed=0)
+    opt = optim.Adam(net.parameters(), lr=0.1)
+    for _ in range(150):
+        net.zero_grad()
+        unroll.many_to_many(net, xs, ys).backward()
+        opt.step()
+    with mr.no_grad():
+        O = np.stack([o.data for o in unroll.many_to_many(net, tx, ty).O])[..., 0]
+    right = (O > 0.5) == (ty[..., 0] > 0.5)
+    assert right[position == 2].mean() >= 0.9
+    assert right[position != 2].mean() < 0.6  # coin flips stay coin flips
+
+
+def test_xor_in_time_refuses_rows_that_do_not_divide_the_stream():
+    with pytest.raises(ValueError, match="do not cut into 7 rows"):
+        data.xor_in_time(3000, rows=7)
