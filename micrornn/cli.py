@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,9 +100,12 @@ def _cannot_write(e: OSError, out: Path) -> OSError | UsageError:
 
 
 # -- the commands ----------------------------------------------------------------------------------------
+GATES = {"rnn": 1, "elman": 1, "jordan": 1, "lstm": 4, "gru": 3}  # weight blocks per cell: sizes the guard
+
+
 def _check_size(args: argparse.Namespace) -> None:
     h = args.hidden
-    numbers = args.steps * (h * h + h * args.input + args.output * h)
+    numbers = args.steps * (GATES[args.cell] * (h * h + h * args.input) + args.output * h)
     limit = MAX_SCALAR_NUMBERS if args.scalar else MAX_NUMBERS
     if numbers > limit:
         what = "Value nodes (--scalar makes one per number)" if args.scalar else "numbers in the per-step copies"
@@ -110,18 +114,43 @@ def _check_size(args: argparse.Namespace) -> None:
                          "use fewer steps or a smaller net")
 
 
+def _cell(args: argparse.Namespace) -> Any:
+    """The cell ``--cell`` names; the simple RNN's options (--activation, --feedback) are refused for the
+    others rather than ignored, and --truncate for the copy nets, whose truncation is 1 by definition."""
+    from .nn import GRU, LSTM, RNN, Elman, Jordan
+
+    if args.feedback is not None and args.cell != "rnn":
+        raise UsageError("--feedback", f"--feedback is an option of --cell rnn, not of --cell {args.cell} "
+                                       "(elman feeds back the hidden state, jordan the output)")
+    if args.activation is not None and args.cell in ("lstm", "gru"):
+        raise UsageError("--activation", f"--activation is an option of --cell rnn, elman and jordan, not of "
+                                         f"--cell {args.cell} (its gates fix their own)")
+    if args.cell in ("elman", "jordan") and args.truncate is not None:
+        raise UsageError("--truncate", f"--cell {args.cell} is a copy net: its truncation is 1 by definition "
+                                       "(use --cell rnn --truncate k for other windows)")
+    sizes, seed = (args.input, args.hidden, args.output), args.seed
+    activation = args.activation or "tanh"
+    if args.cell == "rnn":
+        return RNN(*sizes, activation=activation, feedback=args.feedback or "hidden", truncate=args.truncate,
+                   seed=seed)
+    if args.cell in ("elman", "jordan"):
+        return (Elman if args.cell == "elman" else Jordan)(*sizes, activation=activation, seed=seed)
+    return (LSTM if args.cell == "lstm" else GRU)(*sizes, seed=seed, truncate=args.truncate)
+
+
 def _draw(args: argparse.Namespace) -> int:
     from . import unroll, viz
-    from .nn import RNN
 
     _check_size(args)
     rng = np.random.default_rng(args.seed)
-    rnn = RNN(args.input, args.hidden, args.output, activation=args.activation, feedback=args.feedback,
-              truncate=args.truncate, seed=args.seed)
+    rnn = _cell(args)
     T = args.steps
     x = rng.normal(size=(T, args.input))
     y = rng.normal(size=(T, args.output))
-    h0 = np.zeros(rnn.context_size) if args.h0 else None
+    h0 = None
+    if args.h0:  # an LSTM starts from the pair (h0, c0)
+        zeros = tuple(np.zeros(rnn.context_size) for _ in rnn.state_names)
+        h0 = zeros if len(zeros) > 1 else zeros[0]
     topology = args.topology
     if topology == "one-to-one":
         u = unroll.one_to_one(rnn, x[0], y[0], scalar=args.scalar)
@@ -137,7 +166,8 @@ def _draw(args: argparse.Namespace) -> int:
         out = viz.render(picture, args.out)
     except OSError as e:
         raise _cannot_write(e, args.out) from None
-    print(f"wrote {out} ({topology}, T = {u.T}, hidden {args.hidden}, {args.view} view); DOT source: {out}.dot")
+    print(f"wrote {out} ({args.cell}, {topology}, T = {u.T}, hidden {args.hidden}, {args.view} view); "
+          f"DOT source: {out}.dot")
     return 0
 
 
@@ -202,8 +232,12 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"T, the number of time steps (1 to {MAX_STEPS:,})")
     for name, default in (("--hidden", 3), ("--input", 2), ("--output", 2)):
         draw.add_argument(name, type=_whole(1, MAX_SIZE), default=default, help=f"a size from 1 to {MAX_SIZE:,}")
-    draw.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "identity"], default="tanh")
-    draw.add_argument("--feedback", choices=["hidden", "output"], default="hidden")
+    draw.add_argument("--cell", choices=list(GATES), default="rnn",
+                      help="the simple RNN, the Elman or Jordan copy net, an LSTM or a GRU")
+    draw.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "identity"], default=None,
+                      help="f of the simple RNN and the copy nets (default tanh)")
+    draw.add_argument("--feedback", choices=["hidden", "output"], default=None,
+                      help="what the simple RNN feeds back (default hidden; output: Jordan)")
     draw.add_argument("--truncate", type=_whole(1), default=None, help="1 = Elman/Jordan copy net")
     draw.add_argument("--h0", action="store_true", help="start from an explicit H_0 (W^H then has T copies)")
     draw.add_argument("--scalar", action="store_true", help="one Value node per number")

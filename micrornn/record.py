@@ -83,6 +83,14 @@ class Unrolled:
     extra_inputs: list[tuple[Node, int]] = field(default_factory=list, repr=False)  # zero X_t(rev), (node, layer)
     _roles: dict[int, Role] | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        """One line (the lists hold every node of the graph: printing them would run to pages)."""
+        loss = "not built" if self.loss is None else f"{float(np.sum(data_of(self.loss))):.6g}"
+        engine = "Values" if self.scalar else "Tensors"
+        cell = f"{type(self.rnn).__name__}({self.rnn.input_size}→{self.rnn.hidden_size}→{self.rnn.output_size})"
+        return (f"Unrolled({self.topology}, {cell}, T={self.T}, {engine}, loss={loss}; see u.H, u.O, u.L, "
+                f"u.copies, u.roles, viz.draw(u))")
+
     @property
     def roles(self) -> dict[int, Role]:
         """``id(node) → Role`` for every node the unroller made (one entry per Value for ``scalar=True``)."""

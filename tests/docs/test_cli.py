@@ -45,6 +45,11 @@ def one_line_error(capsys, argv, *expected):
     (["draw", "--bogus"], ["unrecognized arguments: --bogus"]),
     (["draw", "--steps", "10000", "--hidden", "1000"], ["argument --steps", "use fewer steps or a smaller net"]),
     (["draw", "--steps", "5000", "--hidden", "5", "--scalar"], ["argument --steps", "--scalar makes one per number"]),
+    (["draw", "--cell", "transformer"], ["argument --cell", "invalid choice"]),
+    (["draw", "--cell", "lstm", "--feedback", "output"], ["argument --feedback", "not of --cell lstm"]),
+    (["draw", "--cell", "gru", "--activation", "relu"], ["argument --activation", "not of --cell gru"]),
+    (["draw", "--cell", "elman", "--truncate", "2"], ["argument --truncate", "truncation is 1 by definition"]),
+    (["draw", "--cell", "lstm", "--steps", "2000", "--hidden", "100"], ["argument --steps", "use fewer steps"]),
     (["tour", "--jobs", "0"], ["argument --jobs", "from 1 to 64"]),
     (["tour", "--jobs", "two"], ["argument --jobs", "whole number"]),
     (["tour", "--step", "--jobs", "2"], ["argument --jobs", "--step runs the demos one at a time"]),
@@ -172,3 +177,20 @@ def test_f6_a_reader_that_goes_away_ends_the_tour_quietly(tmp_path):
     tour.stdout.close()
     err = tour.stderr.read()
     assert tour.wait(timeout=60) == 141 and err == "", err
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+@pytest.mark.parametrize("cell, kind", [("rnn", "RNN"), ("elman", "Elman"), ("jordan", "Jordan"), ("lstm", "LSTM"),
+                                        ("gru", "GRU")])
+def test_l6_draw_draws_the_cell_it_is_told(capsys, tmp_path, monkeypatch, cell, kind):
+    from micrornn import viz
+
+    drawn = []
+    real = viz.draw
+    monkeypatch.setattr(viz, "draw", lambda u, **kw: drawn.append(u) or real(u, **kw))
+    out = tmp_path / "p.svg"
+    assert cli(["draw", "--cell", cell, "--steps", "3", "--h0", "--out", str(out)]) == 0
+    assert type(drawn[0].rnn).__name__ == kind and out.stat().st_size > 1000
+    assert f"({cell}, many-to-one, T = 3" in capsys.readouterr().out
+    if cell in ("elman", "jordan"):
+        assert drawn[0].cuts, "a copy net's picture shows its context copies"
