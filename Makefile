@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DOT_HELP := Graphviz's dot program is missing. Install it - Debian/Ubuntu: sudo apt-get install graphviz | macOS: brew install graphviz | conda: conda install -c conda-forge graphviz
 
-.PHONY: demo test lint bench dot clean notebooks
+.PHONY: demo test lint bench dot clean notebooks notebook
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,19 +34,30 @@ test: $(VENV)/.installed dot
 # streams before it executes, so it cannot happen in the same pass).
 NB := out/notebooks
 QUICK ?= 0
+# The HTML copy is written by scripts/offline_html.py, not nbconvert's --to html: its formulas are MathML made
+# at build time (latex2mathml) and it loads no script from a CDN, so it reads on a laptop with no network.
+define NOTEBOOK
+name=$$(basename $(1) .py); \
+$(VENV)/bin/jupytext --quiet --to ipynb --output $(NB)/$$name.ipynb $(1) || exit 1; \
+PYTHONPATH=$(CURDIR) MICRORNN_QUICK=$(QUICK) MICRORNN_OUT=$(CURDIR)/$(NB)/$$name $(VENV)/bin/jupyter nbconvert \
+  --log-level=ERROR --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 \
+  $(NB)/$$name.ipynb || exit 1; \
+$(VENV)/bin/jupyter nbconvert --log-level=ERROR --to notebook --inplace \
+  --CoalesceStreamsPreprocessor.enabled=True $(NB)/$$name.ipynb || exit 1; \
+$(PY) scripts/offline_html.py $(NB)/$$name.ipynb > /dev/null || exit 1; \
+echo "$(NB)/$$name.ipynb"
+endef
+
 notebooks: $(VENV)/.installed dot
 	@mkdir -p $(NB)
-	@for demo in demos/[0-9][0-9]_*.py; do \
-	  name=$$(basename $$demo .py); \
-	  $(VENV)/bin/jupytext --quiet --to ipynb --output $(NB)/$$name.ipynb $$demo || exit 1; \
-	  PYTHONPATH=$(CURDIR) MICRORNN_QUICK=$(QUICK) MICRORNN_OUT=$(CURDIR)/$(NB)/$$name $(VENV)/bin/jupyter nbconvert \
-	    --log-level=ERROR --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 \
-	    $(NB)/$$name.ipynb || exit 1; \
-	  $(VENV)/bin/jupyter nbconvert --log-level=ERROR --to notebook --inplace \
-	    --CoalesceStreamsPreprocessor.enabled=True $(NB)/$$name.ipynb || exit 1; \
-	  $(VENV)/bin/jupyter nbconvert --log-level=ERROR --to html $(NB)/$$name.ipynb || exit 1; \
-	  echo "$(NB)/$$name.ipynb"; \
-	done
+	@for demo in demos/[0-9][0-9]_*.py; do $(call NOTEBOOK,$$demo); done
+
+# One demo: `make notebook N=05` (its number) builds out/notebooks/05_many_to_many.ipynb and .html
+notebook: $(VENV)/.installed dot
+	@test -n "$(N)" || { echo "make notebook N=05: N is the demo's number (ls demos/)"; exit 2; }
+	@demo=$$(ls demos/$(N)_*.py 2>/dev/null | head -1); \
+	test -n "$$demo" || { echo "no demo numbered $(N) in demos/ (ls demos/)"; exit 2; }; \
+	mkdir -p $(NB); $(call NOTEBOOK,$$demo)
 
 bench: $(VENV)/.installed dot
 	$(PY) benchmarks/bench_engine.py

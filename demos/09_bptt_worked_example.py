@@ -32,6 +32,7 @@ import numpy as np
 
 from micrornn import unroll, viz
 from micrornn.nn import RNN
+from micrornn.stepper import Stepper
 
 w, u, b, v, y = 0.7, 1.2, 0.1, 1.5, 0.5
 X = [1.0, -0.5, 0.8]
@@ -91,10 +92,10 @@ report.show(viz.draw(g), "worked_example.svg", "the whole worked example, with e
 # ## The backward stepper: gradients arrive at t = 3, then 2, then 1
 
 # %%
-stepper = report.link(viz.save_stepper(viz.backward_frames(g), OUT / "bptt_stepper.html",
-                                       title="BPTT, one time step at a time (T = 3)"),
-                      "the backward stepper (← → keys)")
+steps = Stepper(viz.backward_frames(g), title="BPTT, one time step at a time (T = 3)")
+stepper = report.link(steps.save(OUT / "bptt_stepper.html"), "the backward stepper (← → keys)")
 print(f"open {stepper.resolve()}")
+steps  # in Jupyter the stepper itself, inline: buttons, ← → keys and a slider
 
 # %% [markdown]
 # ## The report the tour and the tests read
