@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .backends import ParamValue
-from .graph import stale_error, topological_order
+from .graph import _collector_paused, stale_error, topological_order
 from .tensor import VJP, Tensor
 from .tensor import _unbroadcast as _engine_unbroadcast
 
@@ -148,7 +148,9 @@ def contributions(u: Any, name: str) -> Contributions:
     loss_steps = list(u.steps.get("L", [])) or [None] * len(u.L)
     copy_steps = [_step_of(c) for c in copies]
     sweep = _value_sweep if u.scalar else _tensor_sweep
-    return Contributions(name, shape, loss_steps, copy_steps, sweep(u.L, copies, shape))
+    with _collector_paused():  # as in backward(): the collector would rescan the live graph every few arrays
+        terms = sweep(u.L, copies, shape)
+    return Contributions(name, shape, loss_steps, copy_steps, terms)
 
 
 def _step_of(node: Any) -> int | None:
