@@ -232,3 +232,25 @@ def test_each_row_is_one_loss_backpropagated_alone(p, scalar):
     u = getattr(U, p.topology)(cell, scalar=scalar, **p.kwargs)
     for name in u.copies:
         assert close(np.asarray(u.contributions(name)), per_loss_oracle(u, name)), name
+
+
+def test_picture_heat_and_rainbow(tmp_path):
+    from micrornn import plots
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(2, 8, 2))
+    u = U.many_to_many(RNN(2, 3, 2, seed=0), xs, ys, loss="mse")
+    C = u.contributions("W_h")
+    parts = plots.rainbow_parts(C)
+    assert parts.shape == C.shape[:2]
+    assert np.isclose(parts.sum(), np.linalg.norm(C.sum()), rtol=1e-12)  # the bars add up to ‖dW‖
+    fig = plots.contributions(u, "W_h", path=tmp_path / "c.png", scale=(1e-6, 1.0))
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    heat = fig.axes[0].collections[0]
+    assert heat.norm.vmin == 1e-6 and heat.norm.vmax == 1.0  # a shared scale is kept as given
+    plots.plt.close(fig)
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+        plots.contributions(u, "W_h", path=tmp_path / "c.txt")
+    with pytest.raises(ValueError, match="scale"):
+        plots.contributions(u, "W_h", scale=(1.0, 0.1))
+    with pytest.raises(TypeError, match="Unrolled"):
+        plots.contributions(C, "W_h")
