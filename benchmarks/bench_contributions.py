@@ -7,17 +7,24 @@ of W^H, so C is 100 × 99 entries of 64 × 64. The contributions are one reverse
 per-loss cotangents (rows only for the losses that reach a node), and keep each W^H entry as its two
 factors g xᵀ; the naive alternative, one backward per loss, costs about T/2 full backwards. Then the
 same for an LSTM, for many-to-one (one loss row: one sweep), and for ``norms()``, which the heat reads.
-Medians of interleaved samples, ratios in-process (fast path on, as a user runs). Target: ≤ 3× a backward
+Medians of interleaved samples, ratios in-process (fast path on, as a user runs), one BLAS thread as in
+bench_charrnn (the stacked sweep's matrix products are gemm where backward's are gemv: on a loaded 2-core
+machine a second OpenBLAS thread made a (50, 256) @ (256, 64) product 30× slower). Target: ≤ 3× a backward
 for the T = 100, H = 64 RNN.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import os
 
-import numpy as np
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # single-threaded, before numpy loads
+    os.environ[var] = "1"
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -162,9 +162,15 @@ def _check_fresh(order: list[Any]) -> None:
     for node in order:
         for parent in node._parents:
             if parent._stamp > node._stamp:
-                raise stale_error(node, parent)
+                raise _stale(node, parent)
         if isinstance(node, ParamValue) and node.param._stamp > node._stamp:
-            raise stale_error(node, node.param)
+            raise _stale(node, node.param)
+
+
+def _stale(node: Any, parent: Any) -> RuntimeError:
+    """backward()'s stale-graph error, worded for contributions()."""
+    text = str(stale_error(node, parent)).replace("backward():", "contributions():", 1)
+    return RuntimeError(text.replace("then call backward() on the new result", "then ask the new graph"))
 
 
 # -- the Value engine: a vector of cotangents (one per loss) on every number ---------------------------
@@ -212,6 +218,19 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
     cot: dict[int, list[Any]] = {}  # id → [lo, hi, G]
 
     def send(parent: Tensor, lo: int, hi: int, kind: str, a: np.ndarray, b: Any = None) -> None:
+        if kind == "slice":  # a: the stack for parent[b]; added in place where the buffer is ours
+            have = cot.get(id(parent))
+            if have is not None and (have[0], have[1]) == (lo, hi) and id(parent) not in targets:
+                if not have[3]:
+                    have[2], have[3] = have[2].copy(), True
+                have[2][b] += a
+                return
+            full = np.zeros((hi - lo, *parent._data.shape))
+            full[b] = a
+            kind, a, b = "dense", full, None
+            if have is None and id(parent) not in targets and parent._parents and not _is_weight_copy(parent):
+                cot[id(parent)] = [lo, hi, full, True]
+                return
         j = targets.get(id(parent))
         if j is not None:
             terms[j].append((lo, hi, kind, a, b))
@@ -221,18 +240,21 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
         if kind == "outer":
             a = _outer(a, b)
         have = cot.get(id(parent))
-        if have is None:
-            cot[id(parent)] = [lo, hi, a]
+        if have is None:  # a rule may hand on the very array it got ("+", "copy"): not ours to add into
+            cot[id(parent)] = [lo, hi, a, False]
             return
-        lo0, hi0, g0 = have
+        lo0, hi0, g0, owned = have
         if (lo0, hi0) == (lo, hi):
-            have[2] = g0 + a
+            if owned:
+                g0 += a
+            else:
+                have[2], have[3] = g0 + a, True
             return
         l, h = min(lo0, lo), max(hi0, hi)  # the rows either one covers (a causal net's nest)
         g = np.zeros((h - l, *g0.shape[1:]))
         g[lo0 - l:hi0 - l] += g0
         g[lo - l:hi - l] += a
-        cot[id(parent)] = [l, h, g]
+        cot[id(parent)] = [l, h, g, True]
 
     for i, L in enumerate(losses):
         send(L, i, i + 1, "dense", np.ones((1, *L._data.shape)))
@@ -240,7 +262,7 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
         entry = cot.pop(id(node), None)
         if entry is None or not node._op:
             continue
-        lo, hi, G = entry
+        lo, hi, G, _ = entry
         for parent, which in zip(node._parents, node._which):
             for kind, a, b in _stacked_vjp(G, node, which, parent):
                 send(parent, lo, hi, kind, a, b)
@@ -291,10 +313,8 @@ def _stacked_vjp(G: np.ndarray, node: Tensor, which: int, parent: Tensor) -> lis
         index, repeats = node._ctx
         basic = not repeats and all(isinstance(i, (int, slice, type(Ellipsis), type(None)))
                                     for i in (index if isinstance(index, tuple) else (index,)))
-        if basic:
-            out = np.zeros((len(G), *pshape))
-            out[(slice(None), *(index if isinstance(index, tuple) else (index,)))] = G
-            return [("dense", out, None)]
+        if basic:  # added into the parent's stack in place (an LSTM reads four slices of one z)
+            return [("slice", G, (slice(None), *(index if isinstance(index, tuple) else (index,))))]
     if op == "concatenate":
         axis, splits = node._ctx
         return [("dense", np.split(G, splits, axis=axis + 1 if axis >= 0 else axis)[which], None)]

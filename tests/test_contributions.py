@@ -254,3 +254,11 @@ def test_picture_heat_and_rainbow(tmp_path):
         plots.contributions(u, "W_h", scale=(1.0, 0.1))
     with pytest.raises(TypeError, match="Unrolled"):
         plots.contributions(C, "W_h")
+
+
+def test_a_stale_graph_is_refused():
+    rnn = RNN(2, 3, 2, seed=0)
+    u = U.many_to_many(rnn, np.eye(2)[[0, 1]], np.eye(2)[[1, 0]])
+    rnn.W_x.data = rnn.W_x.data * 2  # an optimiser step after the graph was built
+    with pytest.raises(RuntimeError, match=r"contributions\(\): 'W\^X'.*ask the new graph"):
+        u.contributions("W_h")
