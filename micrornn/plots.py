@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from . import files  # noqa: E402
 from .checks import flag  # noqa: E402
@@ -200,13 +200,22 @@ def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
     image = heat.pcolormesh(_edges(copy_steps), _edges(loss_steps), np.ma.masked_equal(norms, 0.0), cmap=cmap,
                             norm=matplotlib.colors.LogNorm(lo, hi), shading="flat")
     heat.invert_yaxis()  # loss steps down the page, as a matrix is read: the triangle sits bottom-left
+    for axis in (heat.xaxis, heat.yaxis, bars.xaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers, also for one row
+    for steps, ticks in ((copy_steps, heat.set_xticks), (loss_steps, heat.set_yticks)):
+        if not _contiguous(steps):  # drawn by position: label the cells with their steps
+            ticks(np.arange(1, len(steps) + 1), [str(t) for t in steps])
+        elif len(steps) <= 3:  # a locator would put fractions on a one-step axis
+            ticks(steps)
     heat.set_xlabel("copy step k (the weight used at step k)")
     heat.set_ylabel("loss step t")
     heat.set_title(f"‖∂L$_t$/∂{label}$_k$‖")
     colourbar = fig.colorbar(image, ax=heat, fraction=0.05)
     colourbar.ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
     parts = rainbow_parts(C)
-    colours = plt.get_cmap("rainbow")(np.linspace(0, 1, max(len(loss_steps), 2)))
+    first, last = min(loss_steps), max(loss_steps)
+    by_step = matplotlib.colors.Normalize(first, last if last > first else first + 1)
+    colours = [plt.get_cmap("rainbow")(by_step(t)) for t in loss_steps]
     up, down = np.zeros(len(copy_steps)), np.zeros(len(copy_steps))
     for i, t in enumerate(loss_steps):
         row = parts[i]
@@ -217,8 +226,10 @@ def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
     bars.set_xlabel("copy step k")
     bars.set_ylabel(f"part of ‖d{label}‖ along d{label}")
     bars.set_title(f"What each loss step sends into d{label}")
-    mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(min(loss_steps), max(loss_steps)), "rainbow")
-    fig.colorbar(mappable, ax=bars, fraction=0.05, label="loss step t")
+    if last > first:
+        fig.colorbar(matplotlib.cm.ScalarMappable(by_step, "rainbow"), ax=bars, fraction=0.05, label="loss step t")
+    else:  # one loss (many-to-one): one colour, named in the legend
+        bars.legend(loc="upper left")
     fig.tight_layout()
     if target is not None:
         files.atomic_write(target, lambda f: fig.savefig(f, format=target.suffix[1:].lower(), dpi=110),
@@ -231,7 +242,11 @@ def _edges(steps: Sequence[int]) -> np.ndarray:
     s = np.asarray(steps, dtype=float)
     if len(s) == 0:
         return np.array([0.5, 1.5])
-    return np.concatenate(([s[0] - 0.5], s + 0.5)) if np.all(np.diff(s) == 1) else np.arange(len(s) + 1) + 0.5
+    return np.concatenate(([s[0] - 0.5], s + 0.5)) if _contiguous(steps) else np.arange(len(s) + 1) + 0.5
+
+
+def _contiguous(steps: Sequence[int]) -> bool:
+    return bool(np.all(np.diff(np.asarray(steps, dtype=float)) == 1))
 
 
 def _math_label(u: Unrolled, name: str) -> str:
