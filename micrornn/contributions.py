@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import ParamValue
+from .backends import ParamValue, _flat
 from .graph import _collector_paused, stale_error, topological_order
 from .tensor import VJP, Tensor
 from .tensor import _unbroadcast as _engine_unbroadcast
@@ -142,6 +142,9 @@ def contributions(u: Any, name: str) -> Contributions:
                        f"({', '.join(u.copies)}); got {name!r}")
     if not u.L:
         raise ValueError("contributions(): this graph has no per-step losses u.L (an encoder's record?)")
+    if any(v._op is None for L in u.L for v in _flat(L)):
+        raise RuntimeError("contributions(): the losses were computed under no_grad(), so no graph was recorded "
+                           "to sweep; unroll outside the no_grad() block")
     copies = u.copies[name]
     leaf = u.leaves[name]
     shape = tuple(np.shape(leaf.data if isinstance(leaf, Tensor) else leaf))

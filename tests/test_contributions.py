@@ -262,3 +262,12 @@ def test_a_stale_graph_is_refused():
     rnn.W_x.data = rnn.W_x.data * 2  # an optimiser step after the graph was built
     with pytest.raises(RuntimeError, match=r"contributions\(\): 'W\^X'.*ask the new graph"):
         u.contributions("W_h")
+
+
+@pytest.mark.parametrize("scalar", [False, True])
+def test_a_graph_built_under_no_grad_is_refused(scalar):
+    from micrornn import no_grad
+    with no_grad():
+        u = U.many_to_many(RNN(2, 3, 2, seed=0), np.eye(2)[[0, 1]], np.eye(2)[[1, 0]], scalar=scalar)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        u.contributions("W_h")
