@@ -68,8 +68,8 @@ def test_contributions_sum_to_copy_grads_and_param_grad(p):
 
 
 @FEW
-@given(p=problems(max_T=5), data=st.data())
-def test_contributions_scalar_engine_equals_tensor_engine(p, data):
+@given(p=problems(max_T=5))
+def test_contributions_scalar_engine_equals_tensor_engine(p):
     u, s = p.build(), p.build(scalar=True)
     for name in u.copies:
         assert close(np.asarray(u.contributions(name)), np.asarray(s.contributions(name)), 1e-9), name
