@@ -267,6 +267,8 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
             continue
         lo, hi, G, _ = entry
         for parent, which in zip(node._parents, node._which):
+            if id(parent) not in targets and (not parent._parents or _is_weight_copy(parent)):
+                continue  # an input, a cut, another weight's copy: nothing asked for there, so no product
             for kind, a, b in _stacked_vjp(G, node, which, parent):
                 send(parent, lo, hi, kind, a, b)
     return terms
