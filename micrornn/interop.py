@@ -27,6 +27,11 @@ Names (PyTorch's layout, see ``micrornn.nn``): ``W_x`` ↔ ``weight_ih``, ``W_h`
 ``bias_ih``, ``b_h`` ↔ ``bias_hh``, suffixes ``_l1`` ↔ ``_l1``, ``_rev`` ↔ ``_reverse``; the head ``W_o``,
 ``b_o`` ↔ ``weight``, ``bias`` of the ``nn.Linear``. The simple RNN has one bias ``b``: it becomes
 ``bias_ih`` with ``bias_hh = 0``, and ``from_torch`` sums the two (only the sum enters the net).
+
+The two one-switch initialisations cross as weights, nothing else: ``LSTM(forget_bias=1.0)`` is the
+forget quarter ``[H:2H]`` of ``bias_ih`` set to 1 and that of ``bias_hh`` to 0 (torch's gate sees their sum,
+so a torch net with any split summing to 1 comes back as the same net); ``RNN(init="identity",
+activation="relu")`` is ``nn.RNN(nonlinearity="relu")`` with ``weight_hh = I`` and both biases 0.
 """
 
 from __future__ import annotations

@@ -22,13 +22,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from . import files  # noqa: E402
+from .contributions import Contributions  # noqa: E402
 from .flags import flag  # noqa: E402
 from .nn import RNN  # noqa: E402
 from .unroll import Unrolled, grad_of, many_to_one  # noqa: E402
 
-__all__ = ["gradient_flow", "spectral_sweep", "sweep_gradients", "training_curves", "powers_of_ten"]
+__all__ = ["gradient_flow", "spectral_sweep", "sweep_gradients", "training_curves", "powers_of_ten", "contributions",
+           "rainbow_parts"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -142,3 +145,111 @@ def training_curves(history: Mapping[str, Sequence[float]], title: str = "Traini
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def rainbow_parts(C: Contributions) -> np.ndarray:
+    """The rainbow's numbers: ⟨C[i, j], û⟩ with û = dW/‖dW‖ the direction of the total gradient dW = Σ C.
+
+    Each entry is the signed part of ‖dW‖ that loss i sends through copy j, so the parts add up to ‖dW‖
+    exactly: a bar of them is the whole gradient, coloured by who sent it (zeros when dW is zero)."""
+    total = C.sum()
+    size = float(np.linalg.norm(total))
+    if size == 0:
+        return np.zeros(C.shape[:2])
+    direction = (total / size).reshape(-1)
+    return np.array([C.column(j).reshape(C.shape[0], -1) @ direction for j in range(C.shape[1])]).T
+
+
+def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
+                  scale: tuple[float, float] | None = None) -> Figure:
+    """Two panels for ``u.contributions(name)``: the heat of ‖∂L_t/∂W_k‖ over (loss step t, copy step k) —
+    lower-triangular for a causal net, how far back each loss reaches — and the "rainbow": for each copy
+    step k a bar of what every loss step t sends into dW through W_k (``rainbow_parts``), one colour per t.
+
+    ``scale=(lo, hi)`` fixes the heat's colour range (gradient magnitudes, log scale) so that several
+    figures share one scale, as the graph pictures do with ``scale="shared"``; zero entries stay white.
+    ``path`` also writes the figure (PNG, SVG or PDF, by its suffix), atomically.
+
+        >>> from micrornn.unroll import many_to_many
+        >>> u = many_to_many(RNN(1, 3, 1, seed=0), np.ones((6, 1)), np.zeros((6, 1)))
+        >>> fig = contributions(u, "W_h")
+        >>> [ax.get_title() for ax in fig.axes[:2]]
+        ['‖∂L$_t$/∂W$^H$$_k$‖', 'What each loss step sends into dW$^H$']
+        >>> plt.close(fig)
+    """
+    if not isinstance(u, Unrolled):
+        raise TypeError(f"plots.contributions(u, name): u must be an Unrolled graph (from micrornn.unroll), "
+                        f"got {type(u).__name__}")
+    target = None
+    if path is not None:  # checked before any work: a path that cannot be written fails now
+        target = files.writable_file(files.as_path(path, "plots.contributions"), "plots.contributions")
+        if target.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ValueError(f"plots.contributions: path must end in .png, .svg or .pdf, got {str(path)!r}")
+    if scale is not None and not (len(scale) == 2 and 0 < scale[0] < scale[1]):
+        raise ValueError(f"plots.contributions: scale must be (lo, hi) with 0 < lo < hi, got {scale!r}")
+    C = u.contributions(name)
+    norms = C.norms()
+    label = _math_label(u, name)
+    fig, (heat, bars) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [1, 1.25]})
+    positive = norms[norms > 0]
+    lo, hi = scale if scale is not None else ((positive.min(), positive.max()) if positive.size else (1e-3, 1.0))
+    hi = hi if hi > lo else lo * 10
+    loss_steps = [t if t is not None else i + 1 for i, t in enumerate(C.loss_steps)]
+    copy_steps = [t if t is not None else j + 1 for j, t in enumerate(C.copy_steps)]
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")  # a zero entry: no path from that loss to that copy
+    image = heat.pcolormesh(_edges(copy_steps), _edges(loss_steps), np.ma.masked_equal(norms, 0.0), cmap=cmap,
+                            norm=matplotlib.colors.LogNorm(lo, hi), shading="flat")
+    heat.invert_yaxis()  # loss steps down the page, as a matrix is read: the triangle sits bottom-left
+    for axis in (heat.xaxis, heat.yaxis, bars.xaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers, also for one row
+    for steps, ticks in ((copy_steps, heat.set_xticks), (loss_steps, heat.set_yticks)):
+        if not _contiguous(steps):  # drawn by position: label the cells with their steps
+            ticks(np.arange(1, len(steps) + 1), [str(t) for t in steps])
+        elif len(steps) <= 3:  # a locator would put fractions on a one-step axis
+            ticks(steps)
+    heat.set_xlabel("copy step k (the weight used at step k)")
+    heat.set_ylabel("loss step t")
+    heat.set_title(f"‖∂L$_t$/∂{label}$_k$‖")
+    colourbar = fig.colorbar(image, ax=heat, fraction=0.05)
+    colourbar.ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+    parts = rainbow_parts(C)
+    first, last = min(loss_steps), max(loss_steps)
+    by_step = matplotlib.colors.Normalize(first, last if last > first else first + 1)
+    colours = [plt.get_cmap("rainbow")(by_step(t)) for t in loss_steps]
+    up, down = np.zeros(len(copy_steps)), np.zeros(len(copy_steps))
+    for i, t in enumerate(loss_steps):
+        row = parts[i]
+        base = np.where(row >= 0, up, down)  # positive parts stack up, negative ones down
+        bars.bar(copy_steps, row, bottom=base, color=colours[i], width=0.85, label=f"L$_{{{t}}}$")
+        up, down = up + np.maximum(row, 0), down + np.minimum(row, 0)
+    bars.axhline(0, color="black", lw=0.6)
+    bars.set_xlabel("copy step k")
+    bars.set_ylabel(f"part of ‖d{label}‖ along d{label}")
+    bars.set_title(f"What each loss step sends into d{label}")
+    if last > first:
+        fig.colorbar(matplotlib.cm.ScalarMappable(by_step, "rainbow"), ax=bars, fraction=0.05, label="loss step t")
+    else:  # one loss (many-to-one): one colour, named in the legend
+        bars.legend(loc="upper left")
+    fig.tight_layout()
+    if target is not None:
+        files.atomic_write(target, lambda f: fig.savefig(f, format=target.suffix[1:].lower(), dpi=110),
+                           "plots.contributions")
+    return fig
+
+
+def _edges(steps: Sequence[int]) -> np.ndarray:
+    """Cell edges for pcolormesh around integer steps (steps in order, maybe with gaps)."""
+    s = np.asarray(steps, dtype=float)
+    if len(s) == 0:
+        return np.array([0.5, 1.5])
+    return np.concatenate(([s[0] - 0.5], s + 0.5)) if _contiguous(steps) else np.arange(len(s) + 1) + 0.5
+
+
+def _contiguous(steps: Sequence[int]) -> bool:
+    return bool(np.all(np.diff(np.asarray(steps, dtype=float)) == 1))
+
+
+def _math_label(u: Unrolled, name: str) -> str:
+    """W_h → W$^H$ (the notes' names) for the titles; other names as they are."""
+    pretty = {"W_h": "W$^H$", "W_x": "W$^X$", "W_o": "W$^O$", "b": "b", "b_o": "b$^O$"}
+    return pretty.get(name, name.replace("_", "\\_"))

@@ -17,6 +17,7 @@ import numpy as np
 
 from .backends import Node, ParamValue, _flat, _is_ids, _t_of, _vsum, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
+from .contributions import Contributions, contributions
 from .graph import stale_error, topological_order
 from .tensor import Tensor
 
@@ -179,6 +180,18 @@ class Unrolled:
                 p.grad = g
             for v, g in starts:
                 v.grad = g
+
+    def contributions(self, name: str) -> Contributions:
+        """C[i, j] = ∂L_i/∂W_j: what loss ``L[i]`` alone sends into copy j of weight ``name`` — signed,
+        parameter-shaped, from one stacked reverse sweep that leaves every ``.grad`` as it was. Σ over the
+        losses is ``copy_grads(name)``; ``.norms()`` is the lower-triangular heat. See ``micrornn.contributions``.
+
+            >>> from micrornn.nn import RNN; from micrornn.unroll import many_to_many
+            >>> u = many_to_many(RNN(2, 3, 2), [[1., 0.], [0., 1.]], [[1., 0.], [0., 1.]])
+            >>> float(u.contributions("W_x").norms()[0, 1])   # L_1 cannot reach W^X_2
+            0.0
+        """
+        return contributions(self, name)
 
     def copy_grads(self, name: str) -> list[np.ndarray]:
         """The per-step contributions dL/dW_t, in time order."""
