@@ -182,7 +182,7 @@ def test_stepper_save_is_atomic(stepper, tmp_path, monkeypatch):
     path = tmp_path / "sub" / "s.html"
     assert stepper.save(PathLike(path)) == path and path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     before = path.read_bytes()
-    monkeypatch.setattr("micrornn.stepper.page", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr("micrornn.viz.stepper.page", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         stepper.save(path)
     real_write = files.atomic_write
@@ -227,7 +227,7 @@ def test_to_gif_checks_its_path_first_and_writes_atomically(stepper, tmp_path, m
         if Path("/proc/self").is_dir():
             with pytest.raises(PermissionError, match=r"^to_gif: cannot write /proc/self/s.gif"):
                 stepper.to_gif("/proc/self/s.gif")
-    monkeypatch.setattr("micrornn.stepper._palette", lambda frames: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr("micrornn.viz.stepper._palette", lambda frames: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         stepper.to_gif(path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "s.gif"]

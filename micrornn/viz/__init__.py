@@ -40,12 +40,12 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from . import files
-from .checks import flag
-from .graph import topological_order
-from .tensor import Tensor
-from .unroll import Role, Unrolled
-from .value import Value
+from .. import files
+from ..checks import flag
+from ..graph import topological_order
+from ..record import Role, Unrolled
+from ..tensor import Tensor
+from ..value import Value
 
 __all__ = ["draw", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper", "DotNotFound", "VIEWS",
            "MAX_WIDTH", "dot_formats"]
