@@ -31,6 +31,8 @@ from typing import Any
 import graphviz
 
 from .. import files
+from .dot import DOT_TIMEOUT, FRAME_BUDGET, _dot, _seconds, to_svg
+from .text import _printable
 
 __all__ = ["Stepper", "page"]
 
@@ -114,13 +116,6 @@ _SIZE = re.compile(r'(<svg\b[^>]*?\bwidth=")([\d.]+)(pt"\s+height=")([\d.]+)(pt"
 _VIEWBOX = re.compile(r'(<svg\b[^>]*?\bviewBox="[-\d.]+ [-\d.]+ )[\d.]+ [\d.]+"')
 _ID_REF = re.compile(r'((?<![\w-])id="|url\(#|href="#)')
 _TITLE = re.compile(r"<title>[^<]*</title>\n?")
-
-
-def _viz() -> Any:
-    """micrornn.viz, imported late: viz imports this module."""
-    from .. import viz
-
-    return viz
 
 
 def _strip_prolog(svg: str) -> str:
@@ -225,9 +220,8 @@ class Stepper:
 
     def __init__(self, frames: Sequence[tuple[graphviz.Digraph, str]], title: str = "micrornn: step by step", *,
                  timeout: float | None = None, budget: float | None = None) -> None:
-        viz = _viz()
-        self.timeout = viz._seconds("timeout", viz.DOT_TIMEOUT if timeout is None else timeout)
-        self.budget = viz._seconds("budget", viz.FRAME_BUDGET if budget is None else budget)
+        self.timeout = _seconds("timeout", DOT_TIMEOUT if timeout is None else timeout)
+        self.budget = _seconds("budget", FRAME_BUDGET if budget is None else budget)
         if isinstance(frames, (graphviz.Digraph, str)) or not isinstance(frames, Sequence) or not all(
                 isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], graphviz.Digraph) and isinstance(f[1], str)
                 for f in frames):
@@ -238,9 +232,9 @@ class Stepper:
         if not isinstance(title, str):
             raise TypeError(f"title must be a str, got {type(title).__name__}")
         self.graphs = [g for g, _ in frames]
-        self.captions = [viz._printable(c) for _, c in frames]
-        self.title = viz._printable(title)
-        self.svgs: list[str] = _within(self.graphs, lambda g, s: viz.to_svg(g, timeout=s), self.timeout,
+        self.captions = [_printable(c) for _, c in frames]
+        self.title = _printable(title)
+        self.svgs: list[str] = _within(self.graphs, lambda g, s: to_svg(g, timeout=s), self.timeout,
                                        self.budget, "Stepper")
 
     def __len__(self) -> int:
@@ -294,12 +288,10 @@ class Stepper:
             raise ValueError(f"to_gif: {len(self)} frames of this picture at {dpi} dpi make about {pixels / 1e6:.0f} "
                              f"million pixels, more than max_pixels={max_pixels:,}; lower dpi=, draw fewer steps "
                              "(max_steps=) or pass a larger max_pixels=")
-        viz = _viz()
-
         def png(g: graphviz.Digraph, seconds: float) -> Any:
             g = g.copy()
             g.graph_attr["dpi"] = str(dpi)
-            data = viz._dot(g, "png", seconds, "draw(...).source has the DOT text")
+            data = _dot(g, "png", seconds, "draw(...).source has the DOT text")
             return Image.open(io.BytesIO(data)).convert("RGBA")
 
         pictures = _within(self.graphs, png, self.timeout, self.budget, "to_gif")

@@ -1,0 +1,109 @@
+"""Emitting one picture as a graphviz.Digraph: boxes at their positions, clusters per step, edges, legend."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import graphviz
+
+from ..record import Role
+from .heat import _NO_GRAD
+from .labels import _Text
+from .model import _Frame, _Model
+from .nodes import _FOLD, _key, _op_key, _Token
+from .text import _FONT, _escaped, _magnitude
+
+# Routing edges around boxes costs about nodes × edges (measured: 75 boxes × 195 edges 1.9 s, 236 × 727
+# over 30 s, even curved); past these products edges are drawn curved, then straight (0.2 s for 236 × 727).
+ROUTED, CURVED = 20_000, 60_000
+
+def _emit(m: _Model, frame: _Frame, texts: dict[str, _Text], pos: dict[str, tuple[float, float]],
+          max_width: int | None, visible: Callable[[str], bool] | None = None) -> graphviz.Digraph:
+    """One picture of the model. Every box gets its label's width (the widest over a stepper's
+    frames), so all frames share one layout whatever numbers they show; ``visible(key)`` False draws a
+    node as an invisible placeholder (the forward stepper's later steps)."""
+    engine = "neato" if m.grid else "dot"
+    size = {"size": f"{max_width / 96:.2f},1000"} if max_width is not None else {}
+    g = graphviz.Digraph("micrornn", engine=engine, comment=(
+        f"layout engine: {engine} (also set by the layout attribute, so `dot` or `neato` on this file draw the "
+        "same picture)"), graph_attr={
+        "layout": engine, "fontname": _FONT, "fontsize": "11", "labelloc": "b", "labeljust": "l",
+        "outputorder": "edgesfirst", **size,
+        # routed splines avoid the nodes but cost seconds on hundreds of edges: curved ones past a size
+        **({"splines": _splines(len(m.drawn), len(m.edges)), "overlap": "true"} if m.grid else
+           {"rankdir": "LR", "nodesep": "0.2", "ranksep": "0.3"})})
+    g.attr("node", fontname=_FONT, fontsize="10", shape="plain")
+    g.attr("edge", fontname=_FONT, fontsize="9", color="#555555", arrowsize="0.6")
+    seen = visible or (lambda k: True)
+
+    def place(k: str) -> dict[str, str]:
+        attrs = {"pos": f"{pos[k][0]:.3f},{pos[k][1]:.3f}!"} if k in pos else {}
+        if not seen(k):
+            attrs["style"] = "invis"
+        return attrs
+
+    def label(n: Any) -> str:
+        k = _key(n)
+        if isinstance(n, _Token):
+            fill, font = "white", "black"
+        elif m.scale and frame.has_grad(n):
+            gr = frame.grad(n)
+            fill, font = m.scale.colour(_magnitude(gr)) if gr is not None else ("white", "black")
+        elif m.grads and not frame.has_grad(n):
+            fill, font = _NO_GRAD, "#555555"
+        else:
+            fill, font = "white", "black"
+        width = round(texts[k].width)
+        rows = "".join(f'<TR><TD BGCOLOR="{fill}" WIDTH="{width}"><FONT COLOR="{font}">{line}</FONT></TD></TR>'
+                       for line in texts[k].lines)
+        border = "2" if id(n) in m.params else "1"
+        style = ' STYLE="ROUNDED"' if m.roles.get(id(n), Role("")).kind == "cut" else ""
+        return f'<<TABLE BORDER="{border}"{style} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">{rows}</TABLE>>'
+
+    clusters: dict[int | None, list[Any]] = defaultdict(list)
+    for n in m.drawn:
+        clusters[None if id(n) in m.params or n.t is None else n.t].append(n)
+    for t in sorted(t for t in clusters if t is not None):
+        with g.subgraph(name=f"cluster_t{t}") as c:
+            part = f"{m.parts[t]} · " if t in m.parts else ""
+            c.attr(label=f"{part}t = {t}", style="rounded", color="#bbbbbb", fontcolor="#666666", margin="14",
+                   labelloc="t")
+            for n in clusters[t]:
+                _add_node(c, n, label(n), m.view, place(_key(n)))
+            if f"top{t}" in pos:
+                c.node(f"top{t}", label="", shape="point", style="invis", width="0.01",
+                       pos=f"{pos[f'top{t}'][0]:.3f},{pos[f'top{t}'][1]:.3f}!")
+    for n in clusters.get(None, []):
+        _add_node(g, n, label(n), m.view, place(_key(n)))
+    if m.hidden:
+        rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in texts[_FOLD].lines)
+        attrs = {"shape": "box", "style": "rounded,dashed", "fontsize": "11", **place(_FOLD)}
+        if pos:
+            attrs["width"] = f"{texts[_FOLD].width / 72:.2f}"
+        g.node(_FOLD, label=f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>', **attrs)
+    for tail, head, attrs in m.edges:
+        ends = (tail.replace("op", "n", 1), head.replace("op", "n", 1))
+        if not (seen(ends[0]) and seen(ends[1])):
+            attrs = {**attrs, "style": "invis"}
+        g.edge(tail, head, **attrs)
+    if m.scale:
+        g.node("legend", label=m.scale.legend(m.c_path), shape="plain", **place("legend"))
+    if m.caption:
+        g.attr(label=_escaped(m.caption))
+    return g
+
+
+def _splines(nodes: int, edges: int) -> str:
+    """How the grid's edges are drawn: routed around the boxes while that is cheap, else curved, else straight."""
+    work = nodes * edges
+    return "true" if work <= ROUTED else "curved" if work <= CURVED else "line"
+
+
+def _add_node(g: graphviz.Digraph, n: Any, label: str, view: str, place: dict[str, str]) -> None:
+    g.node(_key(n), label=label, **place)
+    if view == "ops" and n._parents:  # the op that made it, as its own small node
+        g.node(_op_key(n), label=_escaped(n._op), shape="circle", fontsize="9", width="0.3", margin="0.02",
+               **({"style": "invis"} if place.get("style") == "invis" else {}))
+        g.edge(_op_key(n), _key(n), **({"style": "invis"} if place.get("style") == "invis" else {}))

@@ -1,0 +1,56 @@
+"""The boxes of a picture and their names in the DOT source: graph nodes, token inputs, the fold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .text import _printable
+
+
+def _flat(node: Any) -> list[Any]:
+    if isinstance(node, np.ndarray):
+        return list(node.reshape(-1)) if node.dtype == object else []
+    return [] if isinstance(node, (np.integer, int)) else [node]
+
+
+class _Token:
+    """X_t of a token-id net. The id is no graph node (W^X X_t is column X_t of W^X), so the picture
+    adds this one to show which token entered, with an edge to where its column goes."""
+
+    __slots__ = ("t", "label", "text", "data", "grad", "_parents", "_op")
+
+    def __init__(self, t: int, ids: Any, tokens: Any) -> None:
+        self.t, self.label, self._parents, self._op = t, f"X_{t}", (), ""
+        self.data, self.grad = None, None
+        ids = np.asarray(ids).reshape(-1)
+        shown = [f"{_token_text(int(i), tokens)}" for i in ids[:4]]
+        self.text = ", ".join(shown) + (", …" if len(ids) > 4 else "")
+
+
+def _token_text(i: int, tokens: Any) -> str:
+    if tokens is None:
+        return f"id {i}"
+    try:
+        tok = tokens[i]
+    except (KeyError, IndexError):
+        return f"id {i}"
+    return f"‘{_printable(str(tok))}’ ({i})"
+
+
+def _key(n: Any) -> str:
+    return f"n{id(n)}"
+
+
+def _op_key(n: Any) -> str:
+    return f"op{id(n)}"
+
+
+_FOLD = "fold"
+
+
+def _describe(n: Any) -> str:
+    """A node for an error message: its op and its time step."""
+    what = f"the {n._op!r} node" if n._op else "a leaf"
+    return what + (f" at t = {n.t}" if n.t is not None else "")
