@@ -29,45 +29,57 @@ def _contract(nodes: list[Any], keep: Callable[[Any], bool],
     kept ancestors). Here a dropped node is walked once per kept node below it: a handful.
     """
     position = {id(n): i for i, n in enumerate(nodes)}
-
-    def sources(n: Any) -> list[tuple[Any, float | None]]:  # (parent, ∂n/∂parent), the token id last
-        out = [(p, _local(n, i)) for i, p in enumerate(n._parents)]
-        if id(n) in extra:
-            out.append((extra[id(n)], None))
-        return out
-
     edges: dict[tuple[int, int], float | None] = {}
     for n in nodes:  # parents before children
-        if not keep(n):
-            continue
-        # the walk up: depth first, left to right, so the kept ancestors come in the order they are met
-        region, frontier, seen = [n], [], {id(n)}
-        stack = [p for p, _ in reversed(sources(n))]
-        while stack:
-            p = stack.pop()
-            if id(p) in seen:
-                continue
-            seen.add(id(p))
-            if keep(p):
-                frontier.append(p)
-            else:
-                region.append(p)
-                stack.extend(q for q, _ in reversed(sources(p)))
-        # the walk down: backprop over the region, children before parents (None: an array, no number)
-        grad: dict[int, float | None] = {id(n): 1.0}
-        for m in sorted(region, key=lambda m: position[id(m)], reverse=True):
-            g = grad[id(m)]
-            for p, d in sources(m):
-                step = None if g is None or d is None else g * d
-                if id(p) not in grad:
-                    grad[id(p)] = step
-                elif step is None or grad[id(p)] is None:
-                    grad[id(p)] = None
-                else:
-                    grad[id(p)] += step
-        for a in frontier:
-            edges[(id(a), id(n))] = grad[id(a)]
+        if keep(n):
+            region, frontier = _walk_up(n, keep, extra)
+            grad = _walk_down(n, sorted(region, key=lambda m: position[id(m)], reverse=True), extra)
+            for a in frontier:
+                edges[(id(a), id(n))] = grad[id(a)]
     return edges
+
+
+def _sources(n: Any, extra: dict[int, Any]) -> list[tuple[Any, float | None]]:
+    """(parent, ∂n/∂parent) of each edge into ``n``, the token id last."""
+    out = [(p, _local(n, i)) for i, p in enumerate(n._parents)]
+    if id(n) in extra:
+        out.append((extra[id(n)], None))
+    return out
+
+
+def _walk_up(n: Any, keep: Callable[[Any], bool], extra: dict[int, Any]) -> tuple[list[Any], list[Any]]:
+    """The dropped nodes above ``n`` up to the kept ones (its region), and those kept ones (its frontier).
+    Depth first, left to right, so the kept ancestors come in the order they are met."""
+    region, frontier, seen = [n], [], {id(n)}
+    stack = [p for p, _ in reversed(_sources(n, extra))]
+    while stack:
+        p = stack.pop()
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        if keep(p):
+            frontier.append(p)
+        else:
+            region.append(p)
+            stack.extend(q for q, _ in reversed(_sources(p, extra)))
+    return region, frontier
+
+
+def _walk_down(n: Any, region: list[Any], extra: dict[int, Any]) -> dict[int, float | None]:
+    """Backprop from ``n`` over its region, children before parents: ∂n/∂x for every x it reaches
+    (None once an array is on the path: no number to print)."""
+    grad: dict[int, float | None] = {id(n): 1.0}
+    for m in region:
+        g = grad[id(m)]
+        for p, d in _sources(m, extra):
+            step = None if g is None or d is None else g * d
+            if id(p) not in grad:
+                grad[id(p)] = step
+            elif step is None or grad[id(p)] is None:
+                grad[id(p)] = None
+            else:
+                grad[id(p)] += step
+    return grad
 
 
 def _drawn_edges(contracted: dict[tuple[int, int], float | None], nodes: list[Any], view: str, hidden: set[int],
@@ -83,11 +95,6 @@ def _drawn_edges(contracted: dict[tuple[int, int], float | None], nodes: list[An
             return None
         return _FOLD if (n.t in hidden and id(n) not in params) else _key(n)
 
-    def c_path(a: int, b: int) -> bool:
-        ra, rb = roles.get(a), roles.get(b)
-        return (ra is not None and rb is not None and ra.kind == rb.kind == "C"
-                and (ra.layer, ra.direction) == (rb.layer, rb.direction))
-
     out: dict[tuple[str, str], dict[str, str]] = {}
     for (a, b), d in contracted.items():
         child = by_id[b]
@@ -95,23 +102,33 @@ def _drawn_edges(contracted: dict[tuple[int, int], float | None], nodes: list[An
         if tail is None or head == tail:
             continue
         target = _op_key(child) if (view == "ops" and child._parents and head != _FOLD) else head
-        if (tail, target) in out:
-            if c_path(a, b):
-                out[(tail, target)].update(color=_C_PATH, penwidth="3")
-            continue
-        attrs = {}
-        if d is not None and _FOLD not in (head, tail) and a not in params:
-            attrs["label"] = _fmt(d)
-        if a in params:
-            attrs.update(color="#a0a0a0", penwidth="0.7")
-        if isinstance(by_id.get(a), _Token):
-            attrs.update(style="dashed", color="#777777")
-        if c_path(a, b):
-            attrs.update(color=_C_PATH, penwidth="3")
-        out[(tail, target)] = attrs
+        if (tail, target) not in out:
+            out[(tail, target)] = _attrs(d, by_id.get(a), a in params, _FOLD in (head, tail))
+        if _c_path(roles, a, b):
+            out[(tail, target)].update(color=_C_PATH, penwidth="3")
     for _, source, copy in cuts:
         s, c = end(by_id.get(id(source))), end(by_id.get(id(copy)))
         if s and c and s != c:
             out[(s, c)] = {"style": "dashed", "color": _CUT_COLOUR, "fontcolor": _CUT_COLOUR,
                            "label": "copy — no gradient"}
     return [(t, h, a) for (t, h), a in out.items()]
+
+
+def _attrs(d: float | None, tail: Any, from_param: bool, folded: bool) -> dict[str, str]:
+    """How an edge looks: its derivative printed on it (a Value graph), thin grey from a shared parameter
+    to its copies, dashed from a token."""
+    attrs = {}
+    if d is not None and not folded and not from_param:
+        attrs["label"] = _fmt(d)
+    if from_param:
+        attrs.update(color="#a0a0a0", penwidth="0.7")
+    if isinstance(tail, _Token):
+        attrs.update(style="dashed", color="#777777")
+    return attrs
+
+
+def _c_path(roles: dict[int, Role], a: int, b: int) -> bool:
+    """Is a → b a step of the cell state's path C_{t-1} → C_t (same layer, same direction)?"""
+    ra, rb = roles.get(a), roles.get(b)
+    return (ra is not None and rb is not None and ra.kind == rb.kind == "C"
+            and (ra.layer, ra.direction) == (rb.layer, rb.direction))

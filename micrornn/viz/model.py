@@ -86,87 +86,124 @@ class _Model:
     sums: dict[int, Any]  # a parameter's Σ over all its T copies, for the frames that show every gradient
 
 
+Keeper = Callable[[str], Callable[[Any], bool]]  # view → which nodes it keeps
+
+
 def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, max_steps: int = 8,
            heat: bool = True, node_budget: int = NODE_BUDGET, title: str | None = None,
            notes: Sequence[str] = ()) -> _Model:
-    if view is None:
-        view = "coarse" if src.roles is not None else "ops"
-    nodes = src.nodes  # parents first
-    root_ids = {id(r) for r in src.roots}
-    asked = view
-    if src.roles is not None:
-        roles = src.once(("roles",), lambda: {**src.roles, **{id(tok): Role("input", tok.t) for tok in src.tokens}})
-
-        def keeper(v: str) -> Callable[[Any], bool]:
-            return (lambda n: True) if v == "ops" else (lambda n: id(n) in roles)
-    else:
-        def keeper(v: str) -> Callable[[Any], bool]:
-            return (lambda n: True) if v == "ops" else (
-                lambda n: n.label is not None or not n._parents or id(n) in root_ids)
-        roles = src.once(("roles", view), lambda: _structural_roles(nodes, src.roots, keeper(view)))
+    """The model of ``src`` in ``view``: the middle steps folded beyond ``max_steps``, and more of them (an
+    ops view drawn coarse) while it has more than ``node_budget`` boxes; ``notes`` and the caption say so."""
+    asked = view if view is not None else ("coarse" if src.roles is not None else "ops")
+    roles, keeper = _roles(src, asked)
     notes = list(notes)
-    steps = src.once(("steps",), lambda: _steps(nodes))
-    hidden = _hidden_steps(steps, max_steps)
-
-    def size(v: str, hid: list[int]) -> int:
-        per_step = src.once(("size", v), lambda: Counter(n.t for n in nodes if keeper(v)(n)))
-        hid_set = set(hid)
-        n_kept = sum(count for t, count in per_step.items() if t not in hid_set)
-        return n_kept * (2 if v == "ops" else 1)  # ops view draws an op node beside each result
-
-    if size(view, hidden) > node_budget:
-        if view == "ops":
-            view = "coarse"
-            notes.append(f"ops view over the {node_budget}-node budget: drawn coarse")
-        while size(view, hidden) > node_budget and max_steps > 2:
-            max_steps = max(2, max_steps // 2)
-            hidden = _hidden_steps(steps, max_steps)
-        if hidden:
-            notes.append(f"collapsed to {max_steps} drawn steps to stay within {node_budget} nodes")
+    view, hidden = _within_budget(src, keeper, asked, max_steps, node_budget, notes)
     if hidden:
         notes.insert(0, f"steps {hidden[0]}–{hidden[-1]} folded into one node")
-    keep = keeper(view)
     hidden_set = set(hidden)
-    kept, params, contracted = src.once(("kept", asked, view), lambda: _kept(src, view, keep, roles))
+    kept, params, contracted = src.once(("kept", asked, view), lambda: _kept(src, view, keeper(view), roles))
     drawn = [n for n in kept if n.t not in hidden_set or id(n) in params]
-    top = obj.rnn.num_layers - 1 if isinstance(obj, Unrolled) else 0
-    fold_states = [n for n in kept if n.t in hidden_set and (r := roles.get(id(n))) is not None
-                   and r.kind == "H" and r.layer == top and r.direction == 0]
-    edges = _drawn_edges(contracted, nodes + src.tokens, view, hidden_set, params, src.cuts, roles)
-    m = _Model(view, bool(grads), nodes, drawn, roles, params, hidden, fold_states, edges, None, "", src.reached,
-               src.head, {}, any(a.get("color") == _C_PATH for _, _, a in edges), notes,
-               view == "coarse" and any(n.t is not None for n in drawn), src.once(("sums", asked, view), dict))
+    edges = _drawn_edges(contracted, src.nodes + src.tokens, view, hidden_set, params, src.cuts, roles)
+    m = _Model(view, bool(grads), src.nodes, drawn, roles, params, hidden, _fold_states(obj, kept, hidden_set, roles),
+               edges, None, "", src.reached, src.head, {}, any(a.get("color") == _C_PATH for _, _, a in edges),
+               notes, view == "coarse" and any(n.t is not None for n in drawn), src.once(("sums", asked, view), dict))
     if isinstance(obj, Unrolled) and obj.encoder is not None:
-        m.parts = {t: r.part for r in roles.values() if r.t is not None and r.part for t in [r.t]}
+        m.parts = {r.t: r.part for r in roles.values() if r.t is not None and r.part}
     if heat and grads:
-        everything = _Frame(_every, m)
-        m.scale = _Heat.over(_magnitude(everything.grad(n)) for n in drawn if everything.grad(n) is not None)
+        m.scale = _scale(m)
     m.caption = " · ".join(dict.fromkeys(x for x in [title if title is not None else src.title, *notes] if x))
     return m
+
+
+def _scale(m: _Model) -> _Heat | None:
+    """One colour scale over every gradient the picture can show, whichever frame shows it."""
+    everything = _Frame(_every, m)
+    return _Heat.over(_magnitude(everything.grad(n)) for n in m.drawn if everything.grad(n) is not None)
+
+
+def _roles(src: _Source, view: str) -> tuple[dict[int, Role], Keeper]:
+    """Every node's role, and which nodes each view keeps. An unrolled graph's roles are the recorded ones
+    (its token inputs added) and its coarse view keeps exactly those nodes; a hand-built graph's coarse view
+    keeps the labelled nodes, the leaves and the roots, and its roles are read from its structure."""
+    if src.roles is not None:
+        recorded = src.roles
+        roles = src.once(("roles",), lambda: {**recorded, **{id(tok): Role("input", tok.t) for tok in src.tokens}})
+        return roles, lambda v: (lambda n: True) if v == "ops" else (lambda n: id(n) in roles)
+    root_ids = {id(r) for r in src.roots}
+
+    def keeper(v: str) -> Callable[[Any], bool]:
+        return (lambda n: True) if v == "ops" else (
+            lambda n: n.label is not None or not n._parents or id(n) in root_ids)
+
+    return src.once(("roles", view), lambda: _structural_roles(src.nodes, src.roots, keeper(view))), keeper
+
+
+def _within_budget(src: _Source, keeper: Keeper, view: str, max_steps: int, node_budget: int,
+                   notes: list[str]) -> tuple[str, list[int]]:
+    """The view and the folded steps that keep the picture within ``node_budget`` boxes: first the ops
+    view becomes coarse, then the drawn steps are halved (never below 2). Each change adds a note."""
+    steps = src.once(("steps",), lambda: _steps(src.nodes))
+    hidden = _hidden_steps(steps, max_steps)
+    if _size(src, keeper, view, hidden) <= node_budget:
+        return view, hidden
+    if view == "ops":
+        view = "coarse"
+        notes.append(f"ops view over the {node_budget}-node budget: drawn coarse")
+    while _size(src, keeper, view, hidden) > node_budget and max_steps > 2:
+        max_steps = max(2, max_steps // 2)
+        hidden = _hidden_steps(steps, max_steps)
+    if hidden:
+        notes.append(f"collapsed to {max_steps} drawn steps to stay within {node_budget} nodes")
+    return view, hidden
+
+
+def _size(src: _Source, keeper: Keeper, view: str, hidden: list[int]) -> int:
+    """How many boxes ``view`` draws with ``hidden`` folded (the ops view draws an op beside each result)."""
+    keep = keeper(view)
+    per_step = src.once(("size", view), lambda: Counter(n.t for n in src.nodes if keep(n)))
+    hid_set = set(hidden)
+    n_kept = sum(count for t, count in per_step.items() if t not in hid_set)
+    return n_kept * (2 if view == "ops" else 1)
+
+
+def _fold_states(obj: Any, kept: list[Any], hidden: set[int], roles: dict[int, Role]) -> list[Any]:
+    """The top layer's forward H_t of the folded steps: the fold node reports their gradient norms."""
+    top = obj.rnn.num_layers - 1 if isinstance(obj, Unrolled) else 0
+    return [n for n in kept if n.t in hidden and (r := roles.get(id(n))) is not None
+            and r.kind == "H" and r.layer == top and r.direction == 0]
 
 
 def _kept(src: _Source, view: str, keep: Callable[[Any], bool], roles: dict[int, Role]
           ) -> tuple[list[Any], dict[int, list[Any]], dict[tuple[int, int], float | None]]:
     """The nodes ``view`` keeps (parents first), the shared parameters with their per-step copies, and the
     edges between kept nodes (``_contract``)."""
-    nodes = src.nodes
+    kept = [n for n in src.nodes if keep(n)]
+    if view == "coarse":
+        kept += [tok for tok in src.tokens]  # display nodes: not in the graph
+    extra = _token_reads(src) if view == "coarse" and src.tokens else {}
+    keep_token = keep if not src.tokens else (lambda n: keep(n) or isinstance(n, _Token))
+    return kept, _copies(src.nodes, kept, roles), _contract(src.nodes + src.tokens, keep_token, extra)
+
+
+def _copies(nodes: list[Any], kept: list[Any], roles: dict[int, Role]) -> dict[int, list[Any]]:
+    """Each kept shared parameter's id → its per-step copies (the children recorded as copies)."""
     children: dict[int, list[Any]] = defaultdict(list)
     for n in nodes:
         for p in n._parents:
             children[id(p)].append(n)
-    kept = [n for n in nodes if keep(n)]
-    if view == "coarse":
-        kept += [tok for tok in src.tokens]  # display nodes: not in the graph
-    params = {id(n): cs for n in kept if not n._parents and roles.get(id(n), Role("")).kind == "param"
-              and (cs := [c for c in children.get(id(n), []) if roles.get(id(c), Role("")).kind == "copy"])}
-    extra = {}
-    if view == "coarse" and src.tokens:
-        at = {tok.t: tok for tok in src.tokens}
-        extra = {id(n): at[n.t] for n in nodes if n.t in at  # the ops that read token ids
-                 and (n._op == "embed" or n._op == "affine" and n._ctx is not None)}
-    contracted = _contract(nodes + src.tokens, keep if not src.tokens else (lambda n: keep(n) or isinstance(n, _Token)),
-                           extra)
-    return kept, params, contracted
+
+    def kind(n: Any) -> str:
+        return roles.get(id(n), Role("")).kind
+
+    return {id(n): cs for n in kept if not n._parents and kind(n) == "param"
+            and (cs := [c for c in children.get(id(n), []) if kind(c) == "copy"])}
+
+
+def _token_reads(src: _Source) -> dict[int, _Token]:
+    """The ops that read a token id (an embedding, or a column lookup W^X X_t) → that step's token node."""
+    at = {tok.t: tok for tok in src.tokens}
+    return {id(n): at[n.t] for n in src.nodes if n.t in at
+            and (n._op == "embed" or n._op == "affine" and n._ctx is not None)}
 
 
 def _every(n: Any) -> bool:
