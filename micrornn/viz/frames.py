@@ -102,44 +102,57 @@ def forward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads:
 
 
 def _check_budget(start: float, budget: float, made: int, total: int, who: str) -> None:
+    """A TimeoutError saying how far the frames got, once ``budget`` seconds have passed since ``start``."""
     if time.perf_counter() - start > budget:
         raise TimeoutError(f"{who}: the time budget of {budget:g} s ran out after {made} of {total} frames; "
                            "draw fewer steps (max_steps=) or pass a larger budget=")
 
 
-def _forward_plan(m: _Model) -> list[tuple[Callable[[str], bool], str]]:
-    """(which node keys are visible, caption) for every frame of the forward stepper."""
-    keyed = {_key(n): n for n in m.drawn}
-    steps = [t for t in _steps(m.drawn) if t >= 1]
-    if steps:
-        def upto(k: float) -> Callable[[str], bool]:
-            def visible(key: str) -> bool:
-                if key in ("legend",):
-                    return True
-                if key == _FOLD:
-                    return bool(m.hidden) and k >= m.hidden[-1]
-                n = keyed.get(key)
-                if n is None:
-                    return True
-                if id(n) in m.params:
-                    return True
-                return (n.t if n.t is not None else math.inf) <= k
-            return visible
+Plan = list[tuple[Callable[[Any], bool], str]]  # per frame: what it shows (a node key or a node → bool), caption
+_FORWARD_DONE = "Forward done: the loss is computed; backward can start."
 
-        start = "the shared parameters" + (" and the initial state" if any(
-            n.t == 0 for n in m.drawn) else "") + ": nothing is computed yet."
-        plan = [(upto(0), f"Forward: {start}")]
-        for t in steps:
-            plan.append((upto(t), f"Forward, t = {t}: step {t} reads X_{t} and the state of step {t - 1}, "
-                         f"through its own copies of the weights."))
-            if m.hidden and t == m.hidden[0] - 1:
-                plan.append((upto(m.hidden[-1]), f"Forward through the {len(m.hidden)} folded steps, "
-                              f"t = {m.hidden[0]} to {m.hidden[-1]} (one frame for all of them)."))
-        plan.append((upto(math.inf), "Forward done: the loss is computed; backward can start."))
-        return plan
+
+def _forward_plan(m: _Model) -> Plan:
+    """(which node keys are visible, caption) for every frame of the forward stepper."""
+    steps = [t for t in _steps(m.drawn) if t >= 1]
+    return _forward_by_step(m, steps) if steps else _forward_by_op(m)
+
+
+def _forward_by_step(m: _Model, steps: list[int]) -> Plan:
+    """The parameters first, then one step at a time (the folded ones in one frame), then the loss."""
+    keyed = {_key(n): n for n in m.drawn}
+    start = "the shared parameters" + (" and the initial state" if any(
+        n.t == 0 for n in m.drawn) else "") + ": nothing is computed yet."
+    plan = [(_upto(m, keyed, 0), f"Forward: {start}")]
+    for t in steps:
+        plan.append((_upto(m, keyed, t), f"Forward, t = {t}: step {t} reads X_{t} and the state of step {t - 1}, "
+                     f"through its own copies of the weights."))
+        if m.hidden and t == m.hidden[0] - 1:
+            plan.append((_upto(m, keyed, m.hidden[-1]), f"Forward through the {len(m.hidden)} folded steps, "
+                         f"t = {m.hidden[0]} to {m.hidden[-1]} (one frame for all of them)."))
+    plan.append((_upto(m, keyed, math.inf), _FORWARD_DONE))
+    return plan
+
+
+def _upto(m: _Model, keyed: dict[str, Any], k: float) -> Callable[[str], bool]:
+    """Which node keys are visible once step ``k`` is computed: the parameters, and every step up to k."""
+    def visible(key: str) -> bool:
+        if key in ("legend",):
+            return True
+        if key == _FOLD:
+            return bool(m.hidden) and k >= m.hidden[-1]
+        n = keyed.get(key)
+        if n is None or id(n) in m.params:
+            return True
+        return (n.t if n.t is not None else math.inf) <= k
+    return visible
+
+
+def _forward_by_op(m: _Model) -> Plan:
+    """A graph without time steps: the leaves first, then one op at a time (at most 60), in forward order."""
     order = [n for n in m.drawn]
     rank = {_key(n): i for i, n in enumerate(order)}
-    plan = []
+    plan: Plan = []
     computed = [n for n in order if n._parents]
     leaves = sum(1 for n in order if not n._parents)
     plan.append((lambda k, r=leaves - 1: rank.get(k.replace("op", "n", 1), -1) <= r or k == "legend",
@@ -149,39 +162,55 @@ def _forward_plan(m: _Model) -> list[tuple[Callable[[str], bool], str]]:
         name = _printable(n.label) if n.label else n._op
         plan.append((lambda k, r=r: k == "legend" or rank.get(k.replace("op", "n", 1), -1) <= r,
                      f"Forward step {i}: {name} = {_value(n.data)}"))
-    plan.append((lambda k: True, "Forward done: the loss is computed; backward can start."))
+    plan.append((lambda k: True, _FORWARD_DONE))
     return plan
 
 
-def _backward_plan(m: _Model) -> list[tuple[Callable[[Any], bool], str]]:
+def _backward_plan(m: _Model) -> Plan:
     """(which gradients are shown, caption) for every frame, in backward order."""
-    plan: list[tuple[Callable[[Any], bool], str]] = [
-        (lambda n: False, "Forward pass: every value is computed; no gradient yet.")]
+    plan: Plan = [(lambda n: False, "Forward pass: every value is computed; no gradient yet.")]
     steps = [t for t in _steps(m.nodes) if t >= 1]
-    if steps:
-        T, hidden = steps[-1], set(m.hidden)
-        flow = _Flow(m.roles, steps[0], T)
-        for k in reversed([t for t in steps if t not in hidden]):
-            def from_k(n: Any, k: int = k) -> bool:
-                return n.t is None or n.t >= k
+    return plan + (_backward_by_step(m, steps) if steps else _backward_by_label(m))
 
-            caption = (flow.caption(k) if k < T else
-                       f"Backward starts at the loss and reaches the last step, t = {T}.")
-            plan.append((from_k, caption))
-            if m.hidden and k == m.hidden[-1] + 1:  # the folded steps, all in one frame
-                first, last = m.hidden[0], m.hidden[-1]
-                flows = any(flow.sources(t) or flow.bidirectional and flow.sources(t, 1) for t in m.hidden)
-                plan.append((lambda n, k=first: n.t is None or n.t >= k,
-                             f"Backward runs through the {len(m.hidden)} folded steps, t = {last} down to {first} "
-                             "(one frame for all of them); " + (
-                                 "their copies add their shares to each Σ." if flows else
-                                 "no gradient reaches them, so their copies add nothing to any Σ.")))
-        plan.append((lambda n: True, "Done: each shared parameter's gradient is the sum of its per-step copies' "
-                     "gradients."))
-        return plan
-    back = list(reversed(m.nodes))  # the order backward completes the gradients
+
+def _from_step(k: int) -> Callable[[Any], bool]:
+    """Show the gradients of step ``k`` and every later step (and of the nodes of no step)."""
+    return lambda n: n.t is None or n.t >= k
+
+
+def _backward_by_step(m: _Model, steps: list[int]) -> Plan:
+    """From the last step down to the first (the folded ones in one frame), each frame with its flow."""
+    T, hidden = steps[-1], set(m.hidden)
+    flow = _Flow(m.roles, steps[0], T)
+    plan: Plan = []
+    for k in reversed([t for t in steps if t not in hidden]):
+        caption = (flow.caption(k) if k < T else
+                   f"Backward starts at the loss and reaches the last step, t = {T}.")
+        plan.append((_from_step(k), caption))
+        if m.hidden and k == m.hidden[-1] + 1:  # the folded steps, all in one frame
+            plan.append((_from_step(m.hidden[0]), _fold_caption(m.hidden, flow)))
+    plan.append((lambda n: True, "Done: each shared parameter's gradient is the sum of its per-step copies' "
+                 "gradients."))
+    return plan
+
+
+def _fold_caption(hidden: list[int], flow: _Flow) -> str:
+    """The caption of the one frame for all the folded steps: do their copies get any gradient?"""
+    first, last = hidden[0], hidden[-1]
+    flows = any(flow.sources(t) or flow.bidirectional and flow.sources(t, 1) for t in hidden)
+    return (f"Backward runs through the {len(hidden)} folded steps, t = {last} down to {first} "
+            "(one frame for all of them); " + (
+                "their copies add their shares to each Σ." if flows else
+                "no gradient reaches them, so their copies add nothing to any Σ."))
+
+
+def _backward_by_label(m: _Model) -> Plan:
+    """A graph without time steps: one labelled node at a time (at most 60), in the order backward
+    completes their gradients, then the rest at once."""
+    back = list(reversed(m.nodes))
     rank = {id(n): i for i, n in enumerate(back)}
     labelled = [n for n in back if n.label]
+    plan: Plan = []
     for i, n in enumerate(labelled[:60], start=1):
         r = rank[id(n)]
         plan.append((lambda x, r=r: rank.get(id(x), -1) <= r,
