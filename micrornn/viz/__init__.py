@@ -18,13 +18,16 @@ magnitude on one scale for the whole picture; a gradient of exactly 0 is white a
 loss does not depend on is grey and "—". Labels are typeset without SVG baseline shifts (each
 super/subscript is its own small text in a table cell), so SVG in a browser reads as the PNG does.
 
-The package has one job per module; each imports only modules listed before it (and the engine's):
+The package has one job per module; each imports only modules listed before it (and engine modules such
+as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a picture module):
 
-- ``text``: typesetting labels and numbers; ``heat``: the colour scale; ``nodes``: boxes and their DOT names
-- ``source``: what ``draw`` was given; ``edges``: contraction; ``model``: what a picture draws, ``_Frame``
-- ``labels``: each box's lines; ``layout``: the coarse view's grid; ``emit``: the graphviz.Digraph
-- ``dot``: running Graphviz with a guard; ``picture``: ``draw``
-- ``gif``, ``stepper``: showing frames; ``flow``: the backward captions; ``frames``: the steppers' frames
+- ``text``: typesetting labels and numbers · ``heat``: the colour scale · ``nodes``: boxes and their DOT names
+- ``source``: what ``draw`` was given · ``edges``: contraction · ``model``: what a picture draws, ``_Frame``
+- ``labels``: each box's lines · ``layout``: the coarse view's grid · ``emit``: the graphviz.Digraph
+- ``dot``: running Graphviz with a guard · ``picture``: ``draw``
+- ``gif``, ``stepper``: showing frames · ``flow``: the backward captions · ``frames``: the steppers' frames
+
+This file only re-exports the public API.
 """
 
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, DotNotFound, dot_formats, render, to_svg

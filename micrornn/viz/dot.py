@@ -87,6 +87,8 @@ def to_svg(graph: graphviz.Digraph, timeout: float = DOT_TIMEOUT) -> str:
 
 
 def _dot(graph: graphviz.Digraph, fmt: str, timeout: float, where: str) -> bytes:
+    """``dot`` run on ``graph``'s source (its engine, format ``fmt``) and stopped after ``timeout`` seconds;
+    ``where`` tells an error message where the DOT text is."""
     exe = shutil.which("dot")
     if exe is None:
         raise DotNotFound(f"Graphviz's `dot` program is not installed ({where}). Install it: {INSTALL_DOT}")

@@ -138,6 +138,7 @@ def _splines(nodes: int, edges: int) -> str:
 
 
 def _add_node(g: graphviz.Digraph, n: Any, label: str, view: str, place: dict[str, str]) -> None:
+    """A node's box; in the ops view also the op that made it, as a small circle of its own."""
     g.node(_key(n), label=label, **place)
     if view == "ops" and n._parents:  # the op that made it, as its own small node
         g.node(_op_key(n), label=_escaped(n._op), shape="circle", fontsize="9", width="0.3", margin="0.02",

@@ -45,6 +45,7 @@ class _Flow:
         return self.losses[bisect.bisect_left(self.losses, lo):bisect.bisect_right(self.losses, hi)]
 
     def losses_text(self, k: int, steps: list[int], direction: int) -> str:
+        """Whose losses reach step k's state, in words (a range when they are consecutive)."""
         if steps == [k]:
             return f"step {k}'s loss only"
         end = self.last if direction == 0 else self.first

@@ -26,6 +26,7 @@ class _Heat:
 
     @classmethod
     def over(cls, magnitudes: Iterable[float]) -> _Heat | None:
+        """The scale spanning ``magnitudes`` (zeros and non-finite ones left out); None if none is left."""
         logs = [math.log10(m) for m in magnitudes if m > 0 and math.isfinite(m)]
         if not logs:
             return None
@@ -43,6 +44,7 @@ class _Heat:
         return _VIRIDIS[i], ("white" if i < 6 else "black")
 
     def legend(self, c_path: bool) -> str:
+        """The colour bar with five ticks, 0 and no-gradient, as a Graphviz HTML label."""
         ticks = np.linspace(self.lo, self.hi, 5)
         cells = "".join(f'<TD BGCOLOR="{self.colour(10**v)[0]}" WIDTH="34"> </TD>' for v in np.linspace(
             self.lo, self.hi, len(_VIRIDIS)))

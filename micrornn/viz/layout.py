@@ -179,4 +179,5 @@ def _wrapped(ns: list[Any], room: float, w: dict[str, float]) -> list[list[Any]]
 
 
 def _layout(m: _Model, texts: dict[str, _Text]) -> tuple[dict[str, tuple[float, float]], float]:
+    """Pinned positions and width on the coarse view's grid; an empty layout (dot's own) otherwise."""
     return _grid(m, texts) if m.grid else ({}, 0.0)

@@ -42,6 +42,7 @@ def _structural_roles(nodes: list[Any], roots: list[Any], keep: Callable[[Any], 
 
 
 def _steps(nodes: Iterable[Any]) -> list[int]:
+    """The time steps the nodes belong to, in order."""
     return sorted({n.t for n in nodes if n.t is not None})
 
 

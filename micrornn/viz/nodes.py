@@ -10,6 +10,7 @@ from .text import _printable
 
 
 def _flat(node: Any) -> list[Any]:
+    """The graph nodes in a record's entry: a node, or each of an object array's (a token id is none)."""
     if isinstance(node, np.ndarray):
         return list(node.reshape(-1)) if node.dtype == object else []
     return [] if isinstance(node, (np.integer, int)) else [node]
@@ -30,6 +31,7 @@ class _Token:
 
 
 def _token_text(i: int, tokens: Any) -> str:
+    """How token ``i`` is shown: its text and id from ``tokens``, else just its id."""
     if tokens is None:
         return f"id {i}"
     try:
@@ -40,10 +42,12 @@ def _token_text(i: int, tokens: Any) -> str:
 
 
 def _key(n: Any) -> str:
+    """The DOT name of a node's box."""
     return f"n{id(n)}"
 
 
 def _op_key(n: Any) -> str:
+    """The DOT name of the op circle beside a node's box (ops view)."""
     return f"op{id(n)}"
 
 

@@ -20,6 +20,7 @@ MAX_WIDTH = 2000  # pixels at 96 dpi: a slide. Wider pictures fold more steps, t
 
 def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budget: Any, title: Any,
                      tokens: Any, max_width: Any) -> None:
+    """A ValueError or TypeError naming the first of ``draw``'s arguments that is not what it should be."""
     if view is not None and (not isinstance(view, str) or view not in VIEWS):
         raise ValueError(f"view must be one of {VIEWS} or None (coarse for an Unrolled, ops for an expression), "
                          f"got {view!r}")
@@ -85,11 +86,7 @@ def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
         m = _model(obj, src, view, grads, max_steps, heat, node_budget, title, notes)
         frames = frames_of(m)
         texts = [_texts(m, f) for f in frames]
-        sizing = texts + ([_texts(m, f) for f in width_of(m)] if width_of else [])
-        widest = {k: _Text([], max(t[k].width for t in sizing), max(t[k].height for t in sizing)) for k in texts[0]}
-        for t in texts:
-            for k, text in t.items():
-                text.width, text.height = widest[k].width, widest[k].height
+        widest = _same_sizes(texts, [_texts(m, f) for f in width_of(m)] if width_of else [])
         pos, width = _layout(m, widest)
         drawn_steps = len({n.t for n in m.drawn if n.t is not None and n.t >= 1})
         if (max_width is None or not m.grid or width * 96 <= max_width - 40 or drawn_steps <= 2
@@ -100,3 +97,14 @@ def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
         notes = [x for x in m.notes
                  if not x.startswith(("steps ", "folded to fit"))]
         notes.append(f"folded to fit {max_width:,} px")
+
+
+def _same_sizes(texts: list[dict[str, _Text]], sizing: list[dict[str, _Text]]) -> dict[str, _Text]:
+    """Each node's box in every frame made as wide and as high as its largest over ``texts`` and ``sizing``
+    (frames measured only), so all the frames share one layout. Returns those sizes."""
+    every = texts + sizing
+    widest = {k: _Text([], max(t[k].width for t in every), max(t[k].height for t in every)) for k in texts[0]}
+    for t in texts:
+        for k, text in t.items():
+            text.width, text.height = widest[k].width, widest[k].height
+    return widest

@@ -16,6 +16,7 @@ _HEAD = ("W_o", "b_o")  # every Cell's output head O_t = W^O H_t + b^O: its copi
 
 
 def _tokens_of(u: Unrolled, tokens: Any) -> list[_Token]:
+    """The token-input nodes to draw, for each part (encoder, decoder) whose net reads token ids."""
     out = []
     for record in (u.encoder, u) if u.encoder is not None else (u,):
         if record.rnn.token_ids:
@@ -24,6 +25,7 @@ def _tokens_of(u: Unrolled, tokens: Any) -> list[_Token]:
 
 
 def _title(u: Unrolled) -> str:
+    """The picture's title: topology, T and the cell, as the notes name them."""
     def cell(c: Any) -> str:
         name = type(c).__name__
         if name == "RNN" or hasattr(c, "feedback") and hasattr(c, "f"):
@@ -68,6 +70,7 @@ class _Source:
 
 
 def _source(obj: Any, tokens: Any) -> _Source:
+    """``_given`` with the whole graph walked once, its labels checked, and the nodes the loss depends on."""
     src = _given(obj, tokens)
     src.nodes = topological_order(*src.roots)
     for n in src.nodes:  # a label is drawn as text: check it here, not deep inside dot
@@ -80,23 +83,28 @@ def _source(obj: Any, tokens: Any) -> _Source:
 
 
 def _given(obj: Any, tokens: Any) -> _Source:
+    """The roots, cuts, roles, tokens and title of an Unrolled, a Tensor or a Value (else a TypeError)."""
     if isinstance(obj, Unrolled):
-        roots = []
-        for record in (obj.encoder, obj) if obj.encoder is not None else (obj,):
-            for group in (record.L, record.O, record.H, [record.loss]):
-                for n in group:
-                    roots.extend(_flat(n))
-            for lists in record.states.values():
-                for nodes in lists.values():
-                    for n in nodes:
-                        roots.extend(_flat(n))
-        cuts = [(t, s, c) for record in (obj.encoder, obj) if record is not None
-                for t, src, cp in record.cuts for s, c in zip(_flat(src), _flat(cp))]
-        roles = obj.roles
-        head = {i for i, r in roles.items() if r.kind == "copy" and r.name in _HEAD}
+        records = (obj.encoder, obj) if obj.encoder is not None else (obj,)
+        roots = [r for record in records for r in _roots(record) if r is not None]
+        cuts = [(t, s, c) for record in records for t, src, cp in record.cuts for s, c in zip(_flat(src), _flat(cp))]
+        head = {i for i, r in obj.roles.items() if r.kind == "copy" and r.name in _HEAD}
         loss = obj.loss if isinstance(obj.loss, (Value, Tensor)) else None
-        return _Source([r for r in roots if r is not None], loss, cuts, roles, _tokens_of(obj, tokens), _title(obj),
-                       head)
+        return _Source(roots, loss, cuts, obj.roles, _tokens_of(obj, tokens), _title(obj), head)
     if isinstance(obj, (Value, Tensor)):
         return _Source([obj], obj, [], None, [], "", set())
     raise TypeError(f"draw() takes an Unrolled, a Tensor or a Value, got {type(obj).__name__}")
+
+
+def _roots(record: Unrolled) -> list[Any]:
+    """Every node a record lists (L, O, H, the loss, the cells' other states): the picture draws what they
+    depend on, so a state no loss reads is drawn too."""
+    roots = []
+    for group in (record.L, record.O, record.H, [record.loss]):
+        for n in group:
+            roots.extend(_flat(n))
+    for lists in record.states.values():
+        for nodes in lists.values():
+            for n in nodes:
+                roots.extend(_flat(n))
+    return roots

@@ -18,6 +18,7 @@ import numpy as np
 _FONT = "Arial"  # see _REGULAR
 
 def _fmt(x: float) -> str:
+    """A number in 4 significant digits; exactly 0 as "0"."""
     return "0" if x == 0 else f"{x:.4g}"
 
 
