@@ -13,7 +13,7 @@ _VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#
             "#fde725"]
 _NO_GRAD = "#e8e8e8"  # the loss does not depend on this node: no gradient at all
 _ZERO_GRAD = "#ffffff"  # the loss depends on it, and the gradient is exactly 0
-_CUT_COLOUR = "#d95f02"
+_CUT_COLOUR = "#d95f02"  # a context cut: the detached copy that passes no gradient back
 _C_PATH = "#d62728"  # the cell state's path C_{t-1} → C_t: the line that carries the LSTM's gradient
 
 

@@ -9,13 +9,6 @@ import numpy as np
 from .text import _printable
 
 
-def _flat(node: Any) -> list[Any]:
-    """The graph nodes in a record's entry: a node, or each of an object array's (a token id is none)."""
-    if isinstance(node, np.ndarray):
-        return list(node.reshape(-1)) if node.dtype == object else []
-    return [] if isinstance(node, (np.integer, int)) else [node]
-
-
 class _Token:
     """X_t of a token-id net. The id is no graph node (W^X X_t is column X_t of W^X), so the picture
     adds this one to show which token entered, with an edge to where its column goes."""
@@ -51,10 +44,4 @@ def _op_key(n: Any) -> str:
     return f"op{id(n)}"
 
 
-_FOLD = "fold"
-
-
-def _describe(n: Any) -> str:
-    """A node for an error message: its op and its time step."""
-    what = f"the {n._op!r} node" if n._op else "a leaf"
-    return what + (f" at t = {n.t}" if n.t is not None else "")
+_FOLD = "fold"  # the DOT name of the "… k steps …" node

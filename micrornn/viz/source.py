@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..graph import topological_order
 from ..record import Role, Unrolled
 from ..tensor import Tensor
 from ..value import Value
-from .nodes import _describe, _flat, _Token
+from .nodes import _Token
 
 _HEAD = ("W_o", "b_o")  # every Cell's output head O_t = W^O H_t + b^O: its copies sit in a row under O_t
 
@@ -108,3 +110,16 @@ def _roots(record: Unrolled) -> list[Any]:
             for n in nodes:
                 roots.extend(_flat(n))
     return roots
+
+
+def _flat(node: Any) -> list[Any]:
+    """The graph nodes in a record's entry: a node, or each of an object array's (a token id is none)."""
+    if isinstance(node, np.ndarray):
+        return list(node.reshape(-1)) if node.dtype == object else []
+    return [] if isinstance(node, (np.integer, int)) else [node]
+
+
+def _describe(n: Any) -> str:
+    """A node for an error message: its op and its time step."""
+    what = f"the {n._op!r} node" if n._op else "a leaf"
+    return what + (f" at t = {n.t}" if n.t is not None else "")

@@ -6,7 +6,7 @@ A ``Stepper`` is made from frames, a list of (graphviz.Digraph, caption) pairs s
 - in a notebook cell it displays itself (``_repr_html_``): buttons, ← → keys, a slider and the caption,
   all inline in the output (SVGs, style, a short script), so no widget server or extension is needed;
 - ``.save("bptt.html")`` writes the same stepper as a page that works offline and can be mailed around;
-- ``.to_gif("bptt.gif")`` writes one GIF frame per picture, all the same size, for slides.
+- ``.to_gif("bptt.gif")`` writes one GIF frame per picture, all the same size, for slides (``viz.gif``).
 
     >>> import micrornn as mr
     >>> from micrornn import viz
