@@ -184,7 +184,7 @@ def test_stepper_save_is_atomic(stepper, tmp_path, monkeypatch):
     path = tmp_path / "sub" / "s.html"
     assert stepper.save(PathLike(path)) == path and path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     before = path.read_bytes()
-    monkeypatch.setattr("micrornn.stepper.page", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr("micrornn.viz.stepper.page", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         stepper.save(path)
     real_write = files.atomic_write
@@ -208,7 +208,7 @@ def test_stepper_save_is_atomic(stepper, tmp_path, monkeypatch):
     (dict(loop=-1), r"loop must be an int ≥ 0 and ≤ 65535"),
 ])
 def test_to_gif_refuses_what_a_gif_cannot_hold_before_any_work(stepper, tmp_path, monkeypatch, kwargs, message):
-    monkeypatch.setattr("micrornn.viz._dot", lambda *a: pytest.fail("made a PNG before checking the arguments"))
+    monkeypatch.setattr("micrornn.viz.gif._dot", lambda *a: pytest.fail("made a PNG before checking the arguments"))
     with pytest.raises(ValueError, match="^to_gif: " + message):
         stepper.to_gif(tmp_path / "s.gif", **kwargs)
     assert not list(tmp_path.iterdir())
@@ -223,13 +223,13 @@ def test_to_gif_checks_its_path_first_and_writes_atomically(stepper, tmp_path, m
         assert gif.info["duration"] == 655350 and gif.info["loop"] == 65535
     before = path.read_bytes()
     with monkeypatch.context() as m:
-        m.setattr("micrornn.viz._dot", lambda *a: pytest.fail("made a PNG before checking the path"))
+        m.setattr("micrornn.viz.gif._dot", lambda *a: pytest.fail("made a PNG before checking the path"))
         with pytest.raises(NotADirectoryError, match=r"^to_gif: cannot write .*afile/s.gif: .*afile is a file"):
             stepper.to_gif(a_file_in(tmp_path) / "s.gif")
         if Path("/proc/self").is_dir():
             with pytest.raises(PermissionError, match=r"^to_gif: cannot write /proc/self/s.gif"):
                 stepper.to_gif("/proc/self/s.gif")
-    monkeypatch.setattr("micrornn.stepper._palette", lambda frames: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr("micrornn.viz.gif._palette", lambda frames: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         stepper.to_gif(path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "s.gif"]

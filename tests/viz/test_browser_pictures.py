@@ -17,6 +17,7 @@ import pytest
 
 import micrornn as mr
 from micrornn import viz
+from micrornn.viz.text import _line, _math, _plain
 
 pytestmark = [pytest.mark.lesson_pictures]  # this file's lessons: pytest -m lesson_pictures
 
@@ -96,8 +97,8 @@ def test_f4_the_check_sees_a_clipped_superscript(tmp_path):
     """The comparison catches what the issue saw: Graphviz's own <SUP> (as labels were written before)
     differs, the same text typeset by the picture's stacked cells does not."""
     before = "<B>W<SUP>X</SUP><SUB>3</SUB> W<SUP>H</SUP><SUB>3</SUB></B> Σ<SUB>t</SUB> ∂L/∂W<SUP>O</SUP><SUB>t</SUB>"
-    now = viz._line([*viz._math("W^X_3", bold=True), viz._plain(" "), *viz._math("W^H_3", bold=True),
-                     viz._plain(" "), *viz._math("Σ_t"), viz._plain(" ∂L/∂"), *viz._math("W^O_t")]).html
+    now = _line([*_math("W^X_3", bold=True), _plain(" "), *_math("W^H_3", bold=True),
+                     _plain(" "), *_math("Σ_t"), _plain(" ∂L/∂"), *_math("W^O_t")]).html
     old = max(browser_vs_png(one_box(before), tmp_path))
     new = max(browser_vs_png(one_box(now), tmp_path))
     print(f"one box: <SUP> {old:.4f}, stacked cells {new:.4f}")

@@ -1,4 +1,4 @@
-"""[F] 3: steppers inline in Jupyter, as an offline page and as a GIF for slides (micrornn/stepper.py)."""
+"""[F] 3: steppers inline in Jupyter, as an offline page and as a GIF for slides (micrornn/viz/stepper.py)."""
 
 import importlib.util
 import re

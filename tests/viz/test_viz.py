@@ -13,6 +13,7 @@ from micrornn import plots, viz
 from micrornn import unroll as U
 from micrornn.cli import main as cli
 from micrornn.nn import RNN, Elman
+from micrornn.viz import dot as viz_dot
 
 pytestmark = [pytest.mark.lesson_pictures]  # this file's lessons: pytest -m lesson_pictures
 
@@ -125,7 +126,7 @@ def test_bad_arguments():
 
 
 def test_missing_dot_names_the_install_and_keeps_the_source(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(viz_dot.shutil, "which", lambda name: None)
     with pytest.raises(viz.DotNotFound, match="apt-get install graphviz"):
         viz.render(viz.draw(unrolled(3)), tmp_path / "p.svg")
     assert "digraph" in (tmp_path / "p.svg.dot").read_text()

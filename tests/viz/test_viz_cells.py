@@ -12,6 +12,7 @@ import pytest
 from micrornn import unroll as U
 from micrornn import viz
 from micrornn.nn import GRU, LSTM, RNN, Elman, Jordan
+from micrornn.viz.heat import _C_PATH
 
 pytestmark = [pytest.mark.lesson_pictures,  # this file's lessons: pytest -m lesson_pictures
               pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")]
@@ -95,7 +96,7 @@ def test_g5_lstm_cell_state_is_one_highlighted_line():
         assert len({round(placed[key(c)][1], 3) for c in C}) == 1  # one row
         for a, b in zip(C, C[1:]):
             edge = re.search(rf"\b{key(a)} -> {key(b)} \[([^\]]*)\]", g.source)
-            assert edge and f'color="{viz._C_PATH}"' in edge.group(1) and "penwidth=3" in edge.group(1)
+            assert edge and f'color="{_C_PATH}"' in edge.group(1) and "penwidth=3" in edge.group(1)
     assert "cell state's path" in g.source  # the legend says what the red line is
     H_top, H_low = u.states[(1, 0)]["H"], u.states[(0, 0)]["H"]
     assert all(placed[key(a)][1] > placed[key(b)][1] for a, b in zip(H_top, H_low))  # layers stacked upwards

@@ -1,4 +1,4 @@
-"""The dot source of a set of pictures, recorded before ``viz._contract`` became linear in T (issue #18,
+"""The dot source of a set of pictures, recorded before ``viz.edges._contract`` became linear in T (issue #18,
 item 12): a faster contraction must draw exactly the same pictures, edge for edge and number for number.
 
 The sources name nodes by ``id()``, which changes from run to run; ``normalized`` renames them n1, n2, …

@@ -11,6 +11,7 @@ import pytest
 from micrornn import unroll as U
 from micrornn import viz
 from micrornn.nn import GRU, LSTM, RNN, Elman
+from micrornn.viz.heat import _NO_GRAD, _ZERO_GRAD
 
 pytestmark = [pytest.mark.lesson_pictures]  # this file's lessons: pytest -m lesson_pictures
 
@@ -48,14 +49,14 @@ def test_f4_a_zero_gradient_is_not_no_gradient():
     u = U.many_to_one(rnn, xs, 1)
     u.backward()
     text, fill = node(viz.draw(u).source, u.copies["W_x"][1])
-    assert text.endswith("grad |0|") and fill == viz._ZERO_GRAD  # the norm of a zero array
+    assert text.endswith("grad |0|") and fill == _ZERO_GRAD  # the norm of a zero array
     copy_net = U.many_to_one(Elman(2, 3, 2), xs, 1)
     copy_net.backward()
     src = viz.draw(copy_net).source
     text, fill = node(src, copy_net.H[0])  # H_1 is only copied into the context: no gradient reaches it
-    assert "grad —" in text and fill == viz._NO_GRAD
+    assert "grad —" in text and fill == _NO_GRAD
     text, fill = node(src, copy_net.H[-1])
-    assert fill not in (viz._NO_GRAD, viz._ZERO_GRAD)
+    assert fill not in (_NO_GRAD, _ZERO_GRAD)
     assert "— no gradient" in src and ">0</TD>" in src  # the legend tells them apart
 
 

@@ -1,0 +1,57 @@
+"""Colour: one log10 scale of gradient magnitudes for the whole picture, and its legend."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+# viridis (colour-blind safe, dark → light): low gradients dark, high gradients bright
+_VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
+            "#fde725"]
+_NO_GRAD = "#e8e8e8"  # the loss does not depend on this node: no gradient at all
+_ZERO_GRAD = "#ffffff"  # the loss depends on it, and the gradient is exactly 0
+_CUT_COLOUR = "#d95f02"  # a context cut: the detached copy that passes no gradient back
+_C_PATH = "#d62728"  # the cell state's path C_{t-1} → C_t: the line that carries the LSTM's gradient
+
+
+@dataclass
+class _Heat:
+    """One log10 scale for the whole picture."""
+
+    lo: float
+    hi: float
+
+    @classmethod
+    def over(cls, magnitudes: Iterable[float]) -> _Heat | None:
+        """The scale spanning ``magnitudes`` (zeros and non-finite ones left out); None if none is left."""
+        logs = [math.log10(m) for m in magnitudes if m > 0 and math.isfinite(m)]
+        if not logs:
+            return None
+        lo, hi = min(logs), max(logs)
+        return cls(lo, hi if hi > lo else lo + 1.0)
+
+    def colour(self, m: float) -> tuple[str, str]:
+        """Fill and font colour for a gradient of magnitude m (0: white; inf/nan: the no-gradient grey)."""
+        if m == 0:
+            return _ZERO_GRAD, "black"
+        if not (m > 0 and math.isfinite(m)):
+            return _NO_GRAD, "black"
+        x = (math.log10(m) - self.lo) / (self.hi - self.lo)
+        i = min(len(_VIRIDIS) - 1, max(0, int(round(x * (len(_VIRIDIS) - 1)))))
+        return _VIRIDIS[i], ("white" if i < 6 else "black")
+
+    def legend(self, c_path: bool) -> str:
+        """The colour bar with five ticks, 0 and no-gradient, as a Graphviz HTML label."""
+        ticks = np.linspace(self.lo, self.hi, 5)
+        cells = "".join(f'<TD BGCOLOR="{self.colour(10**v)[0]}" WIDTH="34"> </TD>' for v in np.linspace(
+            self.lo, self.hi, len(_VIRIDIS)))
+        labels = "".join(f'<TD COLSPAN="2">{10 ** v:.2g}</TD>' for v in ticks)
+        extra = (f'<TR><TD COLSPAN="{len(_VIRIDIS) + 2}" ALIGN="LEFT"><FONT COLOR="{_C_PATH}">━━</FONT> the cell '
+                 "state's path: C carries the gradient from step to step</TD></TR>") if c_path else ""
+        return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD COLSPAN="{len(_VIRIDIS)}">'
+                f"<B>|∂L/∂·|</B> (log scale)</TD><TD> </TD><TD> </TD></TR><TR>{cells}"
+                f'<TD BGCOLOR="{_ZERO_GRAD}" BORDER="1">0</TD><TD BGCOLOR="{_NO_GRAD}">— no gradient</TD></TR>'
+                f"<TR>{labels}</TR>{extra}</TABLE>>")

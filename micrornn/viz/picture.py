@@ -1,0 +1,110 @@
+"""One picture: ``draw`` checks its arguments, models the graph, typesets the labels and lays them out,
+folding more steps while the picture is wider than a slide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import graphviz
+
+from ..flags import flag
+from .emit import _emit
+from .labels import _Text, _texts
+from .layout import _layout
+from .model import NODE_BUDGET, _every, _Frame, _Model, _model
+from .source import _source
+
+VIEWS = ("coarse", "ops")
+MAX_WIDTH = 2000  # pixels at 96 dpi: a slide. Wider pictures fold more steps, then scale down
+
+def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budget: Any, title: Any,
+                     tokens: Any, max_width: Any) -> None:
+    """A ValueError or TypeError naming the first of ``draw``'s arguments that is not what it should be."""
+    if view is not None and (not isinstance(view, str) or view not in VIEWS):
+        raise ValueError(f"view must be one of {VIEWS} or None (coarse for an Unrolled, ops for an expression), "
+                         f"got {view!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 2:
+        raise ValueError(f"max_steps must be an int ≥ 2 (first and last steps are always drawn), got {max_steps!r}")
+    if isinstance(node_budget, bool) or not isinstance(node_budget, int) or node_budget < 1:
+        raise ValueError(f"node_budget must be an int ≥ 1, got {node_budget!r}")
+    flag(grads, "grads")
+    flag(heat, "heat")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    if tokens is not None and not isinstance(tokens, (Mapping, Sequence)):
+        raise TypeError(f"tokens must map token ids to text (a dict, or a list/str indexed by id), got "
+                        f"{type(tokens).__name__}")
+    if max_width is not None and (isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 200):
+        raise ValueError(f"max_width must be None or an int ≥ 200 (pixels at 96 dpi), got {max_width!r}")
+
+
+def draw(
+    obj: Any,
+    view: str | None = None,
+    grads: bool = True,
+    max_steps: int = 8,
+    heat: bool = True,
+    node_budget: int = NODE_BUDGET,
+    title: str | None = None,
+    reveal: Callable[[Any], bool] | None = None,
+    tokens: Mapping[int, Any] | Sequence[Any] | None = None,
+    max_width: int | None = MAX_WIDTH,
+) -> graphviz.Digraph:
+    r"""Draw an ``Unrolled``, a ``Tensor`` or a ``Value`` and everything it depends on.
+
+    view="coarse" (the default for an ``Unrolled``) keeps the nodes the unroller recorded (X_t, gates,
+    C_t, H_t, O_t, L_t, parameters, copies, context cuts) and contracts the op nodes between them;
+    "ops" (the default for a Value or Tensor expression, as micrograd's ``draw_dot``) shows every op,
+    with ∂out/∂in on each edge of a Value graph. Above ``max_steps`` time steps the middle ones fold
+    into one "… k steps …" node, and more fold while the picture is wider than ``max_width`` pixels at
+    96 dpi (a slide; None: no limit). ``tokens`` (a dict id → text, or a list/str indexed by id) shows
+    a token-id net's inputs as text: X_3 ‘h’. ``reveal(node)`` picks the nodes whose gradients are
+    shown (the stepper uses it); by default all. The colour scale is always that of all gradients.
+
+    Labels must be str or None (TypeError naming the node otherwise). They are printed as text: a
+    line break shows as ⏎, a tab as a space, other control characters and invisible format characters
+    (bidi controls, zero-width) as their escape (``\x00``, ``\u202e``): a label cannot reverse or hide text.
+    """
+    if reveal is not None and not callable(reveal):
+        raise TypeError(f"reveal must be a function node → bool or None, got {type(reveal).__name__}")
+    args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
+    _check_draw_args(*args)
+    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or _every, m)])
+    return _emit(m, frames[0], texts[0], pos, max_width)
+
+
+def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
+         width_of: Callable[[_Model], list[_Frame]] | None = None
+         ) -> tuple[_Model, list[_Frame], list[dict[str, _Text]], dict[str, tuple[float, float]]]:
+    """The model, its frames, their labels (each node as wide as its widest frame) and the positions —
+    with more steps folded while the grid is wider than ``max_width``."""
+    view, grads, max_steps, heat, node_budget, title, tokens, max_width = args
+    notes: list[str] = []
+    src = _source(obj, tokens)
+    while True:
+        m = _model(obj, src, view, grads, max_steps, heat, node_budget, title, notes)
+        frames = frames_of(m)
+        texts = [_texts(m, f) for f in frames]
+        widest = _same_sizes(texts, [_texts(m, f) for f in width_of(m)] if width_of else [])
+        pos, width = _layout(m, widest)
+        drawn_steps = len({n.t for n in m.drawn if n.t is not None and n.t >= 1})
+        if (max_width is None or not m.grid or width * 96 <= max_width - 40 or drawn_steps <= 2
+                or max_steps <= 2):
+            return m, frames, texts, pos
+        max_steps = max(2, min(max_steps, drawn_steps) - 1)
+        view = m.view  # a switch to the coarse view (over the node budget) stays, with its note
+        notes = [x for x in m.notes
+                 if not x.startswith(("steps ", "folded to fit"))]
+        notes.append(f"folded to fit {max_width:,} px")
+
+
+def _same_sizes(texts: list[dict[str, _Text]], sizing: list[dict[str, _Text]]) -> dict[str, _Text]:
+    """Each node's box in every frame made as wide and as high as its largest over ``texts`` and ``sizing``
+    (frames measured only), so all the frames share one layout. Returns those sizes."""
+    every = texts + sizing
+    widest = {k: _Text([], max(t[k].width for t in every), max(t[k].height for t in every)) for k in texts[0]}
+    for t in texts:
+        for k, text in t.items():
+            text.width, text.height = widest[k].width, widest[k].height
+    return widest
