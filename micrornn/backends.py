@@ -42,8 +42,12 @@ class TensorBackend:
     def leaf(self, p: Tensor) -> Tensor:
         return p
 
-    def copy(self, leaf: Tensor, label: str) -> Tensor:
-        return fast.copy(leaf, label)  # the plain copy node, or a FactoredCopy when fast "copies" is on
+    def __init__(self) -> None:
+        # the fast tricks this backend's graph is built with, read once per graph (a graph keeps what it was
+        # built with): copy(leaf, label) makes the per-step copy W_t, the spine's plain copy node or a
+        # FactoredCopy; fused: the simple RNN's step as one node (unroll._step)
+        self.copy = fast.copier()
+        self.fused = fast.enabled("fused")
 
     def constant(self, x: np.ndarray, label: str) -> Tensor:
         return Tensor(x, label=label)
@@ -141,6 +145,9 @@ class ValueBackend(TensorBackend):
         for idx, x in np.ndenumerate(p.data):
             leaf[idx] = ParamValue(float(x), p, idx)
         return self.label(leaf, p.label)
+
+    def __init__(self) -> None:
+        self.fused = fast.enabled("fused")  # (copies are the method below: Values have no factored copy)
 
     def copy(self, leaf: np.ndarray, label: str) -> np.ndarray:
         return self.label(_map(lambda v: v.identity(), leaf), label)

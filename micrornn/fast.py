@@ -221,9 +221,13 @@ _new = object.__new__
 def copy(W: Tensor, label: str | None) -> Tensor:
     """The per-step copy ``W_t`` labelled ``label``: a ``FactoredCopy`` when "copies" is on, else the
     spine's plain copy node (``tensor._copy``)."""
-    if "copies" in _OFF.get():  # enabled("copies"), inline: the unroller makes a few copies every step
-        return tensor._copy(W, label)
-    return factored_copy(W, label)
+    return copier()(W, label)
+
+
+def copier() -> Any:
+    """The copy maker the running thread's switch chooses: ``factored_copy``, or the spine's ``tensor._copy``
+    with "copies" off. The unroller's backend asks once per graph, not once per copy."""
+    return tensor._copy if "copies" in _OFF.get() else factored_copy
 
 
 def factored_copy(W: Tensor, label: str | None) -> Tensor:

@@ -292,7 +292,9 @@ class Recorder:
 
     def input(self, t: int, X: Any) -> Any:
         """X_t: a node (a constant, or O_{t-1} fed back), token ids, or None (no input)."""
-        return self._add("X", t, X)
+        self.u.X.append(X)  # as _add, inline: once per step
+        self.u.steps["X"].append(t)
+        return X
 
     def start(self, node: Any, t: int, layer: int, direction: int, name: str) -> Any:
         """A state before the first step (H_0, C_0, or O_0 for a Jordan net)."""

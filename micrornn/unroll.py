@@ -217,7 +217,7 @@ def _step(cell: Cell, be: Any, p: Any, state: Any, x: Any, t: int, layer: int, d
     wrong arity, type or shape — or an error inside the step — is a CellError naming the cell, the time
     step, and the weight or state part at fault, before anything else uses it."""
     try:
-        if getattr(cell.step, "__func__", None) is RNN.step and fast.enabled("fused"):  # not overridden
+        if be.fused and type(cell).step is RNN.step and "step" not in cell.__dict__:  # RNN's own step
             new = fast.rnn_step(cell, be, p, state, x)  # the same sum as one node
         else:
             new = cell.step(be, p, state, x)
@@ -295,7 +295,7 @@ def _run(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], states: li
             if _cut_due(cell, s):  # the context is a copy (Elman, Jordan) or truncation starts a window
                 states = [None if st is None else rec.cut(st, t, layer, 0) for layer, st in enumerate(states)]
             views = [_StepParams(rec.copy_info, be, t, suffix, cell) for suffix in suffixes]
-            rec.at(t)
+            rec.where = (t, 0, 0)  # where the gates the step marks are
             states = _layers_step(cell, be, views, states, x, t, rec.batch, on_layer)
             for layer, st in enumerate(states):
                 rec.state(st, t, layer, 0)
