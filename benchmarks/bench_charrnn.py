@@ -76,19 +76,20 @@ class CopiesSwitchUnavailable(RuntimeError):
 def copies_off() -> Iterator[None]:
     """Build graphs whose per-step copies ``W_t`` are the parameter itself (a benchmark-only switch).
 
-    The unroller makes each copy through ``TensorBackend.copy(leaf, label)``; returning the leaf there
-    gives the same graph minus the identity nodes, and every use then accumulates straight into the
-    parameter's ``.grad``. The difference in time is what the copies cost.
+    The unroller's backend takes its copy maker from ``micrornn.fast.copier()`` when an unroll starts;
+    one that returns the leaf gives the same graph minus the copy nodes, and every use then accumulates
+    straight into the parameter's ``.grad``. The difference in time is what the copies cost. (Not
+    ``mr.fast.off("copies")``: that keeps the copies, as plain nodes — the reading path's.)
     """
-    backend = getattr(U, "TensorBackend", None)
-    if backend is None or not callable(getattr(backend, "copy", None)):
-        raise CopiesSwitchUnavailable("micrornn.unroll has no TensorBackend.copy to switch off")
-    original = backend.copy
-    backend.copy = lambda self, leaf, *args, **kwargs: leaf
+    fast = getattr(mr, "fast", None)
+    if fast is None or not callable(getattr(fast, "copier", None)):
+        raise CopiesSwitchUnavailable("micrornn.fast has no copier() to switch the copies off")
+    original = fast.copier
+    fast.copier = lambda: (lambda leaf, label: leaf)
     try:
         yield
     finally:
-        backend.copy = original
+        fast.copier = original
 
 
 def micrornn_step(model, xs: np.ndarray, ys: np.ndarray, copies: bool = True,
