@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DOT_HELP := Graphviz's dot program is missing. Install it - Debian/Ubuntu: sudo apt-get install graphviz | macOS: brew install graphviz | conda: conda install -c conda-forge graphviz
 
-.PHONY: demo test lint bench dot clean notebooks notebook
+.PHONY: demo test lint bench dot clean notebooks notebook notebook-number
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,11 +53,12 @@ notebooks: $(VENV)/.installed dot
 	@for demo in demos/[0-9][0-9]_*.py; do $(call NOTEBOOK,$$demo); done
 
 # One demo: `make notebook N=05` (its number) builds out/notebooks/05_many_to_many.ipynb and .html
-notebook: $(VENV)/.installed dot
-	@test -n "$(N)" || { echo "make notebook N=05: N is the demo's number (ls demos/)"; exit 2; }
-	@demo=$$(ls demos/$(N)_*.py 2>/dev/null | head -1); \
-	test -n "$$demo" || { echo "no demo numbered $(N) in demos/ (ls demos/)"; exit 2; }; \
-	mkdir -p $(NB); $(call NOTEBOOK,$$demo)
+notebook: notebook-number $(VENV)/.installed dot
+	@mkdir -p $(NB); demo=$$(ls demos/$(N)_*.py | head -1); $(call NOTEBOOK,$$demo)
+
+notebook-number:  # checked before anything is installed
+	@test -n "$(N)" || { echo "make notebook N=05: N is the demo's two-digit number (ls demos/)"; exit 2; }
+	@ls demos/$(N)_*.py >/dev/null 2>&1 || { echo "no demo numbered $(N) in demos/ (N=05, two digits)"; exit 2; }
 
 bench: $(VENV)/.installed dot
 	$(PY) benchmarks/bench_engine.py

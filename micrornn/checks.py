@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fast
 from .cells import RNN, Cell
 from .tensor import Tensor
 from .value import Value
@@ -240,15 +241,17 @@ def rough_estimate(rnn: Cell, T: int, b: int, scalar: bool) -> int:
     """A formula for the bytes of a ``T``-step unroll. Tensor graphs: each step holds its activations (data and
     grad, 16 bytes a number, ``Cell.step_width`` · hidden of them) and its nodes; a per-step copy of a weight
     matrix keeps its gradient as factors that other nodes hold anyway (``fast.FactoredCopy``), so it costs a node;
-    a bias copy's gradient is a vector. Value graphs: one ~140-byte Value per number."""
+    a bias copy's gradient is a vector (with fast's "copies" trick off, every copy's is dense). Value graphs:
+    one ~140-byte Value per number."""
     params = rnn.parameters()
     n_params = sum(p.size for p in params)
     cells = rnn.num_layers * rnn.directions
     per_step_act = b * (rnn.step_width * rnn.hidden_size * cells + 3 * rnn.output_size + rnn.input_size)
     if scalar:
         return int(T * (n_params * (1 + 2 * b) + per_step_act) * _VALUE_BYTES)
-    vectors = sum(p.size for p in params if p.ndim == 1)  # copies whose gradient is dense: the biases
-    return int(T * (vectors * 8 + per_step_act * 16 + (len(params) + 7 * cells) * _NODE_BYTES))
+    # copies whose gradient is dense: the biases; with fast's "copies" trick off, every copy (the spine's)
+    dense = sum(p.size for p in params if p.ndim == 1 or not fast.enabled("copies"))
+    return int(T * (dense * 8 + per_step_act * 16 + (len(params) + 7 * cells) * _NODE_BYTES))
 
 
 def size(n: float) -> str:
@@ -271,8 +274,10 @@ def fits(rnn: Cell, T: int, batch: int | None, scalar: bool, limit: float, where
     rough = rough_estimate(rnn, T, 1 if batch is None else batch, scalar)
     need = measure(rnn, T, batch, scalar) if rough > limit / 16 else rough
     if need > limit:
+        copies = ("weight copies keep factored gradients" if fast.enabled("copies") else
+                  "each weight copy holds a dense gradient: mr.fast.off('copies') is on")
         kind, why = (("Values", "one ~140-byte Value per number") if scalar else
-                     ("Tensors", "each step's activations and nodes; weight copies keep factored gradients"))
+                     ("Tensors", f"each step's activations and nodes; {copies}"))
         raise MemoryError(
             f"{where}: this unroll (T = {T}, hidden {rnn.hidden_size}, {kind}) needs about {size(need)}, "
             f"above the budget of {size(limit)} ({why}). "

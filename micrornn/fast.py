@@ -49,6 +49,7 @@ import numpy as np
 
 from . import functional as F
 from . import graph, tensor
+from .flags import known
 from .graph import EDIT_CLOCK, current
 from .tensor import VJP, Tensor, _node, _unbroadcast
 
@@ -69,15 +70,13 @@ _OFF: ContextVar[frozenset[str]] = ContextVar("micrornn_fast_off", default=_from
 
 
 def enabled(trick: str) -> bool:
-    """Whether ``trick`` (one of ``TRICKS``) is on in the running thread."""
-    return trick not in _OFF.get()
+    """Whether ``trick`` (one of ``TRICKS``) is on in the running thread; a name not in TRICKS is a
+    ValueError (a misspelt trick would otherwise read as "on")."""
+    return known(trick, TRICKS, "trick", "fast.enabled") not in _OFF.get()
 
 
 def _tricks(tricks: tuple[str, ...], who: str) -> frozenset[str]:
-    for trick in tricks:
-        if trick not in TRICKS:
-            raise ValueError(f"{who}: unknown trick {trick!r}; the tricks are {', '.join(TRICKS)}")
-    return frozenset(tricks or TRICKS)
+    return frozenset(known(trick, TRICKS, "trick", who) for trick in tricks) or frozenset(TRICKS)
 
 
 @contextmanager
@@ -189,11 +188,12 @@ class FactoredCopy(Tensor):
         raise TypeError("a FactoredCopy is made by fast.copy(W, label) (the per-step copy W_t of a Tensor W)")
 
     @property
-    def grad(self) -> np.ndarray:  # type: ignore[override]
-        """dL/dW_t as an ndarray of the weight's shape (zeros where the loss does not reach this copy)."""
+    def grad(self) -> np.ndarray | None:  # type: ignore[override]
+        """dL/dW_t as an ndarray of the weight's shape; None, as for the spine's plain copy, until a
+        gradient reaches it (``u.backward()`` gives every copy the loss does not reach zeros)."""
         g = self._grad
         if g is None:
-            return np.zeros(self._data.shape)
+            return None
         return g.dense() if type(g) in _FACTORS else g
 
     @grad.setter
@@ -460,7 +460,7 @@ def rnn_step(cell: Any, be: Any, p: Any, context: Any, X_t: Any) -> Any:
     """``cells.RNN.step`` with ``W^H C_t + W^X X_t + b`` as one node (``be.affine2``) when both terms exist."""
     if context is None or X_t is None:
         return type(cell).step(cell, be, p, context, X_t)
-    W_h, b = p.W_h, p.b  # the copies in the order the notes' sum names them
+    W_h, b = p.W_h, p.b  # copies are made as first read: W^H, b, then W^X (the pictures' node order)
     return be.apply(cell.f, be.affine2(W_h, context, p.W_x, X_t, b))
 
 

@@ -1,5 +1,6 @@
-"""A flag is True or False: the one check of a public argument that every layer shares (it imports nothing
-of micrornn, so the engine's lowest modules may use it; ``checks.py`` holds what an unroll's arguments mean).
+"""A flag is True or False, a name is one of its choices: the checks of one argument that every layer shares
+(this module imports nothing of micrornn, so the engine's lowest modules may use it; ``checks.py`` holds what
+an unroll's arguments mean).
 
     >>> flag(True, "scalar")
     True
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["flag"]
+__all__ = ["flag", "known"]
 
 
 def flag(value: Any, name: str, where: str | None = None) -> bool:
@@ -23,3 +24,15 @@ def flag(value: Any, name: str, where: str | None = None) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{where + ': ' if where else ''}{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def known(name: Any, names: tuple[str, ...], what: str, where: str) -> str:
+    """``name`` when it is one of ``names``, else a ValueError that lists them (a misspelt switch must not
+    read as some default).
+
+        >>> known("copies", ("copies", "fused"), "trick", "fast.off")
+        'copies'
+    """
+    if name not in names:
+        raise ValueError(f"{where}: unknown {what} {name!r}; the {what}s are {', '.join(names)}")
+    return name

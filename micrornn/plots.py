@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -177,30 +179,51 @@ def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
         ['‖∂L$_t$/∂W$^H$$_k$‖', 'What each loss step sends into dW$^H$']
         >>> plt.close(fig)
     """
+    target = _contributions_args(u, path, scale)
+    C = u.contributions(name)
+    if 0 in C.shape[:2]:
+        raise ValueError(f"plots.contributions: {name!r} has no per-step copies in this graph (it is not used "
+                         f"at any step: T = {u.T}, {u.topology}), so there is nothing to draw; "
+                         f"copies: {', '.join(f'{n} ({len(c)})' for n, c in u.copies.items())}")
+    label = _math_label(u, name)
+    fig, (heat, bars) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [1, 1.25]})
+    loss_steps = [t if t is not None else i + 1 for i, t in enumerate(C.loss_steps)]
+    copy_steps = [t if t is not None else j + 1 for j, t in enumerate(C.copy_steps)]
+    _heat_panel(fig, heat, C.norms(), loss_steps, copy_steps, label, scale)
+    _rainbow_panel(fig, bars, rainbow_parts(C), loss_steps, copy_steps, label)
+    fig.tight_layout()
+    if target is not None:
+        files.atomic_write(target, lambda f: fig.savefig(f, format=target.suffix[1:].lower(), dpi=110),
+                           "plots.contributions")
+    return fig
+
+
+def _contributions_args(u: Any, path: Any, scale: Any) -> Path | None:
+    """``contributions``' arguments checked before any work; the file to write, if any."""
     if not isinstance(u, Unrolled):
         raise TypeError(f"plots.contributions(u, name): u must be an Unrolled graph (from micrornn.unroll), "
                         f"got {type(u).__name__}")
     target = None
-    if path is not None:  # checked before any work: a path that cannot be written fails now
+    if path is not None:  # a path that cannot be written fails now, not after the drawing
         target = files.writable_file(files.as_path(path, "plots.contributions"), "plots.contributions")
         if target.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise ValueError(f"plots.contributions: path must end in .png, .svg or .pdf, got {str(path)!r}")
     if scale is not None and not (len(scale) == 2 and 0 < scale[0] < scale[1]):
         raise ValueError(f"plots.contributions: scale must be (lo, hi) with 0 < lo < hi, got {scale!r}")
-    C = u.contributions(name)
-    norms = C.norms()
-    label = _math_label(u, name)
-    fig, (heat, bars) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [1, 1.25]})
+    return target
+
+
+def _heat_panel(fig: Figure, heat: Axes, norms: np.ndarray, loss_steps: list[int], copy_steps: list[int],
+                label: str, scale: tuple[float, float] | None) -> None:
+    """The heat of ‖C[t, k]‖: loss steps down, copy steps across, zeros white, log colour scale."""
     positive = norms[norms > 0]
     lo, hi = scale if scale is not None else ((positive.min(), positive.max()) if positive.size else (1e-3, 1.0))
     hi = hi if hi > lo else lo * 10
-    loss_steps = [t if t is not None else i + 1 for i, t in enumerate(C.loss_steps)]
-    copy_steps = [t if t is not None else j + 1 for j, t in enumerate(C.copy_steps)]
     cmap = plt.get_cmap("viridis").with_extremes(bad="white")  # a zero entry: no path from that loss to that copy
     image = heat.pcolormesh(_edges(copy_steps), _edges(loss_steps), np.ma.masked_equal(norms, 0.0), cmap=cmap,
                             norm=matplotlib.colors.LogNorm(lo, hi), shading="flat")
     heat.invert_yaxis()  # loss steps down the page, as a matrix is read: the triangle sits bottom-left
-    for axis in (heat.xaxis, heat.yaxis, bars.xaxis):
+    for axis in (heat.xaxis, heat.yaxis):
         axis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers, also for one row
     for steps, ticks in ((copy_steps, heat.set_xticks), (loss_steps, heat.set_yticks)):
         if not _contiguous(steps):  # drawn by position: label the cells with their steps
@@ -212,7 +235,11 @@ def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
     heat.set_title(f"‖∂L$_t$/∂{label}$_k$‖")
     colourbar = fig.colorbar(image, ax=heat, fraction=0.05)
     colourbar.ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-    parts = rainbow_parts(C)
+
+
+def _rainbow_panel(fig: Figure, bars: Axes, parts: np.ndarray, loss_steps: list[int], copy_steps: list[int],
+                   label: str) -> None:
+    """For each copy step a bar of what every loss step sends into dW through that copy, one colour per t."""
     first, last = min(loss_steps), max(loss_steps)
     by_step = matplotlib.colors.Normalize(first, last if last > first else first + 1)
     colours = [plt.get_cmap("rainbow")(by_step(t)) for t in loss_steps]
@@ -222,6 +249,7 @@ def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
         base = np.where(row >= 0, up, down)  # positive parts stack up, negative ones down
         bars.bar(copy_steps, row, bottom=base, color=colours[i], width=0.85, label=f"L$_{{{t}}}$")
         up, down = up + np.maximum(row, 0), down + np.minimum(row, 0)
+    bars.xaxis.set_major_locator(MaxNLocator(integer=True))
     bars.axhline(0, color="black", lw=0.6)
     bars.set_xlabel("copy step k")
     bars.set_ylabel(f"part of ‖d{label}‖ along d{label}")
@@ -230,11 +258,6 @@ def contributions(u: Unrolled, name: str = "W_h", path: str | None = None,
         fig.colorbar(matplotlib.cm.ScalarMappable(by_step, "rainbow"), ax=bars, fraction=0.05, label="loss step t")
     else:  # one loss (many-to-one): one colour, named in the legend
         bars.legend(loc="upper left")
-    fig.tight_layout()
-    if target is not None:
-        files.atomic_write(target, lambda f: fig.savefig(f, format=target.suffix[1:].lower(), dpi=110),
-                           "plots.contributions")
-    return fig
 
 
 def _edges(steps: Sequence[int]) -> np.ndarray:

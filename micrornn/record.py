@@ -119,12 +119,12 @@ class Unrolled:
         self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
         for record in (self, self.encoder) if self.encoder is not None else (self,):
-            lists = [record.X, record.O, record.L, *record.copies.values(),  # a FactoredCopy reads zeros itself
+            lists = [record.X, record.O, record.L, *record.copies.values(),
                      *(nodes for states in record.states.values() for nodes in states.values()),
                      [g[0] for g in record.gates], [c for _, _, c in record.cuts]]
             for nodes in lists:
                 for node in nodes:
-                    if type(node) is Tensor and node._grad is None:
+                    if isinstance(node, Tensor) and node._grad is None:  # FactoredCopy too
                         node._grad = np.zeros_like(node.data)
 
     def at(self, t: int) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def _footprint(rnn: Cell, batch: int | None, scalar: bool) -> tuple[int, int, in
     """The peak bytes of a 2-step unroll of ``rnn`` (zeros in, zeros as regression targets, then backward)
     and the bytes a 2-step and a 4-step graph hold after backward; cached on the cell, and the weights'
     gradients put back as they were."""
-    key = (batch, scalar, getattr(rnn, "truncate", None))
+    key = (batch, scalar, getattr(rnn, "truncate", None), fast.enabled("copies"))  # plain copies cost more
     cache = rnn.__dict__.setdefault("_footprints", {})
     if key not in cache:
         bshape = () if batch is None else (batch,)

@@ -174,3 +174,32 @@ def test_a_rule_patched_after_import_is_the_one_both_sweeps_use(monkeypatch, ref
     right = VJP["tanh"]
     monkeypatch.setitem(VJP, "tanh", lambda g, out, which: 2.0 * right(g, out, which))
     assert not np.allclose(grads(), before)
+
+
+def test_enabled_refuses_a_trick_it_does_not_know():
+    with pytest.raises(ValueError, match="unknown trick 'copy'; the tricks are copies, fused"):
+        fast.enabled("copy")  # a misspelling used to read as "on"
+
+
+@pytest.mark.parametrize("first_off", [False, True])
+def test_the_memory_estimate_is_measured_per_path(first_off):
+    # the measurement is cached on the cell: with plain copies (fast off) a step holds dense gradients,
+    # so each path needs its own — whichever measured first used to answer for both
+    rnn = RNN(65, 256, 65, seed=0)
+    estimates = {}
+    for off in (first_off, not first_off):
+        with fast.off() if off else fast.on():
+            estimates[off] = U.memory_estimate(rnn, 10_000)
+    assert estimates[False] < 500e6 < 2 * 2**30 < estimates[True]
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_a_copy_no_gradient_reached_reads_as_on_the_other_path(reference):
+    xs, ys = np.random.default_rng(0).normal(size=(2, 3, 2))
+    with fast.off() if reference else fast.on():
+        u = U.many_to_many(RNN(2, 3, 2, seed=0), xs, ys)
+        assert all(c.grad is None for c in u.copies["W_h"])  # before backward: None, as any inner node
+        u.L[0].backward()  # L_1 reaches no W^H copy (W^H is first used at step 2)
+        assert all(c.grad is None for c in u.copies["W_h"])
+        u.backward()  # the record's backward gives every copy the loss does not reach zeros
+        assert all(isinstance(g, np.ndarray) for g in u.copy_grads("W_h"))

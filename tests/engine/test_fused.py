@@ -1,6 +1,6 @@
 """Issue [H] 2: the simple RNN's step ``W^H C_t + W^X X_t + b`` is one node with three weighted inputs.
 
-The fused node (``functional._affine2``, op "affine") must give every operand exactly the gradient the
+The fused node (``fast.affine2``, op "affine") must give every operand exactly the gradient the
 separate ops give (two products and a sum), with factored gradients for the per-step copies; the
 unrolled record must keep its copies, labels and roles.
 """
