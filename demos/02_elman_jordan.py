@@ -99,7 +99,7 @@ report.show(plots.training_curves(history, "Training loss, DNA → blood type"),
 import matplotlib.pyplot as plt
 import numpy as np
 
-xor_rows, xor_iters, xor_lr = (300, 100, 0.05) if QUICK else (30, 300, 0.05)
+xor_rows, xor_iters, xor_lr = (600, 150, 0.05) if QUICK else (30, 300, 0.05)
 bx, by, position = data.xor_in_time(3000, rows=xor_rows, seed=0)
 tx, ty, test_position = data.xor_in_time(3000, rows=30, seed=1)  # a fresh stream to measure on
 xor_nets = {"Elman copy net": Elman(1, 8, 1, seed=0), "RNN with BPTT": RNN(1, 8, 1, seed=0)}
