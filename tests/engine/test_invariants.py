@@ -17,17 +17,9 @@ from micrornn.tensor import Tensor
 from micrornn.testing import cell_problems
 
 pytestmark = [pytest.mark.lesson_bptt, pytest.mark.lesson_fast,  # this file's lessons: pytest -m lesson_bptt
+              pytest.mark.usefixtures("path"),
               pytest.mark.parametrize("path", ["fast", "reference"], indirect=True)]
 
-
-@pytest.fixture(autouse=True)
-def path(request):
-    """The invariants hold on the spine and with every speed trick (``micrornn.fast``) alike."""
-    if getattr(request, "param", "fast") == "reference":
-        with fast.off():
-            yield "reference"
-    else:
-        yield "fast"
 
 
 # 1. the gradient of a shared weight is the sum of its per-step copies' gradients

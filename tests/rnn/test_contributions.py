@@ -15,17 +15,10 @@ from micrornn.nn import GRU, LSTM, RNN
 from micrornn.testing import cell_problems
 
 pytestmark = [pytest.mark.lesson_bptt,  # this file's lessons: pytest -m lesson_bptt
+              pytest.mark.usefixtures("path"),
               pytest.mark.parametrize("path", ["fast", "reference"], indirect=True)]
 FEW = settings(max_examples=15, deadline=None)
 
-
-@pytest.fixture(autouse=True)
-def path(request):
-    if getattr(request, "param", "fast") == "reference":
-        with fast.off():
-            yield "reference"
-    else:
-        yield "fast"
 
 
 def close(a, b, rtol=1e-12):
