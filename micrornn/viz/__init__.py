@@ -32,8 +32,9 @@ This file only re-exports the public API.
 
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, DotNotFound, dot_formats, render, to_svg
 from .frames import backward_frames, forward_frames, save_stepper
+from .heat import Scale
 from .model import NODE_BUDGET
-from .picture import MAX_WIDTH, VIEWS, draw
+from .picture import MAX_WIDTH, VIEWS, draw, scale_of
 
-__all__ = ["draw", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper", "DotNotFound", "VIEWS",
-           "MAX_WIDTH", "dot_formats", "NODE_BUDGET", "DOT_TIMEOUT", "FRAME_BUDGET"]
+__all__ = ["draw", "scale_of", "Scale", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper",
+           "DotNotFound", "VIEWS", "MAX_WIDTH", "dot_formats", "NODE_BUDGET", "DOT_TIMEOUT", "FRAME_BUDGET"]

@@ -38,6 +38,7 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, _Text], pos: dict[str, tupl
         g.edge(tail, head, **attrs)
     if m.scale:
         g.node("legend", label=m.scale.legend(m.c_path), shape="plain", **c.place("legend"))
+        g._micrornn_scale = m.scale  # for scale_of(picture): the next picture can be drawn on this scale
     if m.caption:
         g.attr(label=_escaped(m.caption))
     return g

@@ -13,6 +13,7 @@ import graphviz
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, _seconds
 from .emit import _emit
 from .flow import _Flow
+from .heat import _given_scale
 from .model import NODE_BUDGET, _Frame, _Model, _steps
 from .nodes import _FOLD, _key
 from .picture import MAX_WIDTH, _check_draw_args, _fit
@@ -23,7 +24,7 @@ from .text import _printable, _value
 def backward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads: bool = True, heat: bool = True,
                     node_budget: int = NODE_BUDGET, title: str | None = None,
                     budget: float = FRAME_BUDGET, tokens: Mapping[int, Any] | Sequence[Any] | None = None,
-                    max_width: int | None = MAX_WIDTH) -> list[tuple[graphviz.Digraph, str]]:
+                    max_width: int | None = MAX_WIDTH, scale: Any = None) -> list[tuple[graphviz.Digraph, str]]:
     """Pictures in the order backprop computes the gradients, each with a caption.
 
     For a graph with time steps: the forward pass first, then one frame per drawn step from T down to
@@ -53,7 +54,7 @@ def backward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads
         captions[:] = [c for _, c in plan]
         return [_Frame(shown, m) for shown, _ in plan]
 
-    m, frames, texts, pos = _fit(obj, args, frames_of)
+    m, frames, texts, pos = _fit(obj, args, frames_of, scale=_given_scale(scale))
     out = []
     for i, (frame, text, caption) in enumerate(zip(frames, texts, captions)):
         _check_budget(start, budget, i, len(frames), "backward_frames")
@@ -65,7 +66,7 @@ def backward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads
 def forward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads: bool = True, heat: bool = True,
                    node_budget: int = NODE_BUDGET, title: str | None = None,
                    budget: float = FRAME_BUDGET, tokens: Mapping[int, Any] | Sequence[Any] | None = None,
-                   max_width: int | None = MAX_WIDTH) -> list[tuple[graphviz.Digraph, str]]:
+                   max_width: int | None = MAX_WIDTH, scale: Any = None) -> list[tuple[graphviz.Digraph, str]]:
     """The graph growing one time step at a time, each picture with a caption.
 
     First the shared parameters (and H_0 if there is one), then one frame per drawn step t = 1 … T
@@ -92,7 +93,7 @@ def forward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads:
     def sizing(m: _Model) -> list[_Frame]:  # the widths backward_frames gives: the same layout
         return [_Frame(shown, m) for shown, _ in _backward_plan(m)]
 
-    m, frames, texts, pos = _fit(obj, args, frames_of, sizing)
+    m, frames, texts, pos = _fit(obj, args, frames_of, sizing, scale=_given_scale(scale))
     out = []
     for i, (visible, caption) in enumerate(plan):
         _check_budget(start, budget, i, len(plan), "forward_frames")

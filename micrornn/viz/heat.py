@@ -19,10 +19,18 @@ _C_PATH = "#d62728"  # the cell state's path C_{t-1} → C_t: the line that carr
 
 @dataclass
 class _Heat:
-    """One log10 scale for the whole picture."""
+    """One log10 scale for the whole picture (``lo``, ``hi``: log10 of the smallest and largest |gradient|).
+    ``shared``: it was given (``draw(…, scale=…)``), so several pictures read on it alike; gradients beyond
+    it take the end colours."""
 
     lo: float
     hi: float
+    shared: bool = False
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """(smallest, largest) |gradient| of the scale: pass it, or the scale, as ``scale=`` of a picture."""
+        return 10.0 ** self.lo, 10.0 ** self.hi
 
     @classmethod
     def over(cls, magnitudes: Iterable[float]) -> _Heat | None:
@@ -51,7 +59,26 @@ class _Heat:
         labels = "".join(f'<TD COLSPAN="2">{10 ** v:.2g}</TD>' for v in ticks)
         extra = (f'<TR><TD COLSPAN="{len(_VIRIDIS) + 2}" ALIGN="LEFT"><FONT COLOR="{_C_PATH}">━━</FONT> the cell '
                  "state's path: C carries the gradient from step to step</TD></TR>") if c_path else ""
+        which = "log scale, shared" if self.shared else "log scale"  # shared: given, the same on other pictures
         return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD COLSPAN="{len(_VIRIDIS)}">'
-                f"<B>|∂L/∂·|</B> (log scale)</TD><TD> </TD><TD> </TD></TR><TR>{cells}"
+                f"<B>|∂L/∂·|</B> ({which})</TD><TD> </TD><TD> </TD></TR><TR>{cells}"
                 f'<TD BGCOLOR="{_ZERO_GRAD}" BORDER="1">0</TD><TD BGCOLOR="{_NO_GRAD}">— no gradient</TD></TR>'
                 f"<TR>{labels}</TR>{extra}</TABLE>>")
+
+
+Scale = _Heat  # the public name: ``scale_of(picture)`` returns one, ``draw(…, scale=…)`` takes one
+
+
+def _given_scale(scale: object) -> _Heat | None:
+    """``draw``'s ``scale=``: None (the picture's own range), a (lo, hi) range of |gradient| with
+    0 < lo < hi, or the Scale of an earlier picture (``scale_of``) — a shared scale either way."""
+    if scale is None:
+        return None
+    if isinstance(scale, _Heat):
+        return _Heat(scale.lo, scale.hi, shared=True)
+    ok = isinstance(scale, (tuple, list)) and len(scale) == 2 and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in scale)
+    if not ok or not (0 < scale[0] < scale[1] < math.inf):
+        raise ValueError(f"scale must be None (the picture's own range), a (lo, hi) range of |gradient| with "
+                         f"0 < lo < hi, or scale_of(an earlier picture); got {scale!r}")
+    return _Heat(math.log10(scale[0]), math.log10(scale[1]), shared=True)

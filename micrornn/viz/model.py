@@ -92,7 +92,7 @@ Keeper = Callable[[str], Callable[[Any], bool]]  # view → which nodes it keeps
 
 def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, max_steps: int = 8,
            heat: bool = True, node_budget: int = NODE_BUDGET, title: str | None = None,
-           notes: Sequence[str] = ()) -> _Model:
+           notes: Sequence[str] = (), scale: _Heat | None = None) -> _Model:
     """The model of ``src`` in ``view``: the middle steps folded beyond ``max_steps``, and more of them (an
     ops view drawn coarse) while it has more than ``node_budget`` boxes; ``notes`` and the caption say so."""
     asked = view if view is not None else ("coarse" if src.roles is not None else "ops")
@@ -111,7 +111,7 @@ def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, 
     if isinstance(obj, Unrolled) and obj.encoder is not None:
         m.parts = {r.t: r.part for r in roles.values() if r.t is not None and r.part}
     if heat and grads:
-        m.scale = _scale(m)
+        m.scale = scale if scale is not None else _scale(m)
     m.caption = " · ".join(dict.fromkeys(x for x in [title if title is not None else src.title, *notes] if x))
     return m
 

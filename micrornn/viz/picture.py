@@ -10,6 +10,7 @@ import graphviz
 
 from ..flags import flag
 from .emit import _emit
+from .heat import _given_scale, _Heat
 from .labels import _Text, _texts
 from .layout import _layout
 from .model import NODE_BUDGET, _every, _Frame, _Model, _model
@@ -50,6 +51,7 @@ def draw(
     reveal: Callable[[Any], bool] | None = None,
     tokens: Mapping[int, Any] | Sequence[Any] | None = None,
     max_width: int | None = MAX_WIDTH,
+    scale: Any = None,
 ) -> graphviz.Digraph:
     r"""Draw an ``Unrolled``, a ``Tensor`` or a ``Value`` and everything it depends on.
 
@@ -60,7 +62,10 @@ def draw(
     into one "… k steps …" node, and more fold while the picture is wider than ``max_width`` pixels at
     96 dpi (a slide; None: no limit). ``tokens`` (a dict id → text, or a list/str indexed by id) shows
     a token-id net's inputs as text: X_3 ‘h’. ``reveal(node)`` picks the nodes whose gradients are
-    shown (the stepper uses it); by default all. The colour scale is always that of all gradients.
+    shown (the stepper uses it); by default all. The colour scale is that of all the picture's gradients,
+    unless ``scale`` gives one: a (lo, hi) range of |gradient|, or ``scale_of(an earlier picture)``, so
+    that two nets, two values of w or two training steps drawn apart read on one scale (the legend says
+    "shared"; a gradient beyond the range takes the end colour).
 
     Labels must be str or None (TypeError naming the node otherwise). They are printed as text: a
     line break shows as ⏎, a tab as a space, other control characters and invisible format characters
@@ -70,12 +75,12 @@ def draw(
         raise TypeError(f"reveal must be a function node → bool or None, got {type(reveal).__name__}")
     args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
     _check_draw_args(*args)
-    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or _every, m)])
+    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or _every, m)], scale=_given_scale(scale))
     return _emit(m, frames[0], texts[0], pos, max_width)
 
 
 def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
-         width_of: Callable[[_Model], list[_Frame]] | None = None
+         width_of: Callable[[_Model], list[_Frame]] | None = None, scale: _Heat | None = None
          ) -> tuple[_Model, list[_Frame], list[dict[str, _Text]], dict[str, tuple[float, float]]]:
     """The model, its frames, their labels (each node as wide as its widest frame) and the positions —
     with more steps folded while the grid is wider than ``max_width``."""
@@ -83,7 +88,7 @@ def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
     notes: list[str] = []
     src = _source(obj, tokens)
     while True:
-        m = _model(obj, src, view, grads, max_steps, heat, node_budget, title, notes)
+        m = _model(obj, src, view, grads, max_steps, heat, node_budget, title, notes, scale)
         frames = frames_of(m)
         texts = [_texts(m, f) for f in frames]
         widest = _same_sizes(texts, [_texts(m, f) for f in width_of(m)] if width_of else [])
@@ -108,3 +113,21 @@ def _same_sizes(texts: list[dict[str, _Text]], sizing: list[dict[str, _Text]]) -
         for k, text in t.items():
             text.width, text.height = widest[k].width, widest[k].height
     return widest
+
+
+def scale_of(picture: graphviz.Digraph) -> _Heat:
+    """The colour scale a picture was drawn on, to draw another on the same one: ``draw(u2, scale=
+    scale_of(draw(u1)))``. ``.range`` is its (smallest, largest) |gradient|.
+
+        >>> import micrornn as mr
+        >>> a = mr.Value(2.0, label="a"); y = a * a; y.label = "y"; y.backward()
+        >>> [round(v, 3) for v in scale_of(draw(y)).range]
+        [1.0, 10.0]
+    """
+    scale = getattr(picture, "_micrornn_scale", None) if isinstance(picture, graphviz.Digraph) else None
+    if scale is None:
+        what = "a picture drawn without a colour scale (heat=False, grads=False or no gradient yet)" if isinstance(
+            picture, graphviz.Digraph) else f"a {type(picture).__name__}"
+        raise ValueError(f"scale_of(picture): picture must be one that draw() or a stepper drew with its "
+                         f"gradients' colours, got {what}")
+    return scale
