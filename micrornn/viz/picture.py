@@ -122,7 +122,7 @@ def scale_of(picture: graphviz.Digraph) -> _Heat:
         >>> import micrornn as mr
         >>> a = mr.Value(2.0, label="a"); y = a * a; y.label = "y"; y.backward()
         >>> [round(v, 3) for v in scale_of(draw(y)).range]
-        [1.0, 10.0]
+        [1.0, 4.0]
     """
     scale = getattr(picture, "_micrornn_scale", None) if isinstance(picture, graphviz.Digraph) else None
     if scale is None:
