@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micrornn import data
-from micrornn.tour import DEMOS_DIR, execute
+from micrornn.tour import DEMOS_DIR
 
 pytestmark = [pytest.mark.lesson_lstm, pytest.mark.lesson_tour]  # this file's lessons: pytest -m lesson_lstm
 
@@ -70,11 +70,12 @@ def test_g7_temporal_order_rejects_bad_sizes_by_name(call, message):
 
 # -- the demo, in quick mode ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick(quick_tour):
+    """Demo 10's report from the session's quick tour (conftest.py): run the way the tour runs it."""
     if shutil.which("dot") is None:
         pytest.skip("the demo draws with Graphviz's dot")
-    out = tmp_path_factory.mktemp("demo10")
-    return execute(DEMO, out, quick=True), out
+    _, _, out, reports = quick_tour
+    return reports["10_lstm"], out / "10_lstm"
 
 
 def test_g7_demo10_writes_its_pictures(quick):

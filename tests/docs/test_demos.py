@@ -1,8 +1,6 @@
 """Every demo runs as a script with QUICK injected and its key claim holds in its `report`; the quick tour
 runs end to end."""
 
-import contextlib
-import io
 import os
 import re
 import shutil
@@ -20,23 +18,6 @@ from micrornn.tour import DEMOS_DIR, execute, find_demos, write_index
 
 pytestmark = [pytest.mark.lesson_tour,  # this file's lessons: pytest -m lesson_tour
               pytest.mark.skipif(shutil.which("dot") is None, reason="the demos draw with Graphviz's dot")]
-
-
-@pytest.fixture(scope="module")
-def quick_tour(tmp_path_factory):
-    """`micrornn tour --quick` once for the whole module; every demo's report is kept for its own test."""
-    out = tmp_path_factory.mktemp("tour")
-    reports = {}
-
-    def recording(out, runs):  # the demos run in worker processes: their reports reach the gallery page
-        reports.update(runs)
-        return write_index(out, runs)
-
-    printed = io.StringIO()
-    with pytest.MonkeyPatch.context() as m, contextlib.redirect_stdout(printed):
-        m.setattr(tour, "write_index", recording)
-        code = cli(["tour", "--out", str(out), "--quick"])
-    return code, printed.getvalue(), out, reports
 
 
 @pytest.fixture
