@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from . import functional as F
-from .flags import flag
-from .module import Module, _positive_int
+from .flags import flag, positive_int
+from .module import Module
 from .protocol import check_weights
 from .tensor import Tensor
 
@@ -88,13 +88,13 @@ class Cell(Module):
         truncate: int | None = None,
         token_ids: bool = False,
     ) -> None:
-        self.input_size = _positive_int(input_size, "input_size")
-        self.hidden_size = _positive_int(hidden_size, "hidden_size")
-        self.output_size = _positive_int(output_size, "output_size")
-        self.num_layers = _positive_int(num_layers, "num_layers")
+        self.input_size = positive_int(input_size, "input_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        self.output_size = positive_int(output_size, "output_size")
+        self.num_layers = positive_int(num_layers, "num_layers")
         self.bidirectional, self.token_ids = flag(bidirectional, "bidirectional"), flag(token_ids, "token_ids")
         if truncate is not None:
-            truncate = _positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
+            truncate = positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
         self.truncate = truncate
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative int (the same seed draws the same weights), got {seed!r}")

@@ -259,11 +259,6 @@ def size(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**24 else f"{n:,.0f} bytes"
 
 
-def count(x: Any, what: str) -> int:
-    """``x`` as a positive int (a bool or a float is refused, never rounded)."""
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise ValueError(f"{what} must be a positive int, got {x!r}")
-    return int(x)
 
 
 def fits(rnn: Cell, T: int, batch: int | None, scalar: bool, limit: float, where: str,

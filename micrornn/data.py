@@ -16,13 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .flags import positive_int
+
 __all__ = ["sentiment", "dna", "zen", "CharVocab", "char_windows", "melodies", "adding_problem", "BLOOD_TYPES",
            "temporal_order", "temporal_order_windows", "TEMPORAL_SYMBOLS", "TEMPORAL_CLASSES"]
-
-
-def _check_n(n: int, what: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
 
 
 # -- sentiment whose label hinges on negation ----------------------------------------------------------
@@ -38,7 +35,7 @@ def sentiment(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]
     The label is the adjective's polarity, flipped by each "not" among M1, M2 — so a model must
     remember a word seen one or two steps before the adjective. Returns ids (6, n), labels (n,), vocab.
     """
-    _check_n(n, "sentiment(n)")
+    positive_int(n, "sentiment(n)")
     rng = np.random.default_rng(seed)
     index = {w: i for i, w in enumerate(SENTIMENT_VOCAB)}
     xs, labels = [], []
@@ -64,7 +61,7 @@ def dna(n: int, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     The rest is noise, so the label must be carried across ``length − 3`` steps: the notes' example of
     a long-range dependency. Returns ids (length, n) over "ACGT" and labels (n,) indexing BLOOD_TYPES.
     """
-    _check_n(n, "dna(n)")
+    positive_int(n, "dna(n)")
     if isinstance(length, bool) or not isinstance(length, int) or length < 4:
         raise ValueError(f"dna(length) must be an int ≥ 4 (a 3-base motif and at least one more base), got {length!r}")
     rng = np.random.default_rng(seed)
@@ -134,7 +131,7 @@ N_NOTES, N_KEYS = 8, 3
 def melodies(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``n`` pairs (class vector → melody). The vector is one-hot(shape) ⊕ one-hot(key); the melody is
     that shape transposed by the key, as note ids 0..7. Returns x (n, 6), notes (6, n), shape names."""
-    _check_n(n, "melodies(n)")
+    positive_int(n, "melodies(n)")
     rng = np.random.default_rng(seed)
     names = list(MELODY_SHAPES)
     x = np.zeros((n, len(names) + N_KEYS))
@@ -150,7 +147,7 @@ def melodies(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
 def adding_problem(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Inputs (T, n, 2): a random number and a marker per step; two steps are marked, one in each
     half. Target (n, 1): the sum of the two marked numbers. Predicting the mean (1.0) scores MSE ≈ 1/6."""
-    _check_n(n, "adding_problem(n)")
+    positive_int(n, "adding_problem(n)")
     if isinstance(T, bool) or not isinstance(T, int) or T < 2:
         raise ValueError(f"adding_problem(T) must be an int ≥ 2, got {T!r}")
     rng = np.random.default_rng(seed)
@@ -205,7 +202,7 @@ def temporal_order(n: int, T: int = 50, seed: int = 0) -> tuple[np.ndarray, np.n
         >>> ["".join(TEMPORAL_SYMBOLS[i] for i in ids[:, j]) for j in range(2)], labels.tolist()
         (['BcXaaccdcYbE', 'BbYadXcccddE'], [1, 2])
     """
-    _check_n(n, "temporal_order(n)")
+    positive_int(n, "temporal_order(n)")
     (lo1, hi1), (lo2, hi2) = temporal_order_windows(T)
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, 4, size=(T, n))  # distractors a..d
@@ -232,8 +229,8 @@ def xor_in_time(n: int, rows: int = 1, seed: int = 0) -> tuple[np.ndarray, np.nd
         >>> int(bits[2]) == int(bits[0]) ^ int(bits[1])
         True
     """
-    _check_n(n, "xor_in_time(n)")
-    _check_n(rows, "xor_in_time(rows)")
+    positive_int(n, "xor_in_time(n)")
+    positive_int(rows, "xor_in_time(rows)")
     if n % rows:
         raise ValueError(f"xor_in_time: n = {n} bits do not cut into {rows} rows of equal length")
     pairs = np.random.default_rng(seed).integers(0, 2, size=(n // 3 + 1, 2))

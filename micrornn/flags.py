@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["flag", "known"]
+__all__ = ["flag", "known", "positive_int"]
 
 
 def flag(value: Any, name: str, where: str | None = None) -> bool:
@@ -36,3 +36,10 @@ def known(name: Any, names: tuple[str, ...], what: str, where: str) -> str:
     if name not in names:
         raise ValueError(f"{where}: unknown {what} {name!r}; the {what}s are {', '.join(names)}")
     return name
+
+
+def positive_int(x: Any, name: str) -> int:
+    """``x`` as a positive int, or a ValueError naming it (a bool or a float is refused, never rounded)."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+        raise ValueError(f"{name} must be a positive int, got {x!r}")
+    return int(x)

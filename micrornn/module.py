@@ -14,15 +14,10 @@ import numpy as np
 
 from . import checkpoint
 from . import functional as F
+from .flags import positive_int
 from .tensor import Tensor
 
 __all__ = ["Module", "Linear"]
-
-
-def _positive_int(x: object, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise ValueError(f"{name} must be a positive int, got {x!r}")
-    return int(x)
 
 
 class Module:
@@ -107,7 +102,7 @@ class Linear(Module):
     _param_names = ("W", "b")
 
     def __init__(self, in_features: int, out_features: int, seed: int = 0) -> None:
-        n_in, n_out = _positive_int(in_features, "in_features"), _positive_int(out_features, "out_features")
+        n_in, n_out = positive_int(in_features, "in_features"), positive_int(out_features, "out_features")
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(n_in)
         self.W = Tensor(rng.uniform(-bound, bound, (n_out, n_in)), label="W")

@@ -277,13 +277,9 @@ class Recorder:
         self.suffix = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
                        for layer in range(cell.num_layers) for direction in range(cell.directions)}
         self.jordan = isinstance(cell, RNN) and cell.feedback == "output"
-        self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: where a gate is
+        self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: the loop sets it, gate reads it
         be.on_gate = self.gate
         self.losses: list[Node] = []
-
-    def at(self, t: int, layer: int = 0, direction: int = 0) -> None:
-        """The step being built from here on (``gate`` labels by it)."""
-        self.where = (t, layer, direction)
 
     def _add(self, kind: str, t: int, node: Any) -> Any:
         getattr(self.u, kind).append(node)
@@ -292,9 +288,7 @@ class Recorder:
 
     def input(self, t: int, X: Any) -> Any:
         """X_t: a node (a constant, or O_{t-1} fed back), token ids, or None (no input)."""
-        self.u.X.append(X)  # as _add, inline: once per step
-        self.u.steps["X"].append(t)
-        return X
+        return self._add("X", t, X)
 
     def start(self, node: Any, t: int, layer: int, direction: int, name: str) -> Any:
         """A state before the first step (H_0, C_0, or O_0 for a Jordan net)."""

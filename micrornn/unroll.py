@@ -52,7 +52,7 @@ from . import checks, fast
 from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, data_of, grad_of
 from .cells import RNN, Cell, _label_suffix, layer_suffix
-from .flags import flag
+from .flags import flag, positive_int
 from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
 from .record import ROLE_KINDS, Recorder, Role, Unrolled
@@ -78,9 +78,9 @@ def memory_estimate(rnn: Cell, T: int, batch: int | None = None, scalar: bool = 
         >>> memory_estimate(RNN(65, 256, 65), T=10_000) < 500e6   # [H]: a 10,000-step char-RNN in under 500 MB
         True
     """
-    T = checks.count(T, "memory_estimate: T")
+    T = positive_int(T, "memory_estimate: T")
     scalar = flag(scalar, "scalar", "memory_estimate")
-    b = 1 if batch is None else checks.count(batch, "memory_estimate: batch")
+    b = 1 if batch is None else positive_int(batch, "memory_estimate: batch")
     quarter = checks.budget(None, "memory_estimate", MEMORY_BUDGET) / 4
     if not is_grad_enabled() or checks.rough_estimate(rnn, 4, b, scalar) > quarter:
         return checks.rough_estimate(rnn, T, b, scalar)
@@ -362,7 +362,9 @@ def _cut_due(cell: Cell, k: int) -> bool:
 
 def _on_layer(rec: Recorder) -> Callable[[int], None]:
     """Tell the recorder which layer a stacked step is in (where its gates are)."""
-    return lambda layer: rec.at(rec.where[0], layer, 0)
+    def now_in(layer: int) -> None:
+        rec.where = (rec.where[0], layer, 0)
+    return now_in
 
 
 def _run_both(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], states: list[list[Any]],
@@ -397,7 +399,7 @@ def _run_both(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], state
                         x = be.constant(np.zeros((*(() if rec.batch is None else (rec.batch,)),
                                                   cell.input_size)), f"X_{t}(rev)")  # carries the batch shape
                         rec.u.extra_inputs.append((x, layer))
-                    rec.at(t, layer, direction)
+                    rec.where = (t, layer, direction)
                     new = _step(cell, be, params(t, layer, direction), state, x, t, layer, direction, rec.batch)
                     state = rec.state(new, t, layer, direction)
                     H_of[direction, s] = cell.hidden(state)
