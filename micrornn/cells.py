@@ -101,16 +101,19 @@ class Cell(Module):
         self.seed = int(seed)
         self._param_names: list[str] = []
         self._labels: dict[str, str] = {}
+        # (layer, direction) → the suffix of its parameters' names and of their labels (W_h_l1, W^H(l1))
+        self._suffixes = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
+                          for layer in range(self.num_layers) for direction in range(self.directions)}
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(self.hidden_size)
         H, D = self.hidden_size, self.directions
         for layer in range(self.num_layers):
             for direction in range(D):
                 shapes = check_weights(type(self).__name__, self.weights(self.input_size if layer == 0 else H * D, H))
+                suffix, label_suffix = self._suffixes[layer, direction]
                 for name, shape in shapes.items():
-                    full = name + layer_suffix(layer, direction)
-                    label = self.labels.get(name, name) + _label_suffix(layer, direction)
-                    self._add(full, rng.uniform(-bound, bound, shape), label)
+                    label = self.labels.get(name, name) + label_suffix
+                    self._add(name + suffix, rng.uniform(-bound, bound, shape), label)
         self._add("W_o", rng.uniform(-bound, bound, (self.output_size, self.context_width)), "W^O")
         self._add("b_o", rng.uniform(-bound, bound, self.output_size), "b^O")
 

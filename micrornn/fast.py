@@ -69,13 +69,13 @@ def _from_environment() -> frozenset[str]:
 
 
 # a frozenset is immutable, so one default shared by every thread is safe (ruff cannot tell from the call)
-_OFF: ContextVar[frozenset[str]] = ContextVar("micrornn_fast_off", default=_from_environment())  # noqa: B039
+OFF: ContextVar[frozenset[str]] = ContextVar("micrornn_fast_off", default=_from_environment())  # noqa: B039
 
 
 def enabled(trick: str) -> bool:
     """Whether ``trick`` (one of ``TRICKS``) is on in the running thread; a name not in TRICKS is a
     ValueError (a misspelt trick would otherwise read as "on")."""
-    return known(trick, TRICKS, "trick", "fast.enabled") not in _OFF.get()
+    return known(trick, TRICKS, "trick", "fast.enabled") not in OFF.get()
 
 
 def _tricks(tricks: tuple[str, ...], who: str) -> frozenset[str]:
@@ -85,21 +85,21 @@ def _tricks(tricks: tuple[str, ...], who: str) -> frozenset[str]:
 @contextmanager
 def off(*tricks: str) -> Iterator[None]:
     """Run the reading path for ``tricks`` (all when none is named) inside the block."""
-    token = _OFF.set(_OFF.get() | _tricks(tricks, "fast.off"))
+    token = OFF.set(OFF.get() | _tricks(tricks, "fast.off"))
     try:
         yield
     finally:
-        _OFF.reset(token)
+        OFF.reset(token)
 
 
 @contextmanager
 def on(*tricks: str) -> Iterator[None]:
     """Switch ``tricks`` (all when none is named) back on inside the block, e.g. under MICRORNN_REFERENCE=1."""
-    token = _OFF.set(_OFF.get() - _tricks(tricks, "fast.on"))
+    token = OFF.set(OFF.get() - _tricks(tricks, "fast.on"))
     try:
         yield
     finally:
-        _OFF.reset(token)
+        OFF.reset(token)
 
 
 # -- copies: factored gradients ------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def copy(W: Tensor, label: str | None) -> Tensor:
 def copier() -> Any:
     """The copy maker the running thread's switch chooses: ``factored_copy``, or the spine's ``tensor._copy``
     with "copies" off. The unroller's backend asks once per graph, not once per copy."""
-    return tensor._copy if "copies" in _OFF.get() else factored_copy
+    return tensor._copy if "copies" in OFF.get() else factored_copy
 
 
 def factored_copy(W: Tensor, label: str | None) -> Tensor:
@@ -358,7 +358,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
 
 def backward(root: Tensor, seed: np.ndarray) -> Any:
     """``Tensor.backward``'s driver: ``graph.backward``, or ``factored_backward`` when "copies" is on."""
-    if not enabled("copies"):
+    if "copies" in OFF.get():
         return graph.backward(root, seed, None)
     return factored_backward(root, seed)
 

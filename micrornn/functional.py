@@ -103,8 +103,12 @@ def mse(pred: Tensor, target: Tensor | np.ndarray, reduction: str = "mean") -> T
     target_data = target.data if isinstance(target, Tensor) else as_array(target, "mse(target)")
     if target_data.shape != pred.shape:
         raise ValueError(f"mse: pred has shape {pred.shape} but target has shape {target_data.shape}")
-    sq = (pred - target) ** 2
-    return sq.mean() if reduction == "mean" else sq.sum()
+    return _mse(pred, target) if reduction == "mean" else ((pred - target) ** 2).sum()
+
+
+def _mse(pred: Tensor, target: Tensor | np.ndarray) -> Tensor:
+    """``mse`` with its arguments checked already (the unroller checks every target up front)."""
+    return ((pred - target) ** 2).mean()
 
 
 def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:

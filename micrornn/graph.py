@@ -55,28 +55,21 @@ _STATE: ContextVar[tuple[bool, int | None]] = ContextVar("micrornn_state", defau
 current = _STATE.get  # () -> (grad_enabled, t) of the running thread or task
 
 
-class timestep:
+@contextmanager
+def timestep(t: int | None) -> Iterator[None]:
     """Tag every node built inside the block with time step ``t`` (read back as ``node.t``).
 
     Cell code never threads ``t`` around; the unroll loop wraps each step in ``with timestep(t):``.
-    (A class rather than a generator: it is entered once per time step, so it should be cheap.)
     The time step belongs to the thread (or asyncio task) that entered the block.
     """
-
-    __slots__ = ("t", "previous")
-
-    def __init__(self, t: int | None) -> None:
-        if t is not None and not isinstance(t, int):
-            raise TypeError(f"timestep(t) expects an int or None, got {type(t).__name__}")
-        self.t = t
-
-    def __enter__(self) -> None:
-        grad_enabled, self.previous = current()
-        _STATE.set((grad_enabled, self.t))
-
-    def __exit__(self, *exc: object) -> None:
-        # restore only the time step: a no_grad() left inside the block keeps its own say
-        _STATE.set((current()[0], self.previous))
+    if t is not None and not isinstance(t, int):
+        raise TypeError(f"timestep(t) expects an int or None, got {type(t).__name__}")
+    grad_enabled, previous = current()
+    _STATE.set((grad_enabled, t))
+    try:
+        yield
+    finally:  # restore only the time step: a no_grad() left inside the block keeps its own say
+        _STATE.set((current()[0], previous))
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .backends import Node, ParamValue, _flat, _is_ids, _t_of, _vsum, data_of, grad_of
-from .cells import RNN, Cell, _label_suffix, layer_suffix
+from .cells import RNN, Cell, layer_suffix
 from .contributions import Contributions, contributions
 from .graph import stale_error, topological_order
 from .tensor import Tensor
@@ -110,12 +110,8 @@ class Unrolled:
         each of them is added into its Tensor parameter — for every leaf the loss reaches, so an encoder
         whose ``H[-1]`` was this graph's ``h0`` gets its gradient too.
         """
-        if self.scalar:  # the rule of the Tensor path: a weight assigned after this graph read it is stale
-            for v in topological_order(self.loss):
-                if isinstance(v, ParamValue) and v.param._stamp > v._stamp:
-                    raise stale_error(v, v.param)
-            self.loss.backward()  # each ParamValue adds what it receives into its Tensor parameter
-            return
+        if self.scalar:
+            return _scalar_backward(self)
         self.loss.backward()
         # nodes the loss does not reach (cut off by a copy, or after the last loss) got no gradient: 0
         for record in (self, self.encoder) if self.encoder is not None else (self,):
@@ -198,6 +194,15 @@ class Unrolled:
         return [grad_of(c) for c in self.copies[name]]
 
 
+def _scalar_backward(u: Unrolled) -> None:
+    """``u.backward()`` for ``scalar=True``, with the Tensor path's rule: a weight assigned after this graph
+    read it is stale. Each ParamValue adds what it receives into its Tensor parameter."""
+    for v in topological_order(u.loss):
+        if isinstance(v, ParamValue) and v.param._stamp > v._stamp:
+            raise stale_error(v, v.param)
+    u.loss.backward()
+
+
 def _owners(cell: Cell) -> dict[str, tuple[int, int]]:
     """Parameter name → (layer, direction) it belongs to; the head W_o, b_o reads the top layer."""
     owner = {name: (cell.num_layers - 1, 0) for name in ("W_o", "b_o")}
@@ -267,15 +272,13 @@ class Recorder:
         self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
         u.part = part
         cell = self.cell
-        self.leaves = {name: be.leaf(p) for name, p in cell.named_parameters()}
+        self.leaves = {name: be.leaf(getattr(cell, name)) for name in cell._param_names}
         u.leaves, u.copies = self.leaves, {name: [] for name in self.leaves}
         u.steps = {k: [] for k in "XHCOL"}
-        u.states = {(l, d): {s: [] for s in cell.state_names}
-                    for l in range(cell.num_layers) for d in range(cell.directions)}
+        u.states = {where: {s: [] for s in cell.state_names} for where in cell._suffixes}  # (layer, direction)
         # parameter name → (its leaf, its label W^H, the list its per-step copies are appended to)
         self.copy_info = {name: (leaf, cell._labels[name], u.copies[name]) for name, leaf in self.leaves.items()}
-        self.suffix = {(layer, direction): (layer_suffix(layer, direction), _label_suffix(layer, direction))
-                       for layer in range(cell.num_layers) for direction in range(cell.directions)}
+        self.suffix = cell._suffixes  # (layer, direction) → (W_h_l1, W^H(l1)): the suffixes of names, labels
         self.jordan = isinstance(cell, RNN) and cell.feedback == "output"
         self.where = (0, 0, 0)  # (t, layer, direction) of the step being built: the loop sets it, gate reads it
         be.on_gate = self.gate
@@ -323,10 +326,10 @@ class Recorder:
         names = ("O",) if self.jordan else self.cell.state_names
         out = []
         for name, node in zip(names, state if multi else (state,)):
-            copy = self.be.detach(node, f"{f'{name}^ctx' if multi else 'C'}_{t}{_label_suffix(layer, direction)}")
-            self.u.cuts.append((t, node, copy))
+            context = self.be.detach(node, f"{f'{name}^ctx' if multi else 'C'}_{t}{self.suffix[layer, direction][1]}")
+            self.u.cuts.append((t, node, context))
             self.u.cut_of.append((layer, direction, name))
-            out.append(copy)
+            out.append(context)
         return tuple(out) if multi else out[0]
 
     def output(self, t: int, O: Node) -> Node:

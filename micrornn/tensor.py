@@ -332,17 +332,7 @@ class Tensor:
     # -- graph ------------------------------------------------------------------------------------
     def backward(self, grad: ArrayLike | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on. Starts from a scalar unless ``grad`` is given."""
-        if grad is None:
-            if self._data.size != 1:
-                raise ValueError(
-                    f"backward() starts from a scalar, but this Tensor has shape {self.shape}; "
-                    "reduce it first (e.g. .sum()) or pass grad= an array of that shape"
-                )
-            seed = np.ones_like(self._data)
-        else:
-            seed = as_array(grad, "backward(grad)")
-            if seed.shape != self.shape:
-                raise ValueError(f"backward(grad): grad has shape {seed.shape}, expected {self.shape}")
+        seed = np.ones_like(self._data) if grad is None and self._data.size == 1 else _seed(self, grad)
         driver(self, seed)  # graph.backward, or fast.backward when the fast tricks are on
 
     def _backward(self) -> None:
@@ -362,10 +352,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A leaf sharing the data, with no history: no gradient flows back through it."""
-        out = _node(self._data, (), (), None, "")
-        out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
-        out._grad = np.zeros(self._data.shape)
-        return out
+        return constant(self._data, None)
 
     def zero_grad(self) -> None:
         self._grad = np.zeros(self._data.shape)
@@ -373,6 +360,17 @@ class Tensor:
     def __repr__(self) -> str:
         name = f"{self.label}: " if self.label else ""
         return f"Tensor({name}shape={self.shape}, data={_short(self._data)}, grad={_short(self.grad)})"
+
+
+def _seed(root: Tensor, grad: ArrayLike | None) -> np.ndarray:
+    """dL/d(root) for ``root.backward(grad)``: ``grad`` checked to be an array of the root's shape."""
+    if grad is None:
+        raise ValueError(f"backward() starts from a scalar, but this Tensor has shape {root.shape}; "
+                         "reduce it first (e.g. .sum()) or pass grad= an array of that shape")
+    seed = as_array(grad, "backward(grad)")
+    if seed.shape != root.shape:
+        raise ValueError(f"backward(grad): grad has shape {seed.shape}, expected {root.shape}")
+    return seed
 
 
 def _short(a: np.ndarray | None) -> str:
@@ -404,6 +402,14 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     v._mark = None
     v._stamp = EDIT_CLOCK[0]
     return v
+
+
+def constant(data: np.ndarray, label: str | None) -> Tensor:
+    """A leaf holding ``data`` itself: a float64 array already checked (the unroller's X_t, ``detach()``)."""
+    out = _node(data, (), (), None, "")
+    out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
+    out._grad, out.label = np.zeros(data.shape), label
+    return out
 
 
 def _copy(W: Tensor, label: str | None) -> Tensor:
@@ -495,8 +501,11 @@ def _vjp_sum(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
 
 
 def _vjp_mean(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:
+    axis, keepdims = out._ctx  # as "sum", each entry's share 1/n of the entries averaged
     x = out._parents[0]._data
-    return _vjp_sum(g, out, which) * (out._data.size / x.size)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g * (out._data.size / x.size), x.shape).copy()
 
 
 def _vjp_getitem(g: np.ndarray, out: Tensor, which: int) -> np.ndarray:

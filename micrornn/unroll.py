@@ -51,7 +51,7 @@ import numpy as np
 from . import checks, fast
 from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, _is_ids, data_of, grad_of
-from .cells import RNN, Cell, _label_suffix, layer_suffix
+from .cells import RNN, Cell, layer_suffix
 from .flags import flag, positive_int
 from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
@@ -263,7 +263,8 @@ def _layers_step(cell: Cell, be: Any, views: Sequence[Any], states: list[Any], x
 # -- the loop shared by the topologies ---------------------------------------------------------------------
 def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tuple], h0: list[list[Any]] | None,
             batch: int | None, scalar: bool, max_memory: float | None) -> Unrolled:
-    check_memory(rnn, len(inputs), batch, scalar, max_memory, where=topology)
+    checks.fits(rnn, len(inputs), batch, scalar, checks.budget(max_memory, topology, MEMORY_BUDGET), topology,
+                memory_estimate)  # the memory budget (check_memory)
     be = ValueBackend() if scalar else TensorBackend()
     u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
     rec = Recorder(u, be, batch)
@@ -329,7 +330,7 @@ def _start_state(rec: Recorder, given: Any, t: int, layer: int, direction: int) 
     nodes = []
     with timestep(t):
         for name, part in zip(names, given if isinstance(given, tuple) else (given,)):
-            label = f"{name}_{t}{_label_suffix(layer, direction)}"
+            label = f"{name}_{t}{rec.suffix[layer, direction][1]}"
             const = isinstance(part, np.ndarray) and part.dtype != object
             node = be.constant(part, label) if const else be.copy(part, label)
             nodes.append(rec.start(node, t, layer, direction, name))
