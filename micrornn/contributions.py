@@ -27,6 +27,7 @@ a 64 × 64 weight costs what its factors cost, and ``norms()`` never builds the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -288,48 +289,83 @@ def _unbroadcast(G: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _stacked_vjp(G: np.ndarray, node: Tensor, which: int, parent: Tensor) -> list[tuple]:
-    """What parent ``which`` of ``node`` receives for the stack G: [(kind, a, b)]; "outer" keeps g and x."""
-    op, pshape = node._op, parent._data.shape
-    if op in _ELEMENTWISE:
-        return [("dense", _unbroadcast(VJP[op](G, node, which), pshape), None)]
-    if op in ("linear", "affine"):
-        # linear: (x, W, b) → which 0, 1, 2; affine: (h, W_h, x, W_x, b) → 0 … 4 (W_x by ids: columns)
-        ps = node._parents
-        if op == "linear":
-            x, W = ps[0], ps[1]
-            role = ("in", "weight", "bias")[which]
-        else:
-            role = {0: "in", 1: "weight", 2: "in", 3: "weight", 4: "bias"}[which]
-            W, x = (ps[1], ps[0]) if which in (0, 1) else (ps[3], ps[2])
-            if which == 3 and node._ctx is not None:  # token ids: column ids of W_x
-                return [("dense", _stacked_columns(G, pshape, node._ctx), None)]
-        if role == "in":
-            return [("dense", G @ W._data, None)]
-        if role == "weight":
-            return [("outer", G, x._data)]
-        return [("dense", _unbroadcast(G, pshape), None)]
-    if op == "embed":
+    """What parent ``which`` of ``node`` receives for the stack G: [(kind, a, b)]; "outer" keeps g and x.
+
+    One rule per op from the table ``STACKED`` (elementwise ops: the engine's own rule, broadcast over the
+    rows); an op with no stacked rule, or a case its rule does not cover, goes one row at a time."""
+    pshape = parent._data.shape
+    if node._op in _ELEMENTWISE:
+        return [("dense", _unbroadcast(VJP[node._op](G, node, which), pshape), None)]
+    rule = STACKED.get(node._op)
+    parts = None if rule is None else rule(G, node, which, pshape)
+    return _row_by_row(G, node, which, pshape) if parts is None else parts
+
+
+def _stacked_linear(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple]:
+    x, W = node._parents[0], node._parents[1]  # linear(x, W, b): which 0, 1, 2
+    return _weighted(G, ("in", "weight", "bias")[which], W, x, pshape)
+
+
+def _stacked_affine(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple]:
+    ps = node._parents  # affine(h, W_h, x, W_x, b): which 0 … 4; W_x read by token ids: its columns
+    if which == 3 and node._ctx is not None:
         return [("dense", _stacked_columns(G, pshape, node._ctx), None)]
-    if op == "@":
-        a, b = node._ctx
-        if a.ndim == 2 and b.ndim == 1:  # W @ h
-            return [("outer", G, b)] if which == 0 else [("dense", G @ a, None)]
-    if op == "[]":
-        index, repeats = node._ctx
-        basic = not repeats and all(isinstance(i, (int, slice, type(Ellipsis), type(None)))
-                                    for i in (index if isinstance(index, tuple) else (index,)))
-        if basic:  # added into the parent's stack in place (an LSTM reads four slices of one z)
-            return [("slice", G, (slice(None), *(index if isinstance(index, tuple) else (index,))))]
-    if op == "concatenate":
-        axis, splits = node._ctx
-        return [("dense", np.split(G, splits, axis=axis + 1 if axis >= 0 else axis)[which], None)]
-    # any other op: one loss row at a time through the engine's own rule (a factored result made dense)
-    rule = VJP[op]
+    W, x = (ps[1], ps[0]) if which in (0, 1) else (ps[3], ps[2])
+    return _weighted(G, {0: "in", 1: "weight", 2: "in", 3: "weight", 4: "bias"}[which], W, x, pshape)
+
+
+def _weighted(G: np.ndarray, role: str, W: Tensor, x: Tensor, pshape: tuple[int, ...]) -> list[tuple]:
+    """``W x + b`` per row: the input receives G W, the weight the rows of G with x (kept as factors)."""
+    if role == "in":
+        return [("dense", G @ W._data, None)]
+    if role == "weight":
+        return [("outer", G, x._data)]
+    return [("dense", _unbroadcast(G, pshape), None)]
+
+
+def _stacked_embed(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple]:
+    return [("dense", _stacked_columns(G, pshape, node._ctx), None)]
+
+
+def _stacked_matmul(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple] | None:
+    a, b = node._ctx
+    if a.ndim == 2 and b.ndim == 1:  # W @ h
+        return [("outer", G, b)] if which == 0 else [("dense", G @ a, None)]
+    return None
+
+
+def _stacked_getitem(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple] | None:
+    index, repeats = node._ctx
+    parts = index if isinstance(index, tuple) else (index,)
+    if repeats or not all(isinstance(i, (int, slice, type(Ellipsis), type(None))) for i in parts):
+        return None
+    return [("slice", G, (slice(None), *parts))]  # added into the parent's stack in place (an LSTM's 4 slices)
+
+
+def _stacked_concatenate(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple]:
+    axis, splits = node._ctx
+    return [("dense", np.split(G, splits, axis=axis + 1 if axis >= 0 else axis)[which], None)]
+
+
+def _row_by_row(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple]:
+    """Any other op: one loss row at a time through the engine's own rule (a factored result made dense)."""
+    rule = VJP[node._op]
     out = np.zeros((len(G), *pshape))
     for r, g in enumerate(G):
         gp = rule(g, node, which)
         out[r] = _engine_unbroadcast(gp.dense() if hasattr(gp, "dense") else np.asarray(gp), pshape)
     return [("dense", out, None)]
+
+
+# op → its rule for a stack of cotangents (one row per loss step); None from a rule: go row by row
+STACKED: dict[str, Callable[[np.ndarray, Tensor, int, tuple[int, ...]], list[tuple] | None]] = {
+    "linear": _stacked_linear,
+    "affine": _stacked_affine,
+    "embed": _stacked_embed,
+    "@": _stacked_matmul,
+    "[]": _stacked_getitem,
+    "concatenate": _stacked_concatenate,
+}
 
 
 def _stacked_columns(G: np.ndarray, pshape: tuple[int, ...], ids: Any) -> np.ndarray:

@@ -108,7 +108,7 @@ def mse(pred: Tensor, target: Tensor | np.ndarray, reduction: str = "mean") -> T
 
 def _mse(pred: Tensor, target: Tensor | np.ndarray) -> Tensor:
     """``mse`` with its arguments checked already (the unroller checks every target up front)."""
-    return ((pred - target) ** 2).mean()
+    return ((pred - target) ** 2).mean()  # drawn as the notes write it: (O_t − Y_t)²
 
 
 def linear(x: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:

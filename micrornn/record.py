@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backends import Node, ParamValue, _flat, _is_ids, _t_of, _vsum, data_of, grad_of
+from .backends import Node, ParamValue, _flat, _is_ids, _t_of, data_of, grad_of
 from .cells import RNN, Cell, layer_suffix
 from .contributions import Contributions, contributions
 from .graph import stale_error, topological_order
@@ -351,7 +351,7 @@ class Recorder:
         if self.cell.bidirectional:  # one direction builds in time order already
             _time_order(self.u)
         if self.losses:
-            total = _vsum(self.losses)
+            total = sum(self.losses[1:], start=self.losses[0])  # L_1 + L_2 + …, left to right
             if len(self.losses) > 1:
                 self.be.label(total, "L")
             self.u.loss = total
