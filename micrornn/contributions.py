@@ -136,18 +136,31 @@ def _outer(g: np.ndarray, x: np.ndarray) -> np.ndarray:
     return g[:, :, None] * x if x.ndim == 1 else np.einsum("rbm,bn->rmn", g, x)
 
 
-def contributions(u: Any, name: str) -> Contributions:
-    """C[i, j] = ∂L_i/∂W_j for the weight ``name`` of the unrolled graph ``u`` (see the module docstring)."""
-    if not isinstance(name, str) or name not in u.copies:
-        raise KeyError(f"contributions(name): name must be one of this graph's parameters "
-                       f"({', '.join(u.copies)}); got {name!r}")
+def contributions(u: Any, name: str, part: str | None = None) -> Contributions:
+    """C[i, j] = ∂L_i/∂W_j for the weight ``name`` of the unrolled graph ``u`` (see the module docstring).
+
+    ``part="encoder"`` (a seq2seq record): the decoder's losses into the copies of the *encoder's* weight
+    ``name``, through the encoder's last state; None (or "decoder") the record's own weights."""
+    if part not in (None, "decoder", "encoder"):
+        raise ValueError(f"contributions(part): part must be None, 'decoder' or 'encoder' (seq2seq), got {part!r}")
+    owner = u
+    if part == "encoder":
+        owner = getattr(u, "encoder", None)
+        if owner is None:
+            raise ValueError(f"contributions(part='encoder'): this {u.topology} graph has no encoder; only a "
+                             "seq2seq record has one")
+    if not isinstance(name, str) or name not in owner.copies:
+        raise KeyError(f"contributions(name): name must be one of the {part or 'graph'}'s parameters "
+                       f"({', '.join(owner.copies)}); got {name!r}")
     if not u.L:
-        raise ValueError("contributions(): this graph has no per-step losses u.L (an encoder's record?)")
+        hint = (" This is a seq2seq encoder's record: ask the decoder's, u.contributions(name, part='encoder')"
+                if u.part == "encoder" else "")
+        raise ValueError(f"contributions(): this graph has no per-step losses u.L.{hint}")
     if any(v._op is None for L in u.L for v in _flat(L)):
         raise RuntimeError("contributions(): the losses were computed under no_grad(), so no graph was recorded "
                            "to sweep; unroll outside the no_grad() block")
-    copies = u.copies[name]
-    leaf = u.leaves[name]
+    copies = owner.copies[name]
+    leaf = owner.leaves[name]
     shape = tuple(np.shape(leaf.data if isinstance(leaf, Tensor) else leaf))
     loss_steps = list(u.steps.get("L", [])) or [None] * len(u.L)
     copy_steps = [_step_of(c) for c in copies]

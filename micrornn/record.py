@@ -177,7 +177,7 @@ class Unrolled:
             for v, g in starts:
                 v.grad = g
 
-    def contributions(self, name: str) -> Contributions:
+    def contributions(self, name: str, part: str | None = None) -> Contributions:
         """C[i, j] = ∂L_i/∂W_j: what loss ``L[i]`` alone sends into copy j of weight ``name`` — signed,
         parameter-shaped, from one stacked reverse sweep that leaves every ``.grad`` as it was. Σ over the
         losses is ``copy_grads(name)``; ``.norms()`` is the lower-triangular heat. See ``micrornn.contributions``.
@@ -186,8 +186,10 @@ class Unrolled:
             >>> u = many_to_many(RNN(2, 3, 2), [[1., 0.], [0., 1.]], [[1., 0.], [0., 1.]])
             >>> float(u.contributions("W_x").norms()[0, 1])   # L_1 cannot reach W^X_2
             0.0
+
+        For a seq2seq record, ``part="encoder"`` gives the decoder's losses into the encoder's copies.
         """
-        return contributions(self, name)
+        return contributions(self, name, part)
 
     def copy_grads(self, name: str) -> list[np.ndarray]:
         """The per-step contributions dL/dW_t, in time order."""

@@ -281,3 +281,37 @@ def test_the_picture_of_a_weight_without_copies_is_refused_in_words(path):
     u = U.one_to_one(RNN(2, 3, 2, seed=0), np.ones(2), 1)  # one step, no context: W^H is never used
     with pytest.raises(ValueError, match="'W_h' has no per-step copies in this graph"):
         plots.contributions(u, "W_h")
+
+
+@settings(max_examples=8, deadline=None)
+@given(cell=st.sampled_from([RNN, LSTM, GRU]), T_enc=st.integers(1, 4), T_dec=st.integers(1, 3),
+       seed=st.integers(0, 50), scalar=st.booleans())
+def test_seq2seq_encoder_contributions_sum_to_the_encoders_grads(cell, T_enc, T_dec, seed, scalar):
+    """part="encoder": the decoder's losses into the encoder's copies, through the last state; the sums
+    are the encoder's copy grads and its weight's grad, on both engines."""
+    rng = np.random.default_rng(seed)
+    enc, dec = cell(2, 3, 2, seed=seed), cell(2, 3, 2, seed=seed + 1)
+    u = U.seq2seq(enc, dec, rng.normal(size=(T_enc, 2)), rng.normal(size=(T_dec, 2)), scalar=scalar)
+    C = {name: u.contributions(name, part="encoder") for name in u.encoder.copies}
+    u.backward()
+    for name, c in C.items():
+        assert c.loss_steps == list(range(T_enc + 1, T_enc + T_dec + 1))
+        assert c.copy_steps and all(1 <= t <= T_enc for t in c.copy_steps)  # each encoder copy precedes each loss
+        per_copy = c.sum(axis=0)
+        for k, g in enumerate(u.encoder.copy_grads(name)):
+            assert close(per_copy[k], g, 1e-10), (name, k)
+        assert close(c.sum(), getattr(enc, name).grad, 1e-10), name
+
+
+def test_seq2seq_part_is_checked_and_the_encoder_record_says_where_to_ask():
+    enc, dec = RNN(2, 3, 2, seed=0), RNN(2, 3, 2, seed=1)
+    u = U.seq2seq(enc, dec, np.ones((3, 2)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="part='encoder'"):
+        u.encoder.contributions("W_h")
+    with pytest.raises(ValueError, match="part must be None, 'decoder' or 'encoder'"):
+        u.contributions("W_h", part="enc")
+    plain = U.many_to_many(RNN(2, 3, 2), np.ones((3, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="only a seq2seq record has one"):
+        plain.contributions("W_h", part="encoder")
+    with pytest.raises(KeyError, match="encoder's parameters"):
+        u.contributions("W_q", part="encoder")
