@@ -296,7 +296,7 @@ def test_seq2seq_encoder_contributions_sum_to_the_encoders_grads(cell, T_enc, T_
     u.backward()
     for name, c in C.items():
         assert c.loss_steps == list(range(T_enc + 1, T_enc + T_dec + 1))
-        assert c.copy_steps and all(1 <= t <= T_enc for t in c.copy_steps)  # each encoder copy precedes each loss
+        assert all(1 <= t <= T_enc for t in c.copy_steps)  # each encoder copy precedes each loss (W^O: none)
         per_copy = c.sum(axis=0)
         for k, g in enumerate(u.encoder.copy_grads(name)):
             assert close(per_copy[k], g, 1e-10), (name, k)
