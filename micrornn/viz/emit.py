@@ -10,6 +10,7 @@ from typing import Any
 import graphviz
 
 from ..record import Role
+from . import explain
 from .heat import _NO_GRAD
 from .labels import _Text
 from .model import _Frame, _Model
@@ -37,7 +38,7 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, _Text], pos: dict[str, tupl
             attrs = {**attrs, "style": "invis"}
         g.edge(tail, head, **attrs)
     if m.scale:
-        g.node("legend", label=m.scale.legend(m.c_path), shape="plain", **c.place("legend"))
+        g.node("legend", label=m.scale.legend(m.c_path, explain.lines(m)), shape="plain", **c.place("legend"))
         g._micrornn_scale = m.scale  # for scale_of(picture): the next picture can be drawn on this scale
     if m.caption:
         g.attr(label=_escaped(m.caption))

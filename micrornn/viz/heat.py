@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .text import _escaped
 
 # viridis (colour-blind safe, dark → light): low gradients dark, high gradients bright
 _VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
@@ -14,6 +17,7 @@ _VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#
 _NO_GRAD = "#e8e8e8"  # the loss does not depend on this node: no gradient at all
 _ZERO_GRAD = "#ffffff"  # the loss depends on it, and the gradient is exactly 0
 _CUT_COLOUR = "#d95f02"  # a context cut: the detached copy that passes no gradient back
+_WRAP = 84  # characters of an explaining line: about the colour bar's width at the legend's font size
 _C_PATH = "#d62728"  # the cell state's path C_{t-1} → C_t: the line that carries the LSTM's gradient
 
 
@@ -51,14 +55,25 @@ class _Heat:
         i = min(len(_VIRIDIS) - 1, max(0, int(round(x * (len(_VIRIDIS) - 1)))))
         return _VIRIDIS[i], ("white" if i < 6 else "black")
 
-    def legend(self, c_path: bool) -> str:
-        """The colour bar with five ticks, 0 and no-gradient, as a Graphviz HTML label."""
+    @staticmethod
+    def legend_height(c_path: bool, explained: Sequence[str] = ()) -> float:
+        """About how tall (inches) ``legend`` is: the bar's three rows, then a line of text per row."""
+        rows = int(c_path) + sum(len(textwrap.wrap(line, _WRAP)) for line in explained)
+        return 0.7 + 0.19 * rows
+
+    def legend(self, c_path: bool, explained: Sequence[str] = ()) -> str:
+        """The colour bar with five ticks, 0 and no-gradient, as a Graphviz HTML label; then the cell state's
+        path (``c_path``) and one line per ``explained`` text (``explain.lines``: |x|, twin biases …)."""
         ticks = np.linspace(self.lo, self.hi, 5)
         cells = "".join(f'<TD BGCOLOR="{self.colour(10**v)[0]}" WIDTH="34"> </TD>' for v in np.linspace(
             self.lo, self.hi, len(_VIRIDIS)))
         labels = "".join(f'<TD COLSPAN="2">{10 ** v:.2g}</TD>' for v in ticks)
         extra = (f'<TR><TD COLSPAN="{len(_VIRIDIS) + 2}" ALIGN="LEFT"><FONT COLOR="{_C_PATH}">━━</FONT> the cell '
                  "state's path: C carries the gradient from step to step</TD></TR>") if c_path else ""
+        # each explaining line wrapped to the bar's width: a wider cell would stretch the bar's colours
+        for line in explained:
+            text = '<BR ALIGN="LEFT"/>'.join(_escaped(part) for part in textwrap.wrap(line, _WRAP))
+            extra += f'<TR><TD COLSPAN="{len(_VIRIDIS) + 2}" ALIGN="LEFT" BALIGN="LEFT">{text}</TD></TR>'
         which = "log scale, shared" if self.shared else "log scale"  # shared: given, the same on other pictures
         return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD COLSPAN="{len(_VIRIDIS)}">'
                 f"<B>|∂L/∂·|</B> ({which})</TD><TD> </TD><TD> </TD></TR><TR>{cells}"

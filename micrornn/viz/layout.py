@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import explain
 from .labels import _Text
 from .model import _Model
 from .nodes import _FOLD, _key
@@ -40,6 +41,25 @@ def _per_line(count: int) -> int:
     return count if count <= 2 else math.ceil(count / 2)
 
 
+class _Hole:
+    """An empty slot in a row of gates: the gate this step lacks (an LSTM's f at t = 1, with no C_0 to
+    forget), as wide as the same gate at another step, so every column shows i, f, g, o in one place."""
+
+    __slots__ = ("like",)
+
+    def __init__(self, like: Any) -> None:
+        self.like = like
+
+
+_SLOTTED = ("gate", "copy")  # boxes that keep one place per name across the columns (a cut, made only at
+# some steps, follows them where it is)
+
+
+def _box(n: Any) -> str:
+    """The key of the box whose size a slot takes: its own, or for a hole the same gate's at another step."""
+    return _key(n.like if type(n) is _Hole else n)
+
+
 Row = tuple  # a row's sort key, from _row_of
 Lines = dict[Row, dict[int, list[list[Any]]]]  # row → step → the lines of boxes it holds there
 
@@ -53,14 +73,15 @@ class _Boxes:
     pos: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def width(self, line: list[Any]) -> float:
-        """The width of boxes side by side."""
-        return sum(self.w[_key(n)] for n in line) + _GAP * (len(line) - 1)
+        """The width of boxes side by side (a hole as wide as the box it stands for)."""
+        return sum(self.w[_box(n)] for n in line) + _GAP * (len(line) - 1)
 
     def place(self, line: list[Any], left: float, y: float) -> None:
-        """Boxes side by side from ``left``, their centres at height ``y``."""
+        """Boxes side by side from ``left``, their centres at height ``y``; a hole only takes its room."""
         for n in line:
-            self.pos[_key(n)] = (left + self.w[_key(n)] / 2, y)
-            left += self.w[_key(n)] + _GAP
+            if type(n) is not _Hole:
+                self.pos[_key(n)] = (left + self.w[_key(n)] / 2, y)
+            left += self.w[_box(n)] + _GAP
 
 
 def _grid(m: _Model, texts: dict[str, _Text]) -> tuple[dict[str, tuple[float, float]], float]:
@@ -78,8 +99,8 @@ def _grid(m: _Model, texts: dict[str, _Text]) -> tuple[dict[str, tuple[float, fl
     for n in totals:  # the total loss L = Σ L_t, above the middle
         boxes.pos[_key(n)] = (span / 2, top + boxes.h[_key(n)] / 2)
     y = _place_params(m, sorted(outside, key=lambda n: rank[id(n)]), spans, span, boxes)
-    if m.scale:
-        boxes.pos["legend"] = (2.6, y - 0.6)
+    if m.scale:  # its top a quarter inch under the parameters, however many lines it explains
+        boxes.pos["legend"] = (2.6, y - 0.25 - m.scale.legend_height(m.c_path, explain.lines(m)) / 2)
     pos = boxes.pos
     return pos, max(span, max((p[0] + boxes.w.get(k, 0) / 2 for k, p in pos.items()), default=0.0))
 
@@ -92,19 +113,56 @@ def _lines(m: _Model, rank: dict[int, tuple[int, int]]) -> Lines:
         if n.t is not None and id(n) not in m.params:
             blocks[n.t][_row_of(m, n)].append(n)
     lines: Lines = defaultdict(dict)
+    slots = _slots(m, blocks, rank)
     for t, rows in blocks.items():
         for r, ns in rows.items():
             ns.sort(key=lambda n: rank[id(n)])
+            if r in slots:  # gates, copies: one place per name in every column, a hole where a step lacks one
+                have = dict(_slotted(m, ns))
+                rest = [n for n in ns if not _has_slot(m, n)]
+                ns = [have[key] if key in have else _Hole(like) for key, like in slots[r]] + rest
             k = _per_line(len(ns))
             lines[r][t] = [ns[i:i + k] for i in range(0, len(ns), k)]
     return lines
+
+
+def _slots(m: _Model, blocks: dict[int, dict[Row, list[Any]]],
+           rank: dict[int, tuple[int, int]]) -> dict[Row, list[tuple[tuple[str, str, int], Any]]]:
+    """Each row of gates or weight copies → the (kind, name) of its boxes in the recorded order (the step
+    with the most boxes first, so an LSTM's t = 1 without f and W^H does not decide it), each with one box
+    of that name for a hole's size."""
+    found: dict[Row, dict[tuple[str, str, int], Any]] = defaultdict(dict)
+    for rows in sorted(blocks.values(), key=lambda rows: -sum(len(ns) for ns in rows.values())):
+        for r, ns in rows.items():
+            for key, n in _slotted(m, sorted(ns, key=lambda n: rank[id(n)])):
+                found[r].setdefault(key, n)
+    return {r: list(names.items()) for r, names in found.items()}
+
+
+def _has_slot(m: _Model, n: Any) -> bool:
+    role = m.roles.get(id(n))
+    return role is not None and role.kind in _SLOTTED
+
+
+def _slotted(m: _Model, ns: list[Any]) -> list[tuple[tuple[str, str, int], Any]]:
+    """The boxes that keep a place, each with its slot: (kind, name, k) for the k-th box of that name in
+    the step (a weight on the Value engine is one box per entry; a hand-built graph's names repeat)."""
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for n in ns:
+        if _has_slot(m, n):
+            role = m.roles[id(n)]
+            k = seen[role.kind, role.name]
+            seen[role.kind, role.name] += 1
+            out.append(((role.kind, role.name, k), n))
+    return out
 
 
 def _row_heights(lines: Lines, h: dict[str, float]) -> tuple[dict[Row, list[float]], float]:
     """The centre height of each line of each row, bottom to top, and the height of them all."""
     y, row_y = 0.0, {}
     for r in sorted(lines):
-        height = max(h[_key(n)] for ls in lines[r].values() for line in ls for n in line)
+        height = max(h[_box(n)] for ls in lines[r].values() for line in ls for n in line)
         count = max(len(ls) for ls in lines[r].values())
         row_y[r] = [y + height / 2 + i * (height + _GAP) for i in range(count)]
         y += count * height + (count - 1) * _GAP + _ROW_GAP
@@ -142,7 +200,7 @@ def _place_block(t: int, rows: dict[Row, list[list[Any]]], row_y: dict[Row, list
             boxes.place(line, x + (width - boxes.width(line)) / 2, ly)
     # an invisible point above the block's top box: the cluster grows up, so its label ("t = 3",
     # "encoder · t = 3") gets a line of its own instead of lying under the top box
-    highest = max(row_y[r][len(ls) - 1] + boxes.h[_key(ls[-1][0])] / 2 for r, ls in rows.items())
+    highest = max(row_y[r][len(ls) - 1] + boxes.h[_box(ls[-1][0])] / 2 for r, ls in rows.items())
     boxes.pos[f"top{t}"] = (x + width / 2, highest + 0.3)
     return width
 

@@ -85,6 +85,7 @@ class _Model:
     # picture, laid out by dot.
     grid: bool
     sums: dict[int, Any]  # a parameter's Σ over all its T copies, for the frames that show every gradient
+    explained: list[str] | None = None  # the legend's explaining lines (viz.explain), made when first asked
 
 
 Keeper = Callable[[str], Callable[[Any], bool]]  # view → which nodes it keeps
