@@ -24,6 +24,7 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 - ``text``: typesetting labels and numbers · ``heat``: the colour scale · ``nodes``: boxes and their DOT names
 - ``source``: what ``draw`` was given · ``edges``: contraction · ``model``: what a picture draws, ``_Frame``
 - ``explain``: the legend's lines that say what |x|, twin biases and a first step without W^H mean
+- ``overlay``: ``view="contributions"``, each copy's bar of what every loss sends it
 - ``labels``: each box's lines · ``layout``: the coarse view's grid · ``emit``: the graphviz.Digraph
 - ``dot``: running Graphviz with a guard · ``picture``: ``draw``
 - ``gif``, ``stepper``: showing frames · ``flow``: the backward captions · ``frames``: the steppers' frames

@@ -15,6 +15,7 @@ from .heat import _NO_GRAD
 from .labels import _Text
 from .model import _Frame, _Model
 from .nodes import _FOLD, _key, _op_key, _Token
+from .overlay import legend_row
 from .text import _FONT, _escaped, _magnitude
 
 # Routing edges around boxes costs about nodes × edges (measured: 75 boxes × 195 edges 1.9 s, 236 × 727
@@ -38,11 +39,20 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, _Text], pos: dict[str, tupl
             attrs = {**attrs, "style": "invis"}
         g.edge(tail, head, **attrs)
     if m.scale:
-        g.node("legend", label=m.scale.legend(m.c_path, explain.lines(m)), shape="plain", **c.place("legend"))
+        label = m.scale.legend(m.c_path, explain.lines(m), _overlay_key(m))
+        g.node("legend", label=label, shape="plain", **c.place("legend"))
         g._micrornn_scale = m.scale  # for scale_of(picture): the next picture can be drawn on this scale
     if m.caption:
         g.attr(label=_escaped(m.caption))
     return g
+
+
+def _overlay_key(m: _Model) -> Callable[[int], str] | None:
+    """view="contributions": the legend row that names the bars' colours, one per loss step."""
+    if m.overlay is None:
+        return None
+    steps = sorted({t for parts in m.overlay.values() for t, _ in parts})
+    return lambda columns: legend_row(steps, columns)
 
 
 def _digraph(m: _Model, max_width: int | None) -> graphviz.Digraph:

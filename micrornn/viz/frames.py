@@ -46,7 +46,7 @@ def backward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads
     budget = _seconds("budget", budget)
     start = time.perf_counter()
     args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
-    _check_draw_args(*args)
+    _check_draw_args(*args, views=("coarse", "ops"))
     captions: list[str] = []
 
     def frames_of(m: _Model) -> list[_Frame]:
@@ -83,7 +83,7 @@ def forward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads:
     budget = _seconds("budget", budget)
     start = time.perf_counter()
     args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
-    _check_draw_args(*args)
+    _check_draw_args(*args, views=("coarse", "ops"))
     plan: list[tuple[Callable[[str], bool], str]] = []
 
     def frames_of(m: _Model) -> list[_Frame]:

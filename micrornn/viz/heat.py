@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +61,7 @@ class _Heat:
         rows = int(c_path) + sum(len(textwrap.wrap(line, _WRAP)) for line in explained)
         return 0.7 + 0.19 * rows
 
-    def legend(self, c_path: bool, explained: Sequence[str] = ()) -> str:
+    def legend(self, c_path: bool, explained: Sequence[str] = (), rows: Callable[[int], str] | None = None) -> str:
         """The colour bar with five ticks, 0 and no-gradient, as a Graphviz HTML label; then the cell state's
         path (``c_path``) and one line per ``explained`` text (``explain.lines``: |x|, twin biases …)."""
         ticks = np.linspace(self.lo, self.hi, 5)
@@ -74,6 +74,8 @@ class _Heat:
         for line in explained:
             text = '<BR ALIGN="LEFT"/>'.join(_escaped(part) for part in textwrap.wrap(line, _WRAP))
             extra += f'<TR><TD COLSPAN="{len(_VIRIDIS) + 2}" ALIGN="LEFT" BALIGN="LEFT">{text}</TD></TR>'
+        if rows is not None:  # more rows of the caller's (the contributions bars' colours), given the width
+            extra += rows(len(_VIRIDIS) + 2)
         which = "log scale, shared" if self.shared else "log scale"  # shared: given, the same on other pictures
         return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1"><TR><TD COLSPAN="{len(_VIRIDIS)}">'
                 f"<B>|∂L/∂·|</B> ({which})</TD><TD> </TD><TD> </TD></TR><TR>{cells}"

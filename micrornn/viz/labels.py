@@ -11,6 +11,7 @@ import numpy as np
 from ..record import Role
 from .model import _Frame, _Model
 from .nodes import _FOLD, _key, _Token
+from .overlay import bar
 from .text import _fmt, _line, _magnitude, _math, _Piece, _plain, _printable, _value
 
 
@@ -123,6 +124,8 @@ def _value_lines(m: _Model, frame: _Frame, n: Any, kind: str) -> list[_Piece]:
         lines.append(_plain(f"data {_value(n.data)}"))
     if m.grads:
         lines.append(_plain("grad " + _grad_text(frame, n, frame.grad(n))))
+    if m.overlay is not None and kind == "copy":  # view="contributions": what each loss sends into W_k
+        lines.append(bar(m.overlay.get(id(n), [])))
     return lines
 
 

@@ -86,6 +86,7 @@ class _Model:
     grid: bool
     sums: dict[int, Any]  # a parameter's Σ over all its T copies, for the frames that show every gradient
     explained: list[str] | None = None  # the legend's explaining lines (viz.explain), made when first asked
+    overlay: dict[int, list[tuple[int, float]]] | None = None  # view="contributions": id(copy) → [(t, ‖C[t,k]‖)]
 
 
 Keeper = Callable[[str], Callable[[Any], bool]]  # view → which nodes it keeps

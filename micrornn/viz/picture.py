@@ -14,16 +14,18 @@ from .heat import _given_scale, _Heat
 from .labels import _Text, _texts
 from .layout import _layout
 from .model import NODE_BUDGET, _every, _Frame, _Model, _model
+from .overlay import contributions_overlay
 from .source import _source
 
-VIEWS = ("coarse", "ops")
+VIEWS = ("coarse", "ops", "contributions")
 MAX_WIDTH = 2000  # pixels at 96 dpi: a slide. Wider pictures fold more steps, then scale down
 
 def _check_draw_args(view: Any, grads: Any, max_steps: Any, heat: Any, node_budget: Any, title: Any,
-                     tokens: Any, max_width: Any) -> None:
-    """A ValueError or TypeError naming the first of ``draw``'s arguments that is not what it should be."""
-    if view is not None and (not isinstance(view, str) or view not in VIEWS):
-        raise ValueError(f"view must be one of {VIEWS} or None (coarse for an Unrolled, ops for an expression), "
+                     tokens: Any, max_width: Any, views: tuple[str, ...] = VIEWS) -> None:
+    """A ValueError or TypeError naming the first of ``draw``'s arguments that is not what it should be
+    (``views``: the views the caller draws; the steppers' frames have no "contributions")."""
+    if view is not None and (not isinstance(view, str) or view not in views):
+        raise ValueError(f"view must be one of {views} or None (coarse for an Unrolled, ops for an expression), "
                          f"got {view!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 2:
         raise ValueError(f"max_steps must be an int ≥ 2 (first and last steps are always drawn), got {max_steps!r}")
@@ -75,12 +77,18 @@ def draw(
         raise TypeError(f"reveal must be a function node → bool or None, got {type(reveal).__name__}")
     args = (view, grads, max_steps, heat, node_budget, title, tokens, max_width)
     _check_draw_args(*args)
-    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or _every, m)], scale=_given_scale(scale))
+    overlay = None
+    if view == "contributions":  # the coarse picture, each copy with its bar of C[t, k] (viz.overlay)
+        overlay = contributions_overlay(obj)
+        args = ("coarse", *args[1:])
+    m, frames, texts, pos = _fit(obj, args, lambda m: [_Frame(reveal or _every, m)], scale=_given_scale(scale),
+                                 overlay=overlay)
     return _emit(m, frames[0], texts[0], pos, max_width)
 
 
 def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
-         width_of: Callable[[_Model], list[_Frame]] | None = None, scale: _Heat | None = None
+         width_of: Callable[[_Model], list[_Frame]] | None = None, scale: _Heat | None = None,
+         overlay: dict[int, list[tuple[int, float]]] | None = None
          ) -> tuple[_Model, list[_Frame], list[dict[str, _Text]], dict[str, tuple[float, float]]]:
     """The model, its frames, their labels (each node as wide as its widest frame) and the positions —
     with more steps folded while the grid is wider than ``max_width``."""
@@ -89,6 +97,7 @@ def _fit(obj: Any, args: tuple, frames_of: Callable[[_Model], list[_Frame]],
     src = _source(obj, tokens)
     while True:
         m = _model(obj, src, view, grads, max_steps, heat, node_budget, title, notes, scale)
+        m.overlay = overlay
         frames = frames_of(m)
         texts = [_texts(m, f) for f in frames]
         widest = _same_sizes(texts, [_texts(m, f) for f in width_of(m)] if width_of else [])
