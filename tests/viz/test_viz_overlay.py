@@ -49,9 +49,9 @@ def test_each_copy_shows_the_share_of_every_loss_that_reaches_it():
 
 
 def test_an_exploding_net_reverses_the_shares():
-    low, high = bar_of(viz.draw(linear(0.5), view="contributions"), linear(0.5).copies["W_h"][0]), None
-    u = linear(1.5)
-    high = bar_of(viz.draw(u, view="contributions"), u.copies["W_h"][0])
+    small, large = linear(0.5), linear(1.5)
+    low = bar_of(viz.draw(small, view="contributions"), small.copies["W_h"][0])
+    high = bar_of(viz.draw(large, view="contributions"), large.copies["W_h"][0])
     assert low[0][1] > low[-1][1] and high[0][1] < high[-1][1]  # w > 1: the far losses dominate
 
 
