@@ -26,6 +26,7 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 - ``labels``: each box's lines · ``layout``: the coarse view's grid · ``emit``: the graphviz.Digraph
 - ``dot``: running Graphviz with a guard · ``picture``: ``draw``
 - ``gif``, ``stepper``: showing frames · ``flow``: the backward captions · ``frames``: the steppers' frames
+- ``paint``: a ``Layout`` drawn by dot once per structure, each frame a patch of its cached SVG
 
 This file only re-exports the public API.
 """
@@ -34,7 +35,9 @@ from .dot import DOT_TIMEOUT, FRAME_BUDGET, DotNotFound, dot_formats, render, to
 from .frames import backward_frames, forward_frames, save_stepper
 from .heat import Scale
 from .model import NODE_BUDGET
+from .paint import Layout, LayoutMismatch
 from .picture import MAX_WIDTH, VIEWS, draw, scale_of
 
 __all__ = ["draw", "scale_of", "Scale", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper",
-           "DotNotFound", "VIEWS", "MAX_WIDTH", "dot_formats", "NODE_BUDGET", "DOT_TIMEOUT", "FRAME_BUDGET"]
+           "Layout", "LayoutMismatch", "DotNotFound", "VIEWS", "MAX_WIDTH", "dot_formats", "NODE_BUDGET",
+           "DOT_TIMEOUT", "FRAME_BUDGET"]
