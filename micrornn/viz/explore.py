@@ -4,7 +4,7 @@
     >>> [s.name for s in ex.sliders], ex.sliders[0].values
     (['w'], [0.8, 0.9, 1.0, 1.1, 1.2])
     >>> frame = ex.frame({"w": 1.1})                          # forward, backward, picture, strip, numbers
-    >>> "ρ(W^H) = 1.1" in frame.numbers
+    >>> "ρ(W<sup>H</sup>) = 1.1 &gt; 1" in frame.numbers
     True
 
 Every move re-runs forward and backward and paints the picture on a ``Layout`` (``viz.paint``) made once
@@ -21,14 +21,19 @@ from __future__ import annotations
 import html
 import itertools
 import math
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .. import files
 from ..record import Unrolled
+from .dot import FRAME_BUDGET, _seconds
 from .heat import _given_scale, _Heat
+from .lesson import page
 from .paint import Layout, LayoutMismatch, Paint
 from .picture import VIEWS
 from .text import _fmt, _magnitude
@@ -37,7 +42,8 @@ CELLS = ("rnn", "lstm", "gru")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
 MAX_T = 1_000  # a live picture past this would cost seconds per move (draw folds it, the unroll does not)
 MAX_VALUES = 201  # values one slider may take
-MAX_LAYOUTS = 16  # structures kept laid out at once (each cost one dot run)
+MAX_LAYOUTS = 16  # structures kept laid out at once (each cost one dot run); also the most a lesson page holds
+MAX_FRAMES = 2_000  # settings a lesson page pre-computes
 INSTALL = "pip install 'micrornn[widgets]'"
 
 
@@ -109,7 +115,7 @@ def builtin(cell: str = "rnn", T: int = 20, w: float = 1.0, activation: str = "i
     else:
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell](1, hidden, 1, seed=seed)
         rnn.W_h.data[...] *= w
-    xs = np.ones((T, 1)) if cell == "rnn" else rng.normal(size=(T, 1))
+    xs = 0.1 * rng.normal(size=(T, 1))  # small inputs: a tanh unit stays off its flat ends, so w shows
     return unroll.many_to_one(rnn, xs, np.array([1.0]))
 
 
@@ -256,6 +262,144 @@ class Explorer:
         return Frame(lay, p, _strip(u, self.scale), _numbers(u, values))
 
 
+    # -- the widget -----------------------------------------------------------------------------------------
+    def widget(self) -> Any:
+        """The live ipywidgets widget: a slider per setting (a menu for choices), the strip, the numbers and
+        the picture, repainted on every move. Needs ipywidgets (``pip install 'micrornn[widgets]'``)."""
+        widgets = _ipywidgets()
+        controls = [widgets.SelectionSlider(options=[(_shown(v), v) for v in s.values], value=s.start,
+                                            description=s.name, continuous_update=True) if s.numeric else
+                    widgets.Dropdown(options=[(str(v), v) for v in s.values], value=s.start, description=s.name)
+                    for s in self.sliders]
+        picture, strip, numbers = widgets.HTML(), widgets.HTML(), widgets.HTML()
+
+        def update(change: Any = None) -> None:
+            f = self.frame({s.name: c.value for s, c in zip(self.sliders, controls)})
+            picture.value, strip.value, numbers.value = f.svg, f.strip, f.numbers
+
+        for c in controls:
+            c.observe(update, names="value")
+        update()
+        box = widgets.VBox([widgets.HBox(controls), widgets.HBox([strip, numbers]), picture])
+        box.controls, box.picture, box.numbers = controls, picture, numbers  # for tests and benchmarks
+        return box
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """In Jupyter: the widget (Jupyter asks every object it shows for this)."""
+        return self.widget()._repr_mimebundle_(**kwargs)
+
+    # -- the lesson page -----------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, grid: dict[str, Sequence[Any]] | None = None, title: str | None = None,
+             budget: float = FRAME_BUDGET) -> os.PathLike:
+        """Write the explorer as one self-contained HTML page that works with no kernel and no network.
+
+        Every setting on ``grid`` is computed now (default: every value of every slider; ``grid={"T": [10,
+        20, 50]}`` picks fewer) and stored as a patch of its layout's SVG. At most 2,000 settings and 16
+        layouts (one per structure: each T is one), and at most ``budget`` seconds (TimeoutError)."""
+        budget = _seconds("budget", budget)
+        axes = self._grid(grid)
+        count = math.prod(len(values) for _, values in axes)
+        if count > MAX_FRAMES:
+            raise ValueError(f"explore.save: the grid has {count:,} settings "
+                             f"({' × '.join(str(len(v)) for _, v in axes)}); at most {MAX_FRAMES:,}: pass grid= "
+                             "with fewer values, e.g. grid={'T': [10, 30, 60]}")
+        start = time.perf_counter()
+        layouts: dict[int, int] = {}  # id(layout) → its index on the page
+        svgs, frames = [], []
+        for combo in itertools.product(*(values for _, values in axes)):
+            f = self.frame(dict(zip((name for name, _ in axes), combo)))
+            if id(f.layout) not in layouts:
+                if len(layouts) >= MAX_LAYOUTS:
+                    raise ValueError(f"explore.save: the grid needs more than {MAX_LAYOUTS} layouts (each T, hidden "
+                                     "size or cell is one); pass grid= with fewer values of those, e.g. "
+                                     "grid={'T': [10, 30, 60]}")
+                layouts[id(f.layout)] = len(svgs)
+                svgs.append(f.layout.template.svg(f.layout.template.base))
+            frames.append([layouts[id(f.layout)], _patch(f), f.strip, f.numbers])
+            if time.perf_counter() - start > budget:
+                raise TimeoutError(f"explore.save: the time budget of {budget:g} s ran out after {len(frames)} of "
+                                   f"{count} settings; pass grid= with fewer values or a larger budget=")
+        sliders = [(name, [_shown(v) for v in values], _nearest(values, s.start))
+                   for (name, values), s in zip(axes, self.sliders)]
+        text = page(title or self._title(), sliders, svgs, frames)
+        target = files.writable_file(files.as_path(path, "explore.save"), "explore.save", make_folders=True)
+        files.atomic_write(target, lambda out: out.write(text.encode("utf-8")), "explore.save")
+        return target
+
+    def _grid(self, grid: dict[str, Sequence[Any]] | None) -> list[tuple[str, list[Any]]]:
+        """Each slider's values on the lesson's grid (checked: known sliders, non-empty lists, buildable)."""
+        grid = dict(grid or {})
+        names = [s.name for s in self.sliders]
+        unknown = set(grid) - set(names)
+        if unknown:
+            raise ValueError(f"explore.save: grid names no slider {sorted(unknown)}; the sliders are {names}")
+        axes = []
+        for s in self.sliders:
+            values = list(grid.get(s.name, s.values))
+            if not values:
+                raise ValueError(f"explore.save: grid[{s.name!r}] is empty; give at least one value")
+            if self.build is None:
+                for v in values:
+                    _check_value(s.name, v)
+            axes.append((s.name, values))
+        return axes
+
+    def _title(self) -> str:
+        what = f"cell = {self.cell}" if self.cell else getattr(self.build, "__name__", "build")
+        return f"micrornn explore: {what}, " + ", ".join(f"{k} = {v}" for k, v in self.fixed.items())
+
+
+def _ipywidgets() -> Any:
+    """The ipywidgets module, or an ImportError that says how to install it."""
+    try:
+        import ipywidgets
+    except ImportError:
+        raise ImportError(f"explore's live widget needs ipywidgets: {INSTALL} (Explorer(...).save('lesson.html') "
+                          "writes the same as an offline page without it)") from None
+    return ipywidgets
+
+
+def explore(build: Callable[..., Unrolled] | None = None, *, cell: str = "rnn", view: str = "coarse",
+            scale: Any = None, **settings: Any) -> Explorer:
+    """A live notebook widget: sliders over a net's settings, its picture, strip and numbers repainted on
+    every move, on one colour scale. ``.save("lesson.html")`` writes the same as an offline page.
+
+        mr.explore(cell="rnn", T=50)                         # drag w from 0.9 to 1.1: vanishing → exploding
+        mr.explore(cell="rnn", T=(1, 60), w=(0.5, 1.5, 0.05), activation=["tanh", "relu", "identity"])
+        mr.explore(lambda T, w: my_unroll(T, w), T=(5, 40), w=(0.5, 1.5, 0.1))   # your own net
+
+    A tuple is a range ((lo, hi) ints, or (lo, hi, step)), a list the choices, another value fixed. The
+    built-in cells are "rnn" (settings T, w, activation, hidden, seed), "lstm" and "gru" (T, w, hidden,
+    seed). Needs ipywidgets: ``pip install 'micrornn[widgets]'``.
+    """
+    _ipywidgets()
+    return Explorer(build, cell=cell, view=view, scale=scale, **settings)
+
+
+def _shown(v: Any) -> str:
+    """A slider's value as its label shows it."""
+    return _fmt(v) if isinstance(v, float) else str(v)
+
+
+def _nearest(values: list[Any], start: Any) -> int:
+    """The index of ``start`` among ``values`` (the nearest one for numbers; else the first)."""
+    if start in values:
+        return values.index(start)
+    numbers = [i for i, v in enumerate(values) if isinstance(v, (int, float))]
+    return min(numbers, key=lambda i: abs(values[i] - start)) if numbers and isinstance(start, (int, float)) else 0
+
+
+def _patch(f: Frame) -> list[Any]:
+    """The frame's slots that differ from its layout's SVG, flat: slot, fill (None: black), text (None: a
+    cell), … — text as the browser reads it (entities resolved)."""
+    out: list[Any] = []
+    for i, (value, base) in enumerate(zip(f.paint.values, f.layout.template.base)):
+        if value != base:
+            fill, content = value
+            out += [i, fill, html.unescape(content) if f.layout.template.slots[i].attrs is not None else None]
+    return out
+
+
 def _structure(u: Unrolled) -> tuple:
     """What decides a picture's layout: the cell, its sizes and options, the topology and T."""
     r = u.rnn
@@ -326,8 +470,8 @@ def _criterion(r: Any) -> str:
         return ('<p class="criterion">The spectral-radius test is the simple RNN\'s; in an LSTM the cell state '
                 "carries the gradient: ∂C<sub>t</sub>/∂C<sub>t−1</sub> = f<sub>t</sub>.</p>")
     rho = float(max(abs(np.linalg.eigvals(W))))
-    verdict = ("< 1: the gradient vanishes going back, at least as fast as ρ<sup>T−k</sup> once f′ ≤ 1"
+    verdict = ("&lt; 1: the gradient vanishes going back, at least as fast as ρ<sup>T−k</sup> once f′ ≤ 1"
                if rho < 1 - 1e-12 else "= 1: the gradient neither fades nor grows through W^H alone"
-               if rho <= 1 + 1e-12 else "> 1: the gradient can explode going back (with f = identity it does, "
+               if rho <= 1 + 1e-12 else "&gt; 1: the gradient can explode going back (with f = identity it does, "
                "as ρ<sup>T−k</sup>)")
-    return f'<p class="criterion">ρ(W^H) = {_fmt(rho)} {verdict}</p>'
+    return f'<p class="criterion">ρ(W<sup>H</sup>) = {_fmt(rho)} {verdict}</p>'
