@@ -36,6 +36,7 @@ from .heat import _given_scale, _Heat
 from .lesson import page
 from .paint import Layout, LayoutMismatch, Paint
 from .picture import VIEWS
+from .source import _source
 from .text import _fmt, _magnitude
 
 CELLS = ("rnn", "lstm", "gru")
@@ -175,6 +176,10 @@ class Explorer:
             settings = {**_defaults(cell), **settings}
         self.cell, self.view, self.max_steps = cell if build is None else None, view, max_steps
         self.build = build
+        if build is None:  # a range's ends first: T=(1, 5000) is "T too large", not "too many values"
+            for k, v in settings.items():
+                for end in v[:2] if isinstance(v, tuple) and len(v) in (2, 3) else ():
+                    _check_value(k, end)
         every = [_slider(k, v) for k, v in settings.items()]
         if build is None:
             for s in every:
@@ -183,6 +188,7 @@ class Explorer:
         self.sliders = [s for s in every if len(s.values) > 1]  # what moves; the rest is fixed
         self.fixed = {s.name: s.start for s in every if len(s.values) == 1}
         self._layouts: dict[tuple, Layout] = {}
+        self._wide: dict[tuple, list[Unrolled]] = {}  # per structure, the nets a layout was too narrow for
         self.scale = self._scale(scale)
 
     # -- building and painting ----------------------------------------------------------------------------
@@ -209,7 +215,7 @@ class Explorer:
             return _given_scale(scale)
         logs = []
         for u in self._probes():
-            logs += [math.log10(m) for m in _norms(u) if m > 0 and math.isfinite(m)]
+            logs += [math.log10(m) for m in _gradients(u) if m > 0 and math.isfinite(m)]
         if not logs:
             return None
         return _Heat(min(logs), max(max(logs), min(logs) + 1.0), shared=True)
@@ -255,9 +261,11 @@ class Explorer:
             self._layouts.pop(_structure(u), None)
             lay = self.layout(u, sizes)
             p = lay.paint(u)
-        if not p.fits:  # longer numbers than the layout has room for: one more dot run, with this frame sized in
+        if not p.fits:  # longer numbers than the layout has room for: one more dot run, sized for them too
+            wide = self._wide.setdefault(_structure(u), [])
+            wide.append(u)
             self._layouts.pop(_structure(u), None)
-            lay = self.layout(u, [*sizes, u])
+            lay = self.layout(u, [*self._neighbours(u, values), *wide])
             p = lay.paint(u)
         return Frame(lay, p, _strip(u, self.scale), _numbers(u, values))
 
@@ -304,10 +312,14 @@ class Explorer:
                              f"({' × '.join(str(len(v)) for _, v in axes)}); at most {MAX_FRAMES:,}: pass grid= "
                              "with fewer values, e.g. grid={'T': [10, 30, 60]}")
         start = time.perf_counter()
+        settings = [dict(zip((name for name, _ in axes), combo)) for combo in itertools.product(*(v for _, v in axes))]
+        for values in settings:  # first pass: every layout grows until all its frames' numbers fit
+            self.frame(values)
+            self._within(start, budget, 0, count)
         layouts: dict[int, int] = {}  # id(layout) → its index on the page
         svgs, frames = [], []
-        for combo in itertools.product(*(values for _, values in axes)):
-            f = self.frame(dict(zip((name for name, _ in axes), combo)))
+        for values in settings:
+            f = self.frame(values)
             if id(f.layout) not in layouts:
                 if len(layouts) >= MAX_LAYOUTS:
                     raise ValueError(f"explore.save: the grid needs more than {MAX_LAYOUTS} layouts (each T, hidden "
@@ -316,15 +328,20 @@ class Explorer:
                 layouts[id(f.layout)] = len(svgs)
                 svgs.append(f.layout.template.svg(f.layout.template.base))
             frames.append([layouts[id(f.layout)], _patch(f), f.strip, f.numbers])
-            if time.perf_counter() - start > budget:
-                raise TimeoutError(f"explore.save: the time budget of {budget:g} s ran out after {len(frames)} of "
-                                   f"{count} settings; pass grid= with fewer values or a larger budget=")
+            self._within(start, budget, len(frames), count)
         sliders = [(name, [_shown(v) for v in values], _nearest(values, s.start))
                    for (name, values), s in zip(axes, self.sliders)]
         text = page(title or self._title(), sliders, svgs, frames)
         target = files.writable_file(files.as_path(path, "explore.save"), "explore.save", make_folders=True)
         files.atomic_write(target, lambda out: out.write(text.encode("utf-8")), "explore.save")
         return target
+
+    @staticmethod
+    def _within(start: float, budget: float, made: int, count: int) -> None:
+        """A TimeoutError once ``budget`` seconds have passed since ``start``, saying how far the page got."""
+        if time.perf_counter() - start > budget:
+            raise TimeoutError(f"explore.save: the time budget of {budget:g} s ran out ({made} of {count} settings "
+                               "written); pass grid= with fewer values or a larger budget=")
 
     def _grid(self, grid: dict[str, Sequence[Any]] | None) -> list[tuple[str, list[Any]]]:
         """Each slider's values on the lesson's grid (checked: known sliders, non-empty lists, buildable)."""
@@ -410,6 +427,13 @@ def _structure(u: Unrolled) -> tuple:
 def _title(u: Unrolled) -> str:
     """The picture's title, the same for every setting of one structure (the numbers are beside it)."""
     return f"{u.topology.replace('_', '-')}, T = {u.T}, {type(u.rnn).__name__}"
+
+
+def _gradients(u: Unrolled) -> list[float]:
+    """|gradient| of every node the unroller recorded (what the coarse picture draws) and of the parameters."""
+    recorded = [n for n in _source(u, None).nodes if id(n) in u.roles and n.grad is not None]
+    return [_magnitude(n.grad) for n in recorded] + [_magnitude(p.grad) for p in u.rnn.parameters()
+                                                      if p.grad is not None]
 
 
 def _norms(u: Unrolled) -> list[float]:
