@@ -36,7 +36,6 @@ from .heat import _given_scale, _Heat
 from .lesson import page
 from .paint import Layout, LayoutMismatch, Paint
 from .picture import VIEWS
-from .source import _source
 from .text import _fmt, _magnitude
 
 CELLS = ("rnn", "lstm", "gru")
@@ -89,7 +88,9 @@ def _slider(name: str, spec: Any) -> Slider:
 
 def _defaults(cell: str) -> dict[str, Any]:
     """The sliders a built-in net starts with: T, w (W^H's scale) and, for the simple RNN, f."""
-    base: dict[str, Any] = {"T": 20, "w": (0.5, 1.5, 0.05), "hidden": 1 if cell == "rnn" else 3}
+    # w from 0.8 to 1.2: at T = 50, w^(T−1) spans 2e-5 … 8e3, which ten colours tell apart; a wider range
+    # spreads the fixed scale so far that 0.9 and 1.1 would read alike
+    base: dict[str, Any] = {"T": 20, "w": (0.8, 1.2, 0.02), "hidden": 1 if cell == "rnn" else 3}
     if cell == "rnn":
         base["activation"] = "identity"  # the linear net: ∂L/∂H_k = w^(T−k) ∂L/∂H_T exactly
     return base
@@ -99,7 +100,7 @@ def builtin(cell: str = "rnn", T: int = 20, w: float = 1.0, activation: str = "i
             seed: int = 0) -> Unrolled:
     """The nets ``explore(cell=…)`` shows: many-to-one, one input, one output, target 1.
 
-    ``rnn``: W^H = w·Q with Q orthogonal (one unit: W^H = w), so its spectral radius is |w|; ``lstm`` and
+    ``rnn``: W^H = w·Q with Q orthogonal (one unit: W^H = w), so its spectral radius is |w|, and b = 0; ``lstm`` and
     ``gru``: their drawn W^H scaled by w. Inputs are fixed draws (seed 0), so only the sliders change.
 
         >>> u = builtin("rnn", T=3, w=0.5); u.backward()
@@ -113,10 +114,12 @@ def builtin(cell: str = "rnn", T: int = 20, w: float = 1.0, activation: str = "i
         rnn = nn.RNN(1, hidden, 1, activation=activation, seed=seed)
         q, _ = np.linalg.qr(rng.normal(size=(hidden, hidden))) if hidden > 1 else (np.ones((1, 1)), None)
         rnn.W_h.data[...] = w * q
+        rnn.b.data[...] = 0.0  # no bias: H_t stays small, so ∂L/∂O (where the chain starts) is alike for every w
     else:
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell](1, hidden, 1, seed=seed)
         rnn.W_h.data[...] *= w
-    xs = 0.1 * rng.normal(size=(T, 1))  # small inputs: a tanh unit stays off its flat ends, so w shows
+    # small inputs: a tanh unit stays off its flat ends, and the linear net's output (so ∂L/∂O) stays modest
+    xs = 0.01 * rng.normal(size=(T, 1))
     return unroll.many_to_one(rnn, xs, np.array([1.0]))
 
 
@@ -206,7 +209,9 @@ class Explorer:
         return u
 
     def _scale(self, scale: Any) -> _Heat | None:
-        """The colour scale: given, each frame's own ("own"), or fixed over the sliders' extreme values."""
+        """The colour scale: given, each frame's own ("own"), or fixed over ‖∂L/∂H_t‖ at the sliders' extreme
+        values — the lesson's chain; a weight's gradient (Σ_t ∂L/∂H_t H_{t−1}ᵀ grows as w^(2T)) beyond it
+        takes the end colour rather than squeezing the H_t's into two colours."""
         if isinstance(scale, str):
             if scale != "own":
                 raise ValueError(f"explore: scale must be None, 'own', a (lo, hi) range or a viz.Scale, got {scale!r}")
@@ -215,7 +220,7 @@ class Explorer:
             return _given_scale(scale)
         logs = []
         for u in self._probes():
-            logs += [math.log10(m) for m in _gradients(u) if m > 0 and math.isfinite(m)]
+            logs += [math.log10(m) for m in _norms(u) if m > 0 and math.isfinite(m)]
         if not logs:
             return None
         return _Heat(min(logs), max(max(logs), min(logs) + 1.0), shared=True)
@@ -427,13 +432,6 @@ def _structure(u: Unrolled) -> tuple:
 def _title(u: Unrolled) -> str:
     """The picture's title, the same for every setting of one structure (the numbers are beside it)."""
     return f"{u.topology.replace('_', '-')}, T = {u.T}, {type(u.rnn).__name__}"
-
-
-def _gradients(u: Unrolled) -> list[float]:
-    """|gradient| of every node the unroller recorded (what the coarse picture draws) and of the parameters."""
-    recorded = [n for n in _source(u, None).nodes if id(n) in u.roles and n.grad is not None]
-    return [_magnitude(n.grad) for n in recorded] + [_magnitude(p.grad) for p in u.rnn.parameters()
-                                                      if p.grad is not None]
 
 
 def _norms(u: Unrolled) -> list[float]:

@@ -26,6 +26,8 @@ h1 { font-size: 1.2em; margin: 0 0 .5em; }
 .controls .value { min-width: 4em; font-weight: bold; }
 .row { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 .pic svg { max-width: 100%; height: auto; }
+.numbers { max-width: 36em; }
+.numbers p { margin: .2em 0 .5em; }
 .numbers table { border-collapse: collapse; font-size: .9em; }
 .numbers td, .numbers th { border-bottom: 1px solid #ddd; padding: .1em .6em; text-align: right; }
 .numbers .setting { font-weight: bold; margin-bottom: .3em; }

@@ -43,7 +43,7 @@ def test_l3_the_spectral_radius_criterion_and_one_fixed_scale(linear):
     assert linear.scale.shared
     for w in (0.8, 1.0, 1.2):
         norms = E._norms(linear.net({"w": w}))
-        assert lo <= min(norms) and max(norms) <= hi
+        assert lo * (1 - 1e-9) <= min(norms) and max(norms) <= hi * (1 + 1e-9)
     a, b = linear.frame({"w": 0.9}), linear.frame({"w": 1.1})
     assert a.layout is b.layout and a.layout.dot_runs == 1  # one dot run for every w
     legend = a.layout.template.groups["legend"]
@@ -98,7 +98,8 @@ def browser():
 @pytest.mark.skipif(browser() is None, reason="needs Chromium (apt-get install chromium)")
 def test_l4_moving_the_slider_changes_the_numbers_in_a_browser_with_no_network(tmp_path):
     T = 20
-    page = Explorer(cell="rnn", T=T, w=(0.8, 1.2, 0.1)).save(tmp_path / "lesson.html")
+    ex = Explorer(cell="rnn", T=T, w=(0.8, 1.2, 0.1))
+    page = ex.save(tmp_path / "lesson.html")
 
     def shown(address):
         # --proxy-server to a closed port: no request can leave the machine, as on a laptop offline
@@ -106,7 +107,8 @@ def test_l4_moving_the_slider_changes_the_numbers_in_a_browser_with_no_network(t
                               "--proxy-server=127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
                               "--dump-dom", address], capture_output=True, text=True, timeout=120).stdout
         numbers = dom[dom.index('<div class="numbers">'):]
-        svg_texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", dom)]
+        nodes = "".join(re.findall(r'<g id="node\d+" class="node">(.*?)</g>', dom, flags=re.S))
+        svg_texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", nodes)]
         return ratios(numbers), svg_texts
 
     start, start_texts = shown(page.as_uri())  # w starts at 1.0
@@ -114,9 +116,9 @@ def test_l4_moving_the_slider_changes_the_numbers_in_a_browser_with_no_network(t
     assert [p for _, _, p in start] == ["1"] * len(start)
     assert all(r == p == _fmt(1.2 ** (T - k)) for k, r, p in moved)
     assert start_texts != moved_texts  # the picture's numbers were patched too
-    frame = Explorer(cell="rnn", T=T, w=(0.8, 1.2, 0.1)).frame({"w": 1.2})
-    assert moved_texts == [html.unescape(v[1]) for v in frame.paint.values if v[1]][:len(moved_texts)] or \
-        set(html.unescape(v[1]) for v in frame.paint.values if v[1]) <= set(moved_texts)  # what Python painted
+    frame = ex.frame({"w": 1.2})  # on the layout the page holds: the browser shows what Python painted
+    slots = frame.layout.template.slots
+    assert moved_texts == [html.unescape(v[1]) for v, slot in zip(frame.paint.values, slots) if slot.attrs is not None]
 
 
 def test_l3_import_micrornn_stays_light_and_explore_is_there():
