@@ -27,11 +27,14 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 - ``dot``: running Graphviz with a guard · ``picture``: ``draw``
 - ``gif``, ``stepper``: showing frames · ``flow``: the backward captions · ``frames``: the steppers' frames
 - ``paint``: a ``Layout`` drawn by dot once per structure, each frame a patch of its cached SVG
+- ``lesson``: the offline lesson page (one SVG per layout, frames as patches) · ``explore``: sliders over a
+  net, repainted on its layouts (``mr.explore``: the ipywidgets widget, imported only when it is shown)
 
 This file only re-exports the public API.
 """
 
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, DotNotFound, dot_formats, render, to_svg
+from .explore import Explorer  # (mr.explore is the function; viz.explore stays the module)
 from .frames import backward_frames, forward_frames, save_stepper
 from .heat import Scale
 from .model import NODE_BUDGET
@@ -39,5 +42,5 @@ from .paint import Layout, LayoutMismatch
 from .picture import MAX_WIDTH, VIEWS, draw, scale_of
 
 __all__ = ["draw", "scale_of", "Scale", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper",
-           "Layout", "LayoutMismatch", "DotNotFound", "VIEWS", "MAX_WIDTH", "dot_formats", "NODE_BUDGET",
-           "DOT_TIMEOUT", "FRAME_BUDGET"]
+           "Layout", "LayoutMismatch", "Explorer", "DotNotFound", "VIEWS", "MAX_WIDTH", "dot_formats",
+           "NODE_BUDGET", "DOT_TIMEOUT", "FRAME_BUDGET"]
