@@ -51,7 +51,9 @@ class LayoutMismatch(ValueError):
 _COMMENT, _TITLE = re.compile(r"<!--.*?-->\n", re.S), re.compile(r"<title>[^<]*</title>\n")
 _NODE = re.compile(r'(<g id="[^"]*" class="node">\n)<title>([^<]*)</title>\n(.*?)(</g>)', re.S)
 # what a frame repaints in a box: a table cell's background, and each run of text (its colour and its content)
-_SLOT = re.compile(r'<polygon fill="([^"]*)" stroke="transparent"|<text([^>]*?)(?: fill="([^"]*)")?>([^<]*)</text>')
+# (a cell's pen is "transparent"; a Graphviz that writes it as "none" is read alike)
+_SLOT = re.compile(r'<polygon fill="([^"]*)"(?= stroke="(?:transparent|none)")'
+                   r'|<text([^>]*?)(?: fill="([^"]*)")?>([^<]*)</text>')
 _START_X = re.compile(r' text-anchor="start" x="[-\d.]+"')
 _POINTS = re.compile(r'points="([^"]*)"')
 
@@ -72,7 +74,7 @@ class _Slot:
     def write(self, value: Value) -> str:
         fill, content = value
         if self.attrs is None:
-            return f'<polygon fill="{fill}" stroke="transparent"'
+            return f'<polygon fill="{fill}"'
         colour = f' fill="{fill}"' if fill is not None else ""
         return f"<text{self.attrs}{colour}>{content}</text>"
 
@@ -80,10 +82,11 @@ class _Slot:
 class _Template:
     """``dot``'s SVG of a layout as static strings between slots; ``base`` is the painting dot drew.
 
-    Slots are, in document order, every ``polygon[stroke="transparent"]`` and ``text`` inside a node's
-    group: the elements a page's script finds with the selector ``SLOTS`` (the lesson page's patches)."""
+    Slots are, in document order, every cell background (a polygon drawn with a transparent pen) and
+    ``text`` inside a node's group: the elements a page's script finds with the selector ``SLOTS`` (the
+    lesson page's patches)."""
 
-    SLOTS = 'g.node polygon[stroke="transparent"], g.node text'
+    SLOTS = 'g.node polygon[stroke="transparent"], g.node polygon[stroke="none"], g.node text'
 
     def __init__(self, svg: str) -> None:
         svg = _COMMENT.sub("", svg[svg.find("<svg"):])  # the XML prolog and DOCTYPE are not valid inside HTML
