@@ -143,6 +143,7 @@ class Frame:
     paint: Paint
     strip: str  # an inline SVG: ‖∂L/∂H_t‖ over t, on the picture's scale
     numbers: str  # HTML: w^(T−k) beside the backprop ratios, the spectral-radius criterion
+    net: Unrolled  # the net it shows, after backward
 
     @property
     def svg(self) -> str:
@@ -228,7 +229,8 @@ class Explorer:
     def _probes(self) -> list[Unrolled]:
         """The nets at the ends of every numeric slider (the other sliders at their start): the extremes."""
         ends = [[s.values[0], s.values[-1]] if s.numeric else [s.start] for s in self.sliders]
-        return [self.net(dict(zip((s.name for s in self.sliders), combo))) for combo in itertools.product(*ends)][:16]
+        combos = itertools.islice(itertools.product(*ends), 16)  # 2^4 corners at most: a few builds, not 2^n
+        return [self.net(dict(zip((s.name for s in self.sliders), combo))) for combo in combos]
 
     def layout(self, u: Unrolled, sizes: Sequence[Unrolled] = ()) -> Layout:
         """The layout of ``u``'s structure: made once (one dot run), then reused for every setting."""
@@ -272,7 +274,7 @@ class Explorer:
             self._layouts.pop(_structure(u), None)
             lay = self.layout(u, [*self._neighbours(u, values), *wide])
             p = lay.paint(u)
-        return Frame(lay, p, _strip(u, self.scale), _numbers(u, values))
+        return Frame(lay, p, _strip(u, self.scale), _numbers(u, values), u)
 
 
     # -- the widget -----------------------------------------------------------------------------------------
@@ -318,8 +320,13 @@ class Explorer:
                              "with fewer values, e.g. grid={'T': [10, 30, 60]}")
         start = time.perf_counter()
         settings = [dict(zip((name for name, _ in axes), combo)) for combo in itertools.product(*(v for _, v in axes))]
+        if self.build is None and math.prod(len(v) for k, v in axes if k in ("T", "hidden")) > MAX_LAYOUTS:
+            raise ValueError(_TOO_MANY)  # each (T, hidden) of a built-in net is a layout: known before any run
+        structures: set[tuple] = set()
         for values in settings:  # first pass: every layout grows until all its frames' numbers fit
-            self.frame(values)
+            structures.add(_structure(self.frame(values).net))
+            if len(structures) > MAX_LAYOUTS:
+                raise ValueError(_TOO_MANY)
             self._within(start, budget, 0, count)
         layouts: dict[int, int] = {}  # id(layout) → its index on the page
         svgs, frames = [], []
@@ -327,9 +334,7 @@ class Explorer:
             f = self.frame(values)
             if id(f.layout) not in layouts:
                 if len(layouts) >= MAX_LAYOUTS:
-                    raise ValueError(f"explore.save: the grid needs more than {MAX_LAYOUTS} layouts (each T, hidden "
-                                     "size or cell is one); pass grid= with fewer values of those, e.g. "
-                                     "grid={'T': [10, 30, 60]}")
+                    raise ValueError(_TOO_MANY)
                 layouts[id(f.layout)] = len(svgs)
                 svgs.append(f.layout.template.svg(f.layout.template.base))
             frames.append([layouts[id(f.layout)], _patch(f), f.strip, f.numbers])
@@ -396,6 +401,10 @@ def explore(build: Callable[..., Unrolled] | None = None, *, cell: str = "rnn", 
     """
     _ipywidgets()
     return Explorer(build, cell=cell, view=view, scale=scale, **settings)
+
+
+_TOO_MANY = (f"explore.save: the grid needs more than {MAX_LAYOUTS} layouts (each T, hidden size or cell is one "
+             "dot run); pass grid= with fewer values of those, e.g. grid={'T': [10, 30, 60]}")
 
 
 def _shown(v: Any) -> str:

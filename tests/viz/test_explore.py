@@ -98,7 +98,7 @@ def browser():
 @pytest.mark.skipif(browser() is None, reason="needs Chromium (apt-get install chromium)")
 def test_l4_moving_the_slider_changes_the_numbers_in_a_browser_with_no_network(tmp_path):
     T = 20
-    ex = Explorer(cell="rnn", T=T, w=(0.8, 1.2, 0.1))
+    ex = Explorer(cell="rnn", T=[6, T], w=(0.8, 1.2, 0.1))  # two layouts: T = 6 and T = 20
     page = ex.save(tmp_path / "lesson.html")
 
     def shown(address):
@@ -107,18 +107,19 @@ def test_l4_moving_the_slider_changes_the_numbers_in_a_browser_with_no_network(t
                               "--proxy-server=127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
                               "--dump-dom", address], capture_output=True, text=True, timeout=120).stdout
         numbers = dom[dom.index('<div class="numbers">'):]
-        nodes = "".join(re.findall(r'<g id="node\d+" class="node">(.*?)</g>', dom, flags=re.S))
-        svg_texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", nodes)]
-        return ratios(numbers), svg_texts
+        pics = re.findall(r'<div class="pic"( hidden="")?>(.*?)</div>', dom, flags=re.S)
+        (picture,) = [svg for hidden, svg in pics if not hidden]  # one layout is shown
+        nodes = "".join(re.findall(r'<g id="node\d+" class="node">(.*?)</g>', picture, flags=re.S))
+        return ratios(numbers), [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", nodes)]
 
-    start, start_texts = shown(page.as_uri())  # w starts at 1.0
-    moved, moved_texts = shown(page.as_uri() + "#w=1.2")
-    assert [p for _, _, p in start] == ["1"] * len(start)
-    assert all(r == p == _fmt(1.2 ** (T - k)) for k, r, p in moved)
-    assert start_texts != moved_texts  # the picture's numbers were patched too
-    frame = ex.frame({"w": 1.2})  # on the layout the page holds: the browser shows what Python painted
+    start, start_texts = shown(page.as_uri())  # T = 6, w = 1.0
+    moved, moved_texts = shown(page.as_uri() + f"#T={T}&w=1.2")
+    assert [k for k, _, _ in start] == [6, 5, 4, 3, 1] and all(p == "1" for _, _, p in start)
+    assert moved[0][0] == T and all(r == p == _fmt(1.2 ** (T - k)) for k, r, p in moved)
+    frame = ex.frame({"T": T, "w": 1.2})  # on the layout the page holds: the browser shows what Python painted
     slots = frame.layout.template.slots
     assert moved_texts == [html.unescape(v[1]) for v, slot in zip(frame.paint.values, slots) if slot.attrs is not None]
+    assert moved_texts != start_texts
 
 
 def test_l3_import_micrornn_stays_light_and_explore_is_there():
