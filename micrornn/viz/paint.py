@@ -19,6 +19,9 @@ byte for byte), given two rules that both follow. A text alone in a coloured cel
 cell's centre (``dot`` centres it by its own estimate of the text's width, which a patch cannot know).
 A label line of several runs (Σ_t ∂L/∂W^H_t = 0.42) is a fixed-size table; in a layout it keeps the
 widest width it has in any frame the layout was sized for, so nothing in it moves when a number changes.
+One thing a patch does not move: with ``scale=None`` each frame has its own colour range, and the legend's
+tick numbers keep the positions dot gave the first frame's (a fixed scale, as ``explore`` uses, has none).
+A Value graph's ops view prints each edge's local derivative: another value is another structure there.
 """
 
 from __future__ import annotations
