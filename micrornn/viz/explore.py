@@ -228,7 +228,7 @@ class Explorer:
 
     def _probes(self) -> list[Unrolled]:
         """The nets at the ends of every numeric slider (the other sliders at their start): the extremes."""
-        ends = [[s.values[0], s.values[-1]] if s.numeric else [s.start] for s in self.sliders]
+        ends = [[min(s.values), max(s.values)] if s.numeric else [s.start] for s in self.sliders]
         combos = itertools.islice(itertools.product(*ends), 16)  # 2^4 corners at most: a few builds, not 2^n
         return [self.net(dict(zip((s.name for s in self.sliders), combo))) for combo in combos]
 
@@ -248,7 +248,7 @@ class Explorer:
         """Nets of ``u``'s structure with one numeric slider at an end: a new layout is sized for their numbers."""
         out = []
         for s in self.sliders:
-            for end in (s.values[0], s.values[-1]) if s.numeric else ():
+            for end in (min(s.values), max(s.values)) if s.numeric else ():
                 v = self.net({**values, s.name: end})
                 if _structure(v) == _structure(u):
                     out.append(v)
