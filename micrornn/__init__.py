@@ -9,7 +9,7 @@
 """
 
 import importlib
-from types import ModuleType
+from typing import Any
 
 from . import data, fast, functional, nn, optim, unroll
 from .gradcheck import gradcheck
@@ -29,11 +29,15 @@ __version__ = "0.1.0"
 _LAZY = ("viz", "plots", "report", "testing", "stepper", "tour", "cli", "interop")
 
 
-def __getattr__(name: str) -> ModuleType:
+def __getattr__(name: str) -> Any:
+    if name == "explore":  # the live widget: mr.explore(cell="rnn", T=50); imports the pictures on first use
+        from .viz.explore import explore
+
+        return explore
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)  # the import also sets it as our attribute
     raise AttributeError(f"module 'micrornn' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "explore"})

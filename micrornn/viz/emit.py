@@ -136,11 +136,16 @@ def _add_clusters(g: graphviz.Digraph, c: _Canvas) -> None:
 def _add_fold(g: graphviz.Digraph, c: _Canvas) -> None:
     """The "… k steps …" node that stands for the folded steps."""
     text = c.texts[_FOLD]
-    rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in text.lines)
     attrs = {"shape": "box", "style": "rounded,dashed", "fontsize": "11", **c.place(_FOLD)}
     if c.pos:
         attrs["width"] = f"{text.width / 72:.2f}"
-    g.node(_FOLD, label=f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>', **attrs)
+    g.node(_FOLD, label=_fold_label(text), **attrs)
+
+
+def _fold_label(text: _Text) -> str:
+    """The fold node's label: its lines, one row each."""
+    rows = "".join(f"<TR><TD>{line}</TD></TR>" for line in text.lines)
+    return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{rows}</TABLE>>'
 
 
 def _splines(nodes: int, edges: int) -> str:

@@ -94,13 +94,17 @@ Keeper = Callable[[str], Callable[[Any], bool]]  # view → which nodes it keeps
 
 def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, max_steps: int = 8,
            heat: bool = True, node_budget: int = NODE_BUDGET, title: str | None = None,
-           notes: Sequence[str] = (), scale: _Heat | None = None) -> _Model:
+           notes: Sequence[str] = (), scale: _Heat | None = None, fold: list[int] | None = None) -> _Model:
     """The model of ``src`` in ``view``: the middle steps folded beyond ``max_steps``, and more of them (an
-    ops view drawn coarse) while it has more than ``node_budget`` boxes; ``notes`` and the caption say so."""
+    ops view drawn coarse) while it has more than ``node_budget`` boxes; ``notes`` and the caption say so.
+    ``fold`` (a layout's folded steps) pins them instead: a repaint folds the steps its layout folded."""
     asked = view if view is not None else ("coarse" if src.roles is not None else "ops")
     roles, keeper = _roles(src, asked)
     notes = list(notes)
-    view, hidden = _within_budget(src, keeper, asked, max_steps, node_budget, notes)
+    if fold is None:
+        view, hidden = _within_budget(src, keeper, asked, max_steps, node_budget, notes)
+    else:
+        view, hidden = asked, list(fold)
     if hidden:
         notes.insert(0, f"steps {hidden[0]}–{hidden[-1]} folded into one node")
     hidden_set = set(hidden)

@@ -29,6 +29,8 @@ def test_f7_the_readme_teaches_each_teacher_topic_with_a_snippet():
 def test_f7_readme_snippets_run(title, blocks, tmp_path, monkeypatch):
     if "import torch" in "".join(blocks):
         pytest.importorskip("torch", reason="the PyTorch bridge is an optional extra: pip install micrornn[torch]")
+    if "mr.explore(" in "".join(blocks):
+        pytest.importorskip("ipywidgets", reason="the explore widget is an extra: pip install micrornn[widgets]")
     monkeypatch.chdir(tmp_path)  # snippets may write files (elman.svg, rnn.npz)
     namespace = {"__name__": "readme"}
     for i, block in enumerate(blocks, start=1):
