@@ -39,12 +39,17 @@ def _emit(m: _Model, frame: _Frame, texts: dict[str, _Text], pos: dict[str, tupl
             attrs = {**attrs, "style": "invis"}
         g.edge(tail, head, **attrs)
     if m.scale:
-        label = m.scale.legend(m.c_path, explain.lines(m), _overlay_key(m))
-        g.node("legend", label=label, shape="plain", **c.place("legend"))
+        g.node("legend", label=_legend_label(m), shape="plain", **c.place("legend"))
         g._micrornn_scale = m.scale  # for scale_of(picture): the next picture can be drawn on this scale
     if m.caption:
         g.attr(label=_escaped(m.caption))
     return g
+
+
+def _legend_label(m: _Model) -> str:
+    """The legend: the colour bar, the cell state's path, the explaining lines, the contributions' colours."""
+    assert m.scale is not None
+    return m.scale.legend(m.c_path, explain.lines(m), _overlay_key(m))
 
 
 def _overlay_key(m: _Model) -> Callable[[int], str] | None:

@@ -35,7 +35,7 @@ from typing import Any
 import graphviz
 
 from .dot import DOT_TIMEOUT, to_svg
-from .emit import _Canvas, _emit, _fold_label
+from .emit import _Canvas, _emit, _fold_label, _legend_label
 from .heat import _given_scale
 from .labels import _Text, _texts
 from .layout import _layout
@@ -299,7 +299,7 @@ class Layout:
         if m.hidden:
             labels[_FOLD] = _fold_label(texts[_FOLD])
         if m.scale:
-            labels["legend"] = m.scale.legend(m.c_path)
+            labels["legend"] = _legend_label(m)
         return labels
 
     def svg(self, obj: Any) -> str:
