@@ -28,6 +28,7 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 - ``labels``: each box's lines · ``layout``: the coarse view's grid · ``emit``: the graphviz.Digraph
 - ``dot``: running Graphviz with a guard · ``picture``: ``draw``
 - ``gif``, ``stepper``: showing frames · ``flow``: the backward captions · ``frames``: the steppers' frames
+- ``compare``: several graphs side by side on one colour scale
 - ``paint``: a ``Layout`` drawn by dot once per structure, each frame a patch of its cached SVG
 - ``lesson``: the offline lesson page (one SVG per layout, frames as patches) · ``explore``: sliders over a
   net, repainted on its layouts (``mr.explore``: the ipywidgets widget, imported only when it is shown)
@@ -35,6 +36,7 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 This file only re-exports the public API.
 """
 
+from .compare import Comparison, compare
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, DotNotFound, dot_formats, render, to_svg
 from .explore import Explorer  # (mr.explore is the function; viz.explore stays the module)
 from .frames import backward_frames, forward_frames, save_stepper
@@ -43,6 +45,7 @@ from .model import NODE_BUDGET
 from .paint import Layout, LayoutMismatch
 from .picture import MAX_WIDTH, VIEWS, draw, scale_of
 
-__all__ = ["draw", "scale_of", "Scale", "render", "to_svg", "backward_frames", "forward_frames", "save_stepper",
+__all__ = ["draw", "scale_of", "Scale", "compare", "Comparison", "render", "to_svg", "backward_frames",
+           "forward_frames", "save_stepper",
            "Layout", "LayoutMismatch", "Explorer", "DotNotFound", "VIEWS", "MAX_WIDTH", "dot_formats",
            "NODE_BUDGET", "DOT_TIMEOUT", "FRAME_BUDGET"]
