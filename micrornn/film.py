@@ -200,7 +200,7 @@ def matrix(recordings: Recording | Mapping[str, Recording], lag: int = 10, path:
         >>> r = Recording("W_h", np.array([0, 10]), contributions=np.array([[[1.0, 3.0]], [[2.0, 2.0]]]),
         ...               loss_steps=np.array([3]), copy_steps=np.array([2, 3]))
         >>> fig = matrix({"RNN": r}, lag=0); fig.axes[0].get_title()
-        'RNN: 25% → 50% beyond lag 0'
+        'RNN: 25.0% → 50.0% beyond lag 0'
         >>> plt.close(fig)
     """
     recordings = _recordings(recordings, "film.matrix")
@@ -219,7 +219,7 @@ def matrix(recordings: Recording | Mapping[str, Recording], lag: int = 10, path:
         ax.axvline(lag + 0.5, color="tab:blue", ls="--", lw=1)
         ax.invert_yaxis()  # training runs down the page, as the frames of a film
         far = r.far_fraction(lag)
-        ax.set_title(f"{name}: {far[0]:.0%} → {far[-1]:.0%} beyond lag {lag}", fontsize=10)
+        ax.set_title(f"{name}: {far[0]:.1%} → {far[-1]:.1%} beyond lag {lag}", fontsize=10)
         ax.set_xlabel("lag t − k (steps back from the loss)")
     axes[0][0].set_ylabel("training step")
     bar = fig.colorbar(image, ax=list(axes[0]), fraction=0.04, extend="min")

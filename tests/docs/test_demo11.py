@@ -48,5 +48,5 @@ def test_demo11_the_lstms_far_lag_share_rises_as_it_learns(quick):
     start, end = n["LSTM: share of ‖C‖ beyond lag 10, first frame"], n["LSTM: share of ‖C‖ beyond lag 10, last frame"]
     assert 0.1 < start < 0.4  # forget gates at σ(2) ≈ 0.88: a quarter of the gradient from beyond lag 10
     assert end > 0.5 and end > 2 * start
-    assert n["LSTM held-out accuracy"] >= 0.95
+    assert n["LSTM held-out accuracy"] >= 0.9
     assert end > 20 * n["RNN: share of ‖C‖ beyond lag 10, last frame"]

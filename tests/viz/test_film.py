@@ -36,7 +36,7 @@ def test_matrix_draws_each_recording_over_training_steps_and_lags(tmp_path):
     fig = film.matrix({"RNN": recording(), "LSTM": recording(seed=1)}, lag=3, path=tmp_path / "m.png")
     assert (tmp_path / "m.png").stat().st_size > 1000
     far = recording().far_fraction(3)
-    assert fig.axes[0].get_title() == f"RNN: {far[0]:.0%} → {far[-1]:.0%} beyond lag 3"
+    assert fig.axes[0].get_title() == f"RNN: {far[0]:.1%} → {far[-1]:.1%} beyond lag 3"
 
 
 @pytest.mark.parametrize("call, error, message", [
