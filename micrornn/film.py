@@ -76,7 +76,7 @@ class Film:
     Every frame is drawn once, when the Film is made, on one matplotlib figure whose lines are repainted."""
 
     def __init__(self, recordings: Recording | Mapping[str, Recording], lag: int = 10,
-                 title: str = "micrornn: learning over time", dpi: int = 80) -> None:
+                 title: str = "micrornn: learning over time", dpi: int = 90) -> None:
         self.recordings = _recordings(recordings, "Film")
         self.lag = _lag(lag, "Film")
         if not isinstance(title, str):
@@ -90,7 +90,7 @@ class Film:
         self.captions = [self._caption(f) for f in range(len(first))]
         self.dpi = dpi
         self.images = self._draw()
-        self.svgs = [_svg(image, dpi) for image in self.images]
+        self.svgs = [_svg(image) for image in self.images]
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -105,7 +105,7 @@ class Film:
             parts.append(f"{name}: {self.far[name][f]:.1%} of ‖C‖ beyond lag {self.lag}{loss}")
         return f"training step {self.steps[f]} — " + "; ".join(parts)
 
-    def _draw(self) -> list[Any]:
+    def _draw(self) -> list[Any]:  # at self.dpi: the page and the GIF share these images
         """Every frame as an RGBA image. The axes, ticks and labels are drawn once; each frame restores that
         background and paints only its lines and labels on it (Agg blitting: milliseconds, not a full draw)."""
         from PIL import Image
@@ -149,11 +149,12 @@ class Film:
         return target
 
 
-def _svg(image: Any, dpi: int) -> str:
-    """A frame as an SVG holding its PNG: the stepper pads and steps SVGs (sized in points, 72 per inch)."""
+def _svg(image: Any) -> str:
+    """A frame as an SVG holding its PNG: the stepper pads and steps SVGs, sized in points. A browser shows
+    1 pt as 4/3 pixel, so the PNG's pixels are given as 3/4 pt each: shown pixel for pixel, never blurred."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    w, h = (f"{n * 72 / dpi:.2f}" for n in image.size)
+    w, h = (f"{n * 0.75:.2f}" for n in image.size)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}">'
             f'<image width="{w}" height="{h}" href="data:image/png;base64,{data}"/></svg>')

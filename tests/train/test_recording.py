@@ -177,3 +177,20 @@ def test_load_refuses_a_file_that_is_not_an_npz_or_claims_too_much(tmp_path):
     assert big.stat().st_size < 2000
     with pytest.raises(ValueError, match=r"claim .* bytes, more than MAX_BYTES"):
         Recording.load(big)
+
+
+def test_the_scalar_engine_records_the_same_frames_as_the_tensor_engine():
+    xs, ys = np.ones((4, 1)), np.zeros(1)
+    films = []
+    for scalar in (False, True):
+        net = RNN(1, 2, 1, seed=0)
+
+        def step(i, net=net, scalar=scalar):
+            net.zero_grad()
+            u = unroll.many_to_one(net, xs, ys, scalar=scalar)
+            u.backward()
+            return u
+
+        films.append(record_training(step, steps=3, update=optim.SGD(net.parameters(), lr=0.1).step))
+    for key in ("loss", "contributions", "state_grad_norms"):
+        assert np.allclose(getattr(films[0], key), getattr(films[1], key), rtol=1e-9), key
