@@ -73,7 +73,8 @@ class Film:
     """The frames of one or more recordings, played side by side: ``_repr_html_`` (inline in Jupyter, with a
     training-step slider), ``save("film.html")`` (an offline page) and ``to_gif("film.gif")``.
 
-    Every frame is drawn once, when the Film is made, on one matplotlib figure whose lines are repainted."""
+    Every frame is drawn once, when the Film is made, on one matplotlib figure whose lines are repainted; at
+    most ``viz.gif.MAX_FRAMES`` (200) frames."""
 
     def __init__(self, recordings: Recording | Mapping[str, Recording], lag: int = 10,
                  title: str = "micrornn: learning over time", dpi: int = 90) -> None:
@@ -85,6 +86,8 @@ class Film:
             raise ValueError(f"Film: dpi must be an int from 24 to 300, got {dpi!r}")
         self.title = title
         first = next(iter(self.recordings.values()))
+        if len(first) > MAX_FRAMES:  # each frame is drawn now: a film nobody steps through should not take minutes
+            raise ValueError(f"Film: {len(first)} frames are more than {MAX_FRAMES}; record with a larger every=")
         self.steps = first.steps.tolist()
         self.far = {name: r.far_fraction(self.lag) for name, r in self.recordings.items()}
         self.captions = [self._caption(f) for f in range(len(first))]
@@ -139,12 +142,9 @@ class Film:
         return target
 
     def to_gif(self, path: str | Path, fps: float = 2.0, loop: int | None = 0) -> Path:
-        """An animated GIF, one frame per recorded step, its caption below (``viz.gif``: one canvas, one palette).
-        At most ``viz.gif.MAX_FRAMES`` frames."""
+        """An animated GIF, one frame per recorded step, its caption below (``viz.gif``: one canvas, one palette)."""
         target = _target(path, "Film.to_gif", ".gif")
         _check_gif_args(fps, loop, self.dpi, MAX_FRAMES, 1)
-        if len(self) > MAX_FRAMES:
-            raise ValueError(f"Film.to_gif: {len(self)} frames are more than {MAX_FRAMES}; record with a larger every=")
         _write_gif(target, self.images, self.captions, self.dpi, fps, loop)
         return target
 

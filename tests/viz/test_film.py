@@ -47,6 +47,7 @@ def test_matrix_draws_each_recording_over_training_steps_and_lags(tmp_path):
     (lambda: film.Film({"a": recording(4), "b": recording(5)}), ValueError, r"same number of frames"),
     (lambda: film.Film(Recording("W_h", np.arange(2), loss=np.ones(2))), ValueError, r"holds no contributions"),
     (lambda: film.matrix(recording(), path="m.txt"), ValueError, r"must end in .png, .svg or .pdf"),
+    (lambda: film.Film(recording(201)), ValueError, r"201 frames are more than 200; record with a larger every="),
 ])
 def test_bad_input_to_the_film_is_named(call, error, message):
     with pytest.raises(error, match=message):
