@@ -56,10 +56,10 @@ def _recordings(recordings: Any, who: str) -> dict[str, Recording]:
         if not isinstance(r, Recording):
             raise TypeError(f"{who}: {name!r} is a {type(r).__name__}, expected a Recording (record_training)")
         r._need("contributions", who)
-    counts = {name: len(r) for name, r in recordings.items()}
-    if len(set(counts.values())) != 1:
-        raise ValueError(f"{who}: the recordings must have the same number of frames to play side by side; "
-                         f"got {counts}")
+    steps = {name: r.steps.tolist() for name, r in recordings.items()}
+    if any(s != next(iter(steps.values())) for s in steps.values()):  # one caption, one slider for all
+        raise ValueError(f"{who}: the recordings must have their frames at the same training steps to play side by "
+                         f"side; got {', '.join(f'{n}: {len(s)} frames' for n, s in steps.items())}")
     return dict(recordings)
 
 
@@ -160,11 +160,11 @@ def _svg(image: Any) -> str:
             f'<image width="{w}" height="{h}" href="data:image/png;base64,{data}"/></svg>')
 
 
-def _target(path: Any, who: str, suffix: str) -> Path:
-    """The file to write, checked before any work (folder exists and is writable, the right suffix)."""
+def _target(path: Any, who: str, *suffixes: str) -> Path:
+    """The file to write, checked before any work (folder exists and is writable, one of the suffixes)."""
     path = files.as_path(path, who)
-    if path.suffix.lower() != suffix:
-        raise ValueError(f"{who} writes a {suffix} file; got {path.name!r}")
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"{who} writes a {' or '.join(suffixes)} file; got {path.name!r}")
     return files.writable_file(path, who)
 
 
@@ -206,9 +206,7 @@ def matrix(recordings: Recording | Mapping[str, Recording], lag: int = 10, path:
     """
     recordings = _recordings(recordings, "film.matrix")
     lag = _lag(lag, "film.matrix")
-    target = None if path is None else _target(path, "film.matrix", Path(str(path)).suffix.lower() or ".png")
-    if target is not None and target.suffix not in (".png", ".svg", ".pdf"):
-        raise ValueError(f"film.matrix: path must end in .png, .svg or .pdf, got {str(path)!r}")
+    target = None if path is None else _target(path, "film.matrix", ".png", ".svg", ".pdf")
     fig, axes = plt.subplots(1, len(recordings), figsize=(4.2 * len(recordings) + 0.8, 3.6), squeeze=False,
                              layout="constrained")
     norm = matplotlib.colors.LogNorm(1e-4, 1.0)
@@ -227,7 +225,8 @@ def matrix(recordings: Recording | Mapping[str, Recording], lag: int = 10, path:
     bar.set_label("share of Σ‖∂L_t/∂W_k‖")
     powers_of_ten(bar.ax)
     if target is not None:
-        files.atomic_write(target, lambda f: fig.savefig(f, format=target.suffix[1:], dpi=110), "film.matrix")
+        files.atomic_write(target, lambda f: fig.savefig(f, format=target.suffix[1:].lower(), dpi=110),
+                           "film.matrix")
     return fig
 
 

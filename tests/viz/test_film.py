@@ -44,9 +44,10 @@ def test_matrix_draws_each_recording_over_training_steps_and_lags(tmp_path):
     (lambda: film.Film({}), TypeError, r"got an empty dict"),
     (lambda: film.Film({"a": 3}), TypeError, r"'a' is a int, expected a Recording"),
     (lambda: film.Film(recording(), lag=-1), ValueError, r"lag must be an int ≥ 0"),
-    (lambda: film.Film({"a": recording(4), "b": recording(5)}), ValueError, r"same number of frames"),
+    (lambda: film.Film({"a": recording(4), "b": recording(5)}), ValueError,
+     r"at the same training steps .*a: 4 frames, b: 5 frames"),
     (lambda: film.Film(Recording("W_h", np.arange(2), loss=np.ones(2))), ValueError, r"holds no contributions"),
-    (lambda: film.matrix(recording(), path="m.txt"), ValueError, r"must end in .png, .svg or .pdf"),
+    (lambda: film.matrix(recording(), path="m.txt"), ValueError, r"writes a .png or .svg or .pdf file; got 'm.txt'"),
     (lambda: film.Film(recording(201)), ValueError, r"201 frames are more than 200; record with a larger every="),
 ])
 def test_bad_input_to_the_film_is_named(call, error, message):
