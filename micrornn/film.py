@@ -139,14 +139,14 @@ class Film:
         target = _target(path, "Film.save", ".html")
         text = page(self.svgs, self.captions, self.title).encode("utf-8")
         files.atomic_write(target, lambda f: f.write(text), "Film.save")
-        return target
+        return files.as_path(path, "Film.save")  # as given (target has its symlinks resolved)
 
     def to_gif(self, path: str | Path, fps: float = 2.0, loop: int | None = 0) -> Path:
         """An animated GIF, one frame per recorded step, its caption below (``viz.gif``: one canvas, one palette)."""
         target = _target(path, "Film.to_gif", ".gif")
         _check_gif_args(fps, loop, self.dpi, MAX_FRAMES, 1)
         _write_gif(target, self.images, self.captions, self.dpi, fps, loop)
-        return target
+        return files.as_path(path, "Film.to_gif")
 
 
 def _svg(image: Any) -> str:
