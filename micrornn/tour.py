@@ -125,10 +125,10 @@ def _one_by_one(demos: list[Path], out: Path, quick: bool) -> Iterator[Run]:
 def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterator[Run]:
     """Run the demos in ``jobs`` worker processes and yield their runs in the notes' order.
 
-    The last demo starts first: later sections train bigger nets (demo 10 is a third of the quick tour), and
-    the others fill the second core meanwhile. Where ``fork`` is safe (Linux, and no other thread here that
-    might hold a lock, as a Jupyter kernel has) a worker starts as a copy of this process with numpy,
-    matplotlib and Graphviz's wrapper already imported; elsewhere it starts afresh and imports them — and
+    The last two demos start first: later sections train bigger nets (demos 10 and 11 are half of the quick
+    tour's CPU), and the others fill the cores as they come free. Where ``fork`` is safe (Linux, and no other
+    thread here that might hold a lock, as a Jupyter kernel has) a worker starts as a copy of this process
+    with numpy, matplotlib and Graphviz's wrapper already imported; elsewhere it starts afresh and imports them — and
     imports the calling script again, which must then keep its own work under ``if __name__ == "__main__":``.
     Values injected with ``report.inject`` reach the workers either way. On an error, or Ctrl-C, the
     workers are stopped at once rather than left to finish their demos."""
@@ -148,7 +148,7 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
     futures = {}  # filled one by one: a Ctrl-C between two submits still stops what was started
     try:
         try:
-            for path in demos[-1:] + demos[:-1]:
+            for path in demos[-2:] + demos[:-2]:
                 futures[path] = pool.submit(_run_in_worker, path, out / path.stem, quick, injected)
         finally:
             if freeze:

@@ -58,9 +58,9 @@ def test_f2_every_demo_runs_as_a_notebook_with_pictures_inline(path, tmp_path, m
     assert last.source.strip().endswith("report") and last.outputs[0].data["text/markdown"].startswith("**")
     written = list((tmp_path / "out").iterdir())
     assert written, "the pictures are written to the injected OUT as well"
-    if path.stem == "09_bptt_worked_example":  # [L] 5: its backward stepper plays inline, not only as a file
+    if path.stem in ("09_bptt_worked_example", "11_learning_over_time"):  # [L] 5: steppers play inline too
         html = [o.data.get("text/html", "") for c in code for o in c.get("outputs", []) if "data" in o]
-        assert any('class="frame"' in h for h in html), "demo 9's stepper is not shown inline"
+        assert any('class="frame"' in h for h in html), f"{path.stem}'s stepper is not shown inline"
 
 
 def test_f2_the_kernel_is_this_interpreter(tmp_path, monkeypatch):
