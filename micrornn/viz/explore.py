@@ -35,7 +35,6 @@ from .dot import FRAME_BUDGET, _seconds
 from .heat import _given_scale, _Heat
 from .lesson import page
 from .paint import Layout, LayoutMismatch, Paint
-from .picture import VIEWS
 from .text import _fmt, _magnitude
 
 CELLS = ("rnn", "lstm", "gru")
@@ -150,6 +149,34 @@ class Frame:
         return self.layout.template.svg(self.paint.values)
 
 
+def _checked_settings(build: Callable[..., Unrolled] | None, cell: str, view: str,
+                      settings: dict[str, Any]) -> dict[str, Any]:
+    """``Explorer``'s arguments checked: a callable ``build`` or a known built-in ``cell`` with its own
+    settings only (the defaults filled in), a known view, and a range's ends in bounds before its values
+    are made (T=(1, 5000) is "T too large", not "too many values")."""
+    if build is not None and not callable(build):
+        raise TypeError(f"explore: the first argument must build an Unrolled from the sliders' values (a "
+                        f"function), got {type(build).__name__}")
+    if view not in ("coarse", "ops"):  # a Layout paints these two (not draw's "contributions" bars)
+        raise ValueError(f"explore: view must be one of ('coarse', 'ops'), got {view!r}")
+    if build is not None:
+        return settings
+    if cell not in CELLS:
+        raise ValueError(f"explore: unknown cell {cell!r}; the built-in nets are {CELLS} (or pass a "
+                         "function that builds an Unrolled)")
+    unknown = set(settings) - {"T", "w", "activation", "hidden", "seed"}
+    if unknown:
+        raise TypeError(f"explore(cell={cell!r}) has no setting {sorted(unknown)}; its settings are T, w, "
+                        "activation (rnn), hidden, seed")
+    if cell != "rnn" and "activation" in settings:
+        raise ValueError(f"explore: activation belongs to the simple RNN, not to cell={cell!r}")
+    settings = {**_defaults(cell), **settings}
+    for k, v in settings.items():
+        for end in v[:2] if isinstance(v, tuple) and len(v) in (2, 3) else ():
+            _check_value(k, end)
+    return settings
+
+
 class Explorer:
     """Sliders over a net's settings and the frame each setting shows (see the module's docstring).
 
@@ -162,28 +189,9 @@ class Explorer:
 
     def __init__(self, build: Callable[..., Unrolled] | None = None, *, cell: str = "rnn", view: str = "coarse",
                  scale: Any = None, max_steps: int = 8, **settings: Any) -> None:
-        if build is not None and not callable(build):
-            raise TypeError(f"explore: the first argument must build an Unrolled from the sliders' values (a "
-                            f"function), got {type(build).__name__}")
-        if view not in VIEWS:
-            raise ValueError(f"explore: view must be one of {VIEWS}, got {view!r}")
-        if build is None:
-            if cell not in CELLS:
-                raise ValueError(f"explore: unknown cell {cell!r}; the built-in nets are {CELLS} (or pass a "
-                                 "function that builds an Unrolled)")
-            unknown = set(settings) - {"T", "w", "activation", "hidden", "seed"}
-            if unknown:
-                raise TypeError(f"explore(cell={cell!r}) has no setting {sorted(unknown)}; its settings are T, w, "
-                                "activation (rnn), hidden, seed")
-            if cell != "rnn" and "activation" in settings:
-                raise ValueError(f"explore: activation belongs to the simple RNN, not to cell={cell!r}")
-            settings = {**_defaults(cell), **settings}
+        settings = _checked_settings(build, cell, view, settings)
         self.cell, self.view, self.max_steps = cell if build is None else None, view, max_steps
         self.build = build
-        if build is None:  # a range's ends first: T=(1, 5000) is "T too large", not "too many values"
-            for k, v in settings.items():
-                for end in v[:2] if isinstance(v, tuple) and len(v) in (2, 3) else ():
-                    _check_value(k, end)
         every = [_slider(k, v) for k, v in settings.items()]
         if build is None:
             for s in every:

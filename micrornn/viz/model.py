@@ -101,12 +101,7 @@ def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, 
     asked = view if view is not None else ("coarse" if src.roles is not None else "ops")
     roles, keeper = _roles(src, asked)
     notes = list(notes)
-    if fold is None:
-        view, hidden = _within_budget(src, keeper, asked, max_steps, node_budget, notes)
-    else:
-        view, hidden = asked, list(fold)
-    if hidden:
-        notes.insert(0, f"steps {hidden[0]}–{hidden[-1]} folded into one node")
+    view, hidden = _folded(src, keeper, asked, max_steps, node_budget, notes, fold)
     hidden_set = set(hidden)
     kept, params, contracted = src.once(("kept", asked, view), lambda: _kept(src, view, keeper(view), roles))
     drawn = [n for n in kept if n.t not in hidden_set or id(n) in params]
@@ -120,6 +115,19 @@ def _model(obj: Any, src: _Source, view: str | None = None, grads: bool = True, 
         m.scale = scale if scale is not None else _scale(m)
     m.caption = " · ".join(dict.fromkeys(x for x in [title if title is not None else src.title, *notes] if x))
     return m
+
+
+def _folded(src: _Source, keeper: Keeper, view: str, max_steps: int, node_budget: int, notes: list[str],
+            fold: list[int] | None) -> tuple[str, list[int]]:
+    """The view drawn and the folded steps: those the budget asks for (``_within_budget``), or a layout's
+    own (``fold``); the first note says which are folded."""
+    if fold is None:
+        view, hidden = _within_budget(src, keeper, view, max_steps, node_budget, notes)
+    else:
+        hidden = list(fold)
+    if hidden:
+        notes.insert(0, f"steps {hidden[0]}–{hidden[-1]} folded into one node")
+    return view, hidden
 
 
 def _scale(m: _Model) -> _Heat | None:

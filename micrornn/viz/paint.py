@@ -224,7 +224,7 @@ class Layout:
                  title: str | None = None, scale: Any = None, sizes: Sequence[Any] = (), room: float = 0.0,
                  splines: str | None = None, timeout: float = DOT_TIMEOUT) -> None:
         args = (view, True, max_steps, True, NODE_BUDGET, title, None, max_width)
-        _check_draw_args(*args)
+        _check_draw_args(*args, views=("coarse", "ops"))  # draw's "contributions" bars are not painted
         if isinstance(room, bool) or not isinstance(room, (int, float)) or not 0 <= room <= 200:
             raise ValueError(f"room must be a number of points from 0 to 200, got {room!r}")
         if splines not in (None, "true", "curved", "line"):
