@@ -86,3 +86,16 @@ class MinimalGRU(Cell):
         f = be.gate("f", be.sigmoid(be.affine(p.W_f, x, p.b_f) + be.affine(p.U_f, h)))
         n = be.tanh(be.affine(p.W_n, x, p.b_n) + be.affine(p.U_n, f * h))
         return (1 - f) * h + f * n
+
+
+def demo_report(quick_tour, name):
+    """One demo's report from the session's quick tour (tests/docs/conftest.py) and its output folder; skipped
+    without Graphviz's dot, as the demos draw."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("dot") is None:
+        pytest.skip("the demo draws with Graphviz's dot")
+    _, _, out, reports = quick_tour
+    return reports[name], out / name

@@ -1,4 +1,5 @@
-"""What the docs tests share: one quick tour for the whole session (test_demos and test_demo10 read its reports)."""
+"""What the docs tests share: one quick tour for the whole session (test_demos, test_demo10 and test_demo11 read
+its reports)."""
 
 import contextlib
 import io
@@ -25,3 +26,4 @@ def quick_tour(tmp_path_factory):
         m.setattr(tour, "write_index", recording)
         code = cli(["tour", "--out", str(out), "--quick"])
     return code, printed.getvalue(), out, reports
+

@@ -2,10 +2,10 @@
 temporal-order problem (Hochreiter & Schmidhuber 1997, experiment 6a) that the RNN cannot learn and the LSTM
 and GRU can. The demo runs in quick mode the way the tour runs it; its report holds the claims."""
 
-import shutil
 
 import numpy as np
 import pytest
+from helpers import demo_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,10 +72,7 @@ def test_g7_temporal_order_rejects_bad_sizes_by_name(call, message):
 @pytest.fixture(scope="module")
 def quick(quick_tour):
     """Demo 10's report from the session's quick tour (conftest.py): run the way the tour runs it."""
-    if shutil.which("dot") is None:
-        pytest.skip("the demo draws with Graphviz's dot")
-    _, _, out, reports = quick_tour
-    return reports["10_lstm"], out / "10_lstm"
+    return demo_report(quick_tour, "10_lstm")
 
 
 def test_g7_demo10_writes_its_pictures(quick):

@@ -3,10 +3,10 @@ at the first and the last frame of a training film, for the tanh RNN and the LST
 problem. The demo runs in quick mode the way the tour runs it (the session's quick tour); its report holds
 the claims."""
 
-import shutil
 
 import numpy as np
 import pytest
+from helpers import demo_report
 
 from micrornn.recording import Recording
 
@@ -15,10 +15,7 @@ pytestmark = [pytest.mark.lesson_lstm, pytest.mark.lesson_tour]  # this file's l
 
 @pytest.fixture(scope="module")
 def quick(quick_tour):
-    if shutil.which("dot") is None:
-        pytest.skip("the tour draws with Graphviz's dot")
-    _, _, out, reports = quick_tour
-    return reports["11_learning_over_time"], out / "11_learning_over_time"
+    return demo_report(quick_tour, "11_learning_over_time")
 
 
 def test_demo11_writes_the_matrix_picture_the_film_page_and_gif_and_a_recording(quick):
