@@ -54,7 +54,8 @@ def _recordings(recordings: Any, who: str) -> dict[str, Recording]:
                         f"got {type(recordings).__name__ if not isinstance(recordings, Mapping) else 'an empty dict'}")
     for name, r in recordings.items():
         if not isinstance(r, Recording):
-            raise TypeError(f"{who}: {name!r} is a {type(r).__name__}, expected a Recording (record_training)")
+            raise TypeError(f"{who}: {name!r} holds an object of type {type(r).__name__}, expected a Recording "
+                            "(record_training)")
         r._need("contributions", who)
     steps = {name: r.steps.tolist() for name, r in recordings.items()}
     if any(s != next(iter(steps.values())) for s in steps.values()):  # one caption, one slider for all
@@ -217,6 +218,7 @@ def matrix(recordings: Recording | Mapping[str, Recording], lag: int = 10, path:
                               np.ma.masked_less_equal(profile, 0.0), cmap=cmap, norm=norm, shading="flat")
         ax.axvline(lag + 0.5, color="tab:blue", ls="--", lw=1)
         ax.invert_yaxis()  # training runs down the page, as the frames of a film
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # training steps are whole
         far = r.far_fraction(lag)
         ax.set_title(f"{name}: {far[0]:.1%} → {far[-1]:.1%} beyond lag {lag}", fontsize=10)
         ax.set_xlabel("lag t − k (steps back from the loss)")

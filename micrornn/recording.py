@@ -126,6 +126,9 @@ class Recording:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the recording to one ``.npz`` file, atomically (as ``Module.save`` writes a checkpoint)."""
+        if Path(os.fspath(path)).suffix.lower() != ".npz":  # load() reads an npz: a .json would be one in disguise
+            raise ValueError(f"Recording.save(path): a recording is one .npz file; expected a path ending in .npz, "
+                             f"got {str(path)!r}")
         arrays = self.arrays()
         size = sum(a.nbytes for a in arrays.values())
         if size > MAX_BYTES:  # load() would refuse it: say so now, not when someone opens it

@@ -13,6 +13,7 @@ healthy one instead of both looking "hot" on scales of their own.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,18 @@ class Comparison:
     def __init__(self, pictures: list[graphviz.Digraph], titles: list[str], scale: _Heat) -> None:
         self.pictures, self.titles, self.scale = pictures, titles, scale
 
+    def __repr__(self) -> str:
+        lo, hi = self.scale.range
+        return f"Comparison({', '.join(self.titles)}; one scale, |∂L/∂·| from {lo:.3g} to {hi:.3g})"
+
     def _repr_html_(self) -> str:
-        cells = "".join(f'<div style="flex:1;min-width:0"><div style="font:bold 14px sans-serif">'
-                        f"{html.escape(title)}</div>{_inline(to_svg(p))}</div>"
+        # each picture at its own size (numbers stay readable), side by side while they fit, else below
+        # each other; a picture wider than the page scrolls inside its panel
+        cells = "".join(f'<div style="flex:0 1 auto;max-width:100%;overflow-x:auto">'
+                        f'<div style="font:bold 14px sans-serif">{html.escape(title)}</div>{_inline(to_svg(p))}</div>'
                         for p, title in zip(self.pictures, self.titles))
         lo, hi = self.scale.range
-        return (f'<div style="display:flex;gap:16px;align-items:flex-start">{cells}</div>'
+        return (f'<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">{cells}</div>'
                 f'<div style="font:12px sans-serif">one colour scale for all: |∂L/∂·| from {lo:.3g} to {hi:.3g}</div>')
 
     def save(self, path: str | Path) -> Path:
@@ -64,14 +71,33 @@ def compare(graphs: Sequence[Any], titles: Sequence[str] | None = None, scale: A
         raise ValueError("compare(graphs): expected a non-empty list of graphs (Unrolled, Tensor or Value)")
     if len(graphs) > MAX_PICTURES:
         raise ValueError(f"compare(graphs): {len(graphs)} graphs; at most {MAX_PICTURES} fit side by side")
-    names = [f"graph {i + 1}" for i in range(len(graphs))] if titles is None else list(titles)
-    if len(names) != len(graphs) or not all(isinstance(t, str) for t in names):
-        raise ValueError(f"compare(titles): expected {len(graphs)} strings, one per graph, got {titles!r}")
+    names = [f"graph {i + 1}" for i in range(len(graphs))] if titles is None else titles
+    if isinstance(names, str) or len(names) != len(graphs) or not all(isinstance(t, str) for t in names):
+        raise ValueError(f"compare(titles): expected a list of {len(graphs)} strings, one per graph, got {titles!r}")
     if "scale" in draw_args or "title" in draw_args:
         raise TypeError("compare(): pass scale= and titles= to compare itself, not as draw arguments")
-    shared = _given_scale(scale) if scale is not None else _union([scale_of(draw(g, **draw_args)) for g in graphs])
-    pictures = [draw(g, title=t, scale=shared, **draw_args) for g, t in zip(graphs, names)]
-    return Comparison(pictures, names, scale_of(pictures[0]))
+    own = [_own_picture(g, i, draw_args) for i, g in enumerate(graphs)]
+    shared = _given_scale(scale) if scale is not None else _union([scale_of(p) for p in own])
+    # one layout for all: the steps that fold (to fit max_width) depend on how wide the numbers print, so
+    # every picture folds down to as few drawn steps as the narrowest-fitting one needed
+    steps = min(_drawn_steps(p) for p in own)
+    args = {**draw_args, "max_steps": max(2, steps)} if steps < draw_args.get("max_steps", 8) else draw_args
+    pictures = [draw(g, title=t, scale=shared, **args) for g, t in zip(graphs, names)]
+    return Comparison(pictures, list(names), scale_of(pictures[0]))
+
+
+def _own_picture(g: Any, i: int, draw_args: dict[str, Any]) -> graphviz.Digraph:
+    """Graph ``i`` drawn on its own, for its scale and its folding; a clear error when it has no gradients."""
+    picture = draw(g, **draw_args)
+    if getattr(picture, "_micrornn_scale", None) is None:
+        raise ValueError(f"compare(graphs): graph {i + 1} has no gradients to colour (call its backward() "
+                         "first, and keep heat=True and grads=True)")
+    return picture
+
+
+def _drawn_steps(picture: graphviz.Digraph) -> int:
+    """How many time steps a picture draws (its clusters "t = …"), the folded ones not counted."""
+    return len(set(re.findall(r'label="(?:encoder · |decoder · )?t = (\d+)"', picture.source))) or 8
 
 
 def _union(scales: list[_Heat]) -> _Heat:

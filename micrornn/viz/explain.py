@@ -81,8 +81,9 @@ def _first_step(m: _Model) -> str:
     if not missing:
         return ""
     state = "H_0 or C_0" if any(r.kind == "C" for r in m.roles.values()) else "H_0"
-    return (f"t = {first} has no {', '.join(missing)}: no h0 was given, so there is no {state} for them to act on "
-            "(the notes' first step)")
+    them = "them" if len(missing) > 1 else "it"
+    return (f"t = {first} has no {', '.join(missing)}: no h0 was given, so there is no {state} for {them} to act "
+            "on (the notes' first step)")
 
 
 def _label(m: _Model, name: str) -> str:

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -177,6 +178,13 @@ def _checked_settings(build: Callable[..., Unrolled] | None, cell: str, view: st
     return settings
 
 
+def _on_slider(s: Any, v: Any) -> bool:
+    """Whether ``v`` is one of slider ``s``'s values (a float within rounding of one)."""
+    if s.numeric and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return any(abs(v - x) <= 1e-9 * max(1.0, abs(x)) for x in s.values)
+    return v in s.values
+
+
 class Explorer:
     """Sliders over a net's settings and the frame each setting shows (see the module's docstring).
 
@@ -235,8 +243,9 @@ class Explorer:
         return _Heat(min(logs), max(max(logs), min(logs) + 1.0), shared=True)
 
     def _probes(self) -> list[Unrolled]:
-        """The nets at the ends of every numeric slider (the other sliders at their start): the extremes."""
-        ends = [[min(s.values), max(s.values)] if s.numeric else [s.start] for s in self.sliders]
+        """The nets at the ends of every numeric slider and at every choice of the others (an activation
+        list: tanh keeps w = 1.5 below 1 where identity explodes): the extremes the scale must span."""
+        ends = [[min(s.values), max(s.values)] if s.numeric else list(s.values) for s in self.sliders]
         combos = itertools.islice(itertools.product(*ends), 16)  # 2^4 corners at most: a few builds, not 2^n
         return [self.net(dict(zip((s.name for s in self.sliders), combo))) for combo in combos]
 
@@ -320,6 +329,8 @@ class Explorer:
         20, 50]}`` picks fewer) and stored as a patch of its layout's SVG. At most 2,000 settings and 16
         layouts (one per structure: each T is one), and at most ``budget`` seconds (TimeoutError)."""
         budget = _seconds("budget", budget)
+        if Path(os.fspath(path)).suffix.lower() not in (".html", ".htm"):
+            raise ValueError(f"explore.save(path): the lesson is an HTML page; expected a .html file, got {path!r}")
         axes = self._grid(grid)
         count = math.prod(len(values) for _, values in axes)
         if count > MAX_FRAMES:
@@ -373,11 +384,19 @@ class Explorer:
             values = list(grid.get(s.name, s.values))
             if not values:
                 raise ValueError(f"explore.save: grid[{s.name!r}] is empty; give at least one value")
+            outside = [v for v in values if not _on_slider(s, v)]
+            if outside:
+                raise ValueError(f"explore.save: grid[{s.name!r}] has {outside}, which the slider does not offer "
+                                 f"(its values run {_shown(s.values[0])} … {_shown(s.values[-1])})")
             if self.build is None:
                 for v in values:
                     _check_value(s.name, v)
             axes.append((s.name, values))
         return axes
+
+    def __repr__(self) -> str:
+        sliders = ", ".join(f"{s.name} ({len(s.values)} values)" for s in self.sliders)
+        return f"Explorer({self._title().removeprefix('micrornn explore: ')}; sliders: {sliders or 'none'})"
 
     def _title(self) -> str:
         what = f"cell = {self.cell}" if self.cell else getattr(self.build, "__name__", "build")
@@ -496,7 +515,7 @@ def _numbers(u: Unrolled, values: dict[str, Any]) -> str:
         power = f"<td>{_fmt(w ** (T - k))}</td>" if linear else ""
         rows.append(f'<tr><td>{k}</td><td class="ratio">{_fmt(ratio)}</td>{power}</tr>')
     head = ("<tr><th>k</th><th>∂L/∂H<sub>k</sub> ÷ ∂L/∂H<sub>T</sub> (backprop)</th><th>w<sup>T−k</sup></th></tr>"
-            if linear else "<tr><th>k</th><th>‖∂L/∂H<sub>k</sub>‖ ÷ ‖∂L/∂H<sub>T</sub>‖</th></tr>")
+            if linear else "<tr><th>k</th><th>|∂L/∂H<sub>k</sub>| ÷ |∂L/∂H<sub>T</sub>|</th></tr>")
     shown = ", ".join(f"{html.escape(str(k))} = {html.escape(str(v))}" for k, v in values.items())
     return (f'<div class="numbers"><div class="setting">{shown}</div>{_criterion(r)}'
             f'<table class="ratios">{head}{"".join(rows)}</table></div>')
@@ -510,7 +529,7 @@ def _criterion(r: Any) -> str:
                 "carries the gradient: ∂C<sub>t</sub>/∂C<sub>t−1</sub> = f<sub>t</sub>.</p>")
     rho = float(max(abs(np.linalg.eigvals(W))))
     verdict = ("&lt; 1: the gradient vanishes going back, at least as fast as ρ<sup>T−k</sup> once f′ ≤ 1"
-               if rho < 1 - 1e-12 else "= 1: the gradient neither fades nor grows through W^H alone"
+               if rho < 1 - 1e-12 else "— the gradient neither fades nor grows through W<sup>H</sup> alone"
                if rho <= 1 + 1e-12 else "&gt; 1: the gradient can explode going back (with f = identity it does, "
                "as ρ<sup>T−k</sup>)")
     return f'<p class="criterion">ρ(W<sup>H</sup>) = {_fmt(rho)} {verdict}</p>'

@@ -103,7 +103,7 @@ def page(title: str, sliders: list[tuple[str, list[str], int]], svgs: list[str],
 <html lang="en"><head><meta charset="utf-8"><title>{_html.escape(title)}</title><style>{_STYLE}</style></head>
 <body data-frame="0"><h1>{_html.escape(title)}</h1>
 <div class="controls">{controls}</div>
-<div class="row"><div><div class="strip-title">‖∂L/∂H<sub>t</sub>‖ over t (log scale, the picture's colours)</div>
+<div class="row"><div><div class="strip-title">|∂L/∂H<sub>t</sub>| over t (log scale, the picture's colours)</div>
 <div class="strip">{first[2]}</div></div><div class="numbers">{first[3]}</div></div>
 {pics}
 <script type="application/json" id="lesson-data">{blob}</script>

@@ -194,3 +194,22 @@ def test_the_scalar_engine_records_the_same_frames_as_the_tensor_engine():
         films.append(record_training(step, steps=3, update=optim.SGD(net.parameters(), lr=0.1).step))
     for key in ("loss", "contributions", "state_grad_norms"):
         assert np.allclose(getattr(films[0], key), getattr(films[1], key), rtol=1e-9), key
+
+
+def test_review_a_recording_is_saved_only_as_npz(tmp_path):
+    """A fresh-eyes review: rec.save("r.json") wrote an npz under a .json name."""
+    import micrornn as mr
+    from micrornn.recording import Recording
+
+    net = mr.nn.RNN(1, 2, 1, seed=0)
+
+    def step(i):
+        u = mr.unroll.many_to_many(net, np.ones((3, 1)), np.zeros((3, 1)))
+        u.backward()
+        return u
+
+    rec = mr.record_training(step, 2, update=lambda: None)
+    for name in ("r.json", "r"):
+        with pytest.raises(ValueError, match="expected a path ending in .npz"):
+            rec.save(tmp_path / name)
+    assert Recording.load(rec.save(tmp_path / "r.npz")).steps.tolist() == rec.steps.tolist()

@@ -143,3 +143,18 @@ def test_l3_without_ipywidgets_the_error_names_the_install_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets now raises ImportError
     with pytest.raises(ImportError, match=r"pip install 'micrornn\[widgets\]'"):
         mr.explore(cell="rnn", T=5)
+
+
+def test_review_the_scale_spans_every_choice_and_the_page_checks_its_grid_and_suffix(tmp_path):
+    """A fresh-eyes review: the scale came from the sliders' ends with a list at its first choice (tanh, where
+    w = 1.5 cannot explode); a grid value the slider does not offer, and a .png path, were written as given."""
+    from micrornn.viz.explore import Explorer
+
+    ex = Explorer(cell="rnn", T=(5, 20), w=(0.5, 1.5, 0.5), activation=["tanh", "identity"])
+    lo, hi = ex.scale.range
+    assert hi > 1e3  # identity at w = 1.5, T = 20: 1.5^19 ≈ 2,200
+    with pytest.raises(ValueError, match=r"grid\['T'\] has \[100\], which the slider does not offer"):
+        ex.save(tmp_path / "g.html", grid={"T": [100]})
+    with pytest.raises(ValueError, match="expected a .html file"):
+        ex.save(tmp_path / "lesson.png")
+    assert "sliders: T (16 values), w (3 values), activation (2 values)" in repr(ex)

@@ -42,7 +42,7 @@ def test_matrix_draws_each_recording_over_training_steps_and_lags(tmp_path):
 @pytest.mark.parametrize("call, error, message", [
     (lambda: film.Film([recording()]), TypeError, r"give a Recording or a dict of them"),
     (lambda: film.Film({}), TypeError, r"got an empty dict"),
-    (lambda: film.Film({"a": 3}), TypeError, r"'a' is a int, expected a Recording"),
+    (lambda: film.Film({"a": 3}), TypeError, r"'a' holds an object of type int, expected a Recording"),
     (lambda: film.Film(recording(), lag=-1), ValueError, r"lag must be an int ≥ 0"),
     (lambda: film.Film({"a": recording(4), "b": recording(5)}), ValueError,
      r"at the same training steps .*a: 4 frames, b: 5 frames"),

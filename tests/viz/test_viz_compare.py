@@ -46,7 +46,8 @@ def test_the_page_holds_both_pictures_and_no_network_reference(tmp_path):
     ([], {}, ValueError, "non-empty list"),
     ("not a list", {}, ValueError, "non-empty list"),
     ([1.0], {}, TypeError, "takes an Unrolled, a Tensor or a Value, got float"),
-    (None, {"titles": ["only one"]}, ValueError, "expected 2 strings"),
+    (None, {"titles": ["only one"]}, ValueError, "expected a list of 2 strings"),
+    (None, {"titles": "ab"}, ValueError, "expected a list of 2 strings"),
     (None, {"title": "x"}, TypeError, "pass scale= and titles= to compare itself"),
 ])
 def test_bad_input_is_refused_by_name(args, kw, error, match):
@@ -60,3 +61,22 @@ def test_too_many_pictures_and_a_bad_path_are_refused(tmp_path):
         viz.compare([linear(0.5)] * 7)
     with pytest.raises(ValueError, match="expected a .html file"):
         viz.compare([linear(0.5)]).save(tmp_path / "c.png")
+
+
+def test_a_graph_without_gradients_is_named():
+    net = mr.nn.RNN(1, 1, 1, seed=0)
+    fresh = mr.unroll.many_to_one(net, np.ones((3, 1)), np.zeros(1))  # no backward()
+    with pytest.raises(ValueError, match="graph 2 has no gradients to colour"):
+        viz.compare([linear(0.5), fresh])
+
+
+def test_the_pictures_fold_alike_whatever_width_their_numbers_print():
+    import re
+
+    def drawn(p):
+        return len(set(re.findall(r'label="t = (\d+)"', p.source)))
+
+    nets = [linear(w, T=8) for w in (0.5, 0.9, 1.1)]
+    for width in (1500, 1800):
+        c = viz.compare(nets, max_width=width)
+        assert len({drawn(p) for p in c.pictures}) == 1, width
