@@ -71,10 +71,18 @@ def _digraph(m: _Model, max_width: int | None) -> graphviz.Digraph:
         "outputorder": "edgesfirst", **size,
         # routed splines avoid the nodes but cost seconds on hundreds of edges: curved ones past a size
         **({"splines": _splines(len(m.drawn), len(m.edges)), "overlap": "true"} if m.grid else
-           {"rankdir": "LR", "nodesep": "0.2", "ranksep": "0.3"})})
+           {"rankdir": _direction(m), "nodesep": "0.2", "ranksep": "0.3"})})
     g.attr("node", fontname=_FONT, fontsize="10", shape="plain")
     g.attr("edge", fontname=_FONT, fontsize="9", color="#555555", arrowsize="0.6")
     return g
+
+
+def _direction(m: _Model) -> str:
+    """dot's rank direction: micrograd's left to right, except for the ops of a gated cell's steps. An LSTM
+    step is a dozen ops deep, so three of them left to right were 6,300 px wide (drawn at a scale of 0.3 on a
+    slide); top to bottom, one step under the other, they are 1,900 px wide."""
+    gated = m.view == "ops" and any(r.kind == "gate" for r in m.roles.values())
+    return "TB" if gated else "LR"
 
 
 @dataclass

@@ -116,3 +116,24 @@ def test_a_long_explaining_line_is_wrapped_so_the_colour_bar_keeps_its_width():
     assert len(rows) == 3 and any('<BR ALIGN="LEFT"/>' in row for row in rows)
     for row in rows:
         assert all(len(html.unescape(part)) <= 84 for part in row.split('<BR ALIGN="LEFT"/>'))
+
+
+@pytest.mark.parametrize("cell", [LSTM, GRU])
+def test_the_ops_view_of_a_gated_net_reads_at_scale_at_least_0_6_on_a_slide(cell):
+    """[L] item 6: an LSTM T = 3 ops picture was 6,300 px wide, drawn at 0.3 of a 2,000 px slide; its steps
+    now run top to bottom. The scale is the one dot applies: MAX_WIDTH over the picture's natural width."""
+    import shutil
+    import subprocess
+
+    if shutil.which("dot") is None:
+        pytest.skip("needs Graphviz's dot")
+    u = U.many_to_one(cell(2, 3, 2, seed=0), np.random.default_rng(0).normal(size=(3, 2)), np.array([1.0, 0.0]))
+    u.backward()
+    g = viz.draw(u, view="ops", max_width=None)
+    plain = subprocess.run(["dot", "-Tplain"], input=g.source.encode(), capture_output=True, check=True,
+                           timeout=120).stdout.decode()
+    width_px = float(plain.split()[2]) * 96
+    assert min(1.0, viz.MAX_WIDTH / width_px) >= 0.6, width_px
+    assert 'rankdir=TB' in g.source
+    assert 'rankdir=LR' in viz.draw(U.many_to_one(RNN(2, 3, 2), np.ones((3, 2)), np.zeros(2)), view="ops",
+                                     grads=False).source  # the simple RNN keeps micrograd's left to right
