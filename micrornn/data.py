@@ -19,7 +19,8 @@ import numpy as np
 from .flags import positive_int
 
 __all__ = ["sentiment", "dna", "zen", "CharVocab", "char_windows", "melodies", "adding_problem", "BLOOD_TYPES",
-           "temporal_order", "temporal_order_windows", "TEMPORAL_SYMBOLS", "TEMPORAL_CLASSES"]
+           "temporal_order", "temporal_order_windows", "TEMPORAL_SYMBOLS", "TEMPORAL_CLASSES", "xor_in_time",
+           "letters_in_time", "LETTERS", "LETTER_FEATURES", "SYLLABLES"]
 
 
 # -- sentiment whose label hinges on negation ----------------------------------------------------------
@@ -241,3 +242,41 @@ def xor_in_time(n: int, rows: int = 1, seed: int = 0) -> tuple[np.ndarray, np.nd
         return a.reshape(rows, T).T
 
     return steps(bits[:-1])[..., None], steps(bits[1:])[..., None], steps(np.arange(1, n + 1) % 3)
+
+
+# -- Elman 1990: letters in time ------------------------------------------------------------------------------
+# Each letter is 6 phonetic features: consonantal, vocalic, interrupted, high, back, voiced (Elman 1990,
+# Table 1). Every consonant is 1 on "consonantal" but b, d, g differ on "high" and "back": a net that knows
+# a consonant comes next can predict the first bit but not which consonant, so its error on "high" stays up.
+LETTER_FEATURES = ("consonantal", "vocalic", "interrupted", "high", "back", "voiced")
+LETTERS = {"b": (1, 0, 1, 0, 0, 1), "d": (1, 0, 1, 1, 0, 1), "g": (1, 0, 1, 0, 1, 1),
+           "a": (0, 1, 0, 0, 1, 1), "i": (0, 1, 0, 1, 0, 1), "u": (0, 1, 0, 1, 1, 1)}
+SYLLABLES = {"b": "ba", "d": "dii", "g": "guuu"}  # each consonant brings its vowel, 1, 2 or 3 times
+
+
+def letters_in_time(n: int, rows: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elman's letter stream: consonants b, d, g in random order, each followed by its vowels (b → ba,
+    d → dii, g → guuu), as next-letter prediction. Inputs (T, rows, 6) are letter t's features, targets
+    (T, rows, 6) letter t + 1's, and ``letter`` (T, rows) is the target letter itself. A consonant comes
+    at random, so its error stays high; its vowels are predictable: the error is a sawtooth. The stream is
+    cut into ``rows`` consecutive pieces of T = n / rows steps (a batch; n must be a multiple of rows).
+
+        >>> xs, ys, letter = letters_in_time(12, rows=2)
+        >>> xs.shape, "".join(letter[:, 0])
+        ((6, 2, 6), 'uuudii')
+        >>> [int(v) for v in ys[0, 0]] == list(LETTERS[letter[0, 0]])
+        True
+    """
+    positive_int(n, "letters_in_time(n)")
+    positive_int(rows, "letters_in_time(rows)")
+    if n % rows:
+        raise ValueError(f"letters_in_time: n = {n} letters do not cut into {rows} rows of equal length")
+    consonants = np.random.default_rng(seed).integers(0, 3, size=n // 2 + 2)  # ≥ 2 letters per consonant
+    stream = "".join(SYLLABLES["bdg"[k]] for k in consonants)[: n + 1]
+    features = np.array([LETTERS[c] for c in stream], dtype=float)
+    T = n // rows
+
+    def steps(a: np.ndarray) -> np.ndarray:  # (n, …) in stream order → (T, rows, …): row r is piece r
+        return a.reshape(rows, T, *a.shape[1:]).swapaxes(0, 1)
+
+    return steps(features[:-1]), steps(features[1:]), steps(np.array(list(stream[1:])))

@@ -55,6 +55,11 @@ def test_02_copy_nets_fail_where_bptt_learns(run):
         errors = [n[f"XOR in time, {net}: error at position {k}"] for k in range(3)]
         assert min(errors[0], errors[1]) > 0.24 and errors[2] < 0.2, (net, errors)  # 0.25: guessing
         assert n[f"XOR in time, {net}: position 2 accuracy"] >= 0.85
+    # Elman 1990, letters in time: the error is high at the (random) consonants, low over their vowels, and
+    # at a consonant the net knows that one comes ("consonantal") but not which ("high", "back")
+    assert n["letters in time: error predicting consonants"] > 4 * n["letters in time: error predicting vowels"]
+    assert n["letters in time: error on 'high' at the consonants"] > 4 * n[
+        "letters in time: error on 'consonantal' at the consonants"]
 
 
 def test_03_one_to_one_formulas(run):

@@ -79,3 +79,36 @@ def test_an_elman_copy_net_predicts_the_xor_bit_and_only_it():
 def test_xor_in_time_refuses_rows_that_do_not_divide_the_stream():
     with pytest.raises(ValueError, match="do not cut into 7 rows"):
         data.xor_in_time(3000, rows=7)
+
+
+def test_an_elman_copy_net_predicts_the_vowels_and_knows_a_consonant_comes_but_not_which():
+    """Elman 1990's letters in time (b → ba, d → dii, g → guuu, 6 phonetic features): the sawtooth."""
+    xs, ys, _ = data.letters_in_time(3000, rows=100, seed=0)
+    tx, ty, letter = data.letters_in_time(3000, rows=30, seed=1)
+    net = Elman(6, 20, 6, seed=0)
+    opt = optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(150):
+        net.zero_grad()
+        unroll.many_to_many(net, xs, ys).backward()
+        opt.step()
+    with mr.no_grad():
+        O = np.stack([o.data for o in unroll.many_to_many(net, tx, ty).O])
+    per_bit = (O - ty) ** 2
+    consonant = np.isin(letter, list("bdg"))
+    assert per_bit.sum(-1)[consonant].mean() > 4 * per_bit.sum(-1)[~consonant].mean()
+    high, consonantal = data.LETTER_FEATURES.index("high"), data.LETTER_FEATURES.index("consonantal")
+    assert per_bit[..., high][consonant].mean() > 4 * per_bit[..., consonantal][consonant].mean()
+    for v in "aiu":  # each vowel, after its consonant, is predicted well
+        assert per_bit.sum(-1)[letter == v].mean() < 0.15, v
+
+
+def test_letters_in_time_is_the_syllables_and_refuses_rows_that_do_not_divide_the_stream():
+    xs, ys, letter = data.letters_in_time(60, rows=1, seed=3)
+    stream = "".join(letter[:, 0])
+    for consonant, syllable in data.SYLLABLES.items():
+        for k in range(len(stream) - len(syllable)):
+            if stream[k] == consonant:
+                assert stream[k:k + len(syllable)] == syllable
+    assert np.array_equal(xs[1:], ys[:-1])  # the input at t + 1 is the target at t
+    with pytest.raises(ValueError, match="do not cut into 7 rows"):
+        data.letters_in_time(3000, rows=7)
