@@ -294,6 +294,8 @@ def _is_weight_copy(node: Tensor) -> bool:
 
 def _unbroadcast(G: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``tensor._unbroadcast`` for a stack: sum G (rows, *broadcast) back to (rows, *shape)."""
+    if G.shape[1:] == shape:  # nothing was broadcast (most ops of a step)
+        return G
     extra = G.ndim - 1 - len(shape)
     if extra:
         G = G.sum(axis=tuple(range(1, 1 + extra)))
