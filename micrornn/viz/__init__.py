@@ -27,9 +27,10 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 - ``overlay``: ``view="contributions"``, each copy's bar of what every loss sends it
 - ``labels``: each box's lines · ``layout``: the coarse view's grid · ``emit``: the graphviz.Digraph
 - ``dot``: running Graphviz with a guard · ``picture``: ``draw``
-- ``gif``, ``stepper``: showing frames · ``flow``: the backward captions · ``frames``: the steppers' frames
 - ``compare``: several graphs side by side on one colour scale
 - ``paint``: a ``Layout`` drawn by dot once per structure, each frame a patch of its cached SVG
+- ``gif``, ``stepper``: showing frames (a stepper patches frames that share a layout: ``paint.frame_svgs``)
+  · ``flow``: the backward captions · ``frames``: the steppers' frames
 - ``lesson``: the offline lesson page (one SVG per layout, frames as patches) · ``explore``: sliders over a
   net, repainted on its layouts (``mr.explore``: the ipywidgets widget, imported only when it is shown)
 

@@ -14,6 +14,7 @@ from .dot import DOT_TIMEOUT, FRAME_BUDGET, _seconds
 from .emit import _emit
 from .flow import _Flow
 from .heat import _given_scale
+from .labels import _pinned, _tables, _Text
 from .model import NODE_BUDGET, _Frame, _Model, _steps
 from .nodes import _FOLD, _key
 from .picture import MAX_WIDTH, _check_draw_args, _fit
@@ -55,6 +56,7 @@ def backward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads
         return [_Frame(shown, m) for shown, _ in plan]
 
     m, frames, texts, pos = _fit(obj, args, frames_of, scale=_given_scale(scale))
+    texts = _tables_alike(texts)
     out = []
     for i, (frame, text, caption) in enumerate(zip(frames, texts, captions)):
         _check_budget(start, budget, i, len(frames), "backward_frames")
@@ -99,6 +101,21 @@ def forward_frames(obj: Any, view: str | None = None, max_steps: int = 8, grads:
         _check_budget(start, budget, i, len(plan), "forward_frames")
         out.append((_emit(m, frames[0], texts[0], pos, max_width, visible=visible), caption))
     _check_budget(start, budget, len(plan), len(plan), "forward_frames")
+    return out
+
+
+def _tables_alike(texts: list[dict[str, _Text]]) -> list[dict[str, _Text]]:
+    """Every frame's line tables as wide as their widest in any frame, so a number that grows moves nothing
+    in its line: the frames differ only in their texts and colours, and a Stepper patches them into frame
+    0's SVG (one dot run) instead of drawing each."""
+    out = [dict(t) for t in texts]
+    for k in texts[0]:
+        widths = [_tables(t[k]) for t in texts]
+        if len({len(w) for w in widths}) != 1:
+            continue
+        widest = [max(column) for column in zip(*widths)]
+        for t in out:
+            t[k] = _pinned(t[k], widest, t[k])
     return out
 
 

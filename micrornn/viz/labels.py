@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -140,3 +141,19 @@ def _fold_lines(m: _Model, frame: _Frame) -> list[_Piece]:
         else:
             lines.append(_line([*what, _plain(" ·", 11)]))
     return lines
+
+
+# -- frames that share a layout --------------------------------------------------------------------------------
+_FIXED = re.compile(r'FIXEDSIZE="TRUE" WIDTH="(\d+)"')
+
+
+def _tables(text: _Text) -> list[int]:
+    """The widths of the fixed-size tables (lines of several runs) in a label, in order."""
+    return [int(w) for line in text.lines for w in _FIXED.findall(line)]
+
+
+def _pinned(text: _Text, widths: list[int], size: _Text) -> _Text:
+    """``text`` in a box of ``size``, its fixed-size tables ``widths`` wide (the layout's: nothing moves)."""
+    left = iter(widths)
+    lines = [_FIXED.sub(lambda m: f'FIXEDSIZE="TRUE" WIDTH="{next(left)}"', line) for line in text.lines]
+    return _Text(lines, size.width, size.height)

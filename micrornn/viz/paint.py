@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ import graphviz
 from .dot import DOT_TIMEOUT, to_svg
 from .emit import _Canvas, _emit, _fold_label, _legend_label
 from .heat import _given_scale
-from .labels import _Text, _texts
+from .labels import _pinned, _tables, _Text, _texts
 from .layout import _layout
 from .model import NODE_BUDGET, _every, _Frame, _Model, _model
 from .nodes import _FOLD, _key
@@ -142,7 +142,6 @@ class _Template:
 # -- a label's paint, as dot will draw it ----------------------------------------------------------------------
 _TAG = re.compile(r"<(/?)(\w+)([^>]*)>|([^<]+)")
 _ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
-_FIXED = re.compile(r'FIXEDSIZE="TRUE" WIDTH="(\d+)"')
 
 
 def _svg_text(run: str) -> str:
@@ -169,18 +168,6 @@ def _label_paint(label: str) -> list[Value]:
         elif tag == "TD" and not closing and (bg := dict(_ATTR.findall(attrs)).get("BGCOLOR")):
             values.append((bg, ""))
     return values
-
-
-def _tables(text: _Text) -> list[int]:
-    """The widths of the fixed-size tables (lines of several runs) in a label, in order."""
-    return [int(w) for line in text.lines for w in _FIXED.findall(line)]
-
-
-def _pinned(text: _Text, widths: list[int], size: _Text) -> _Text:
-    """``text`` in a box of ``size``, its fixed-size tables ``widths`` wide (the layout's: nothing moves)."""
-    left = iter(widths)
-    lines = [_FIXED.sub(lambda m: f'FIXEDSIZE="TRUE" WIDTH="{next(left)}"', line) for line in text.lines]
-    return _Text(lines, size.width, size.height)
 
 
 # -- the layout ------------------------------------------------------------------------------------------------
@@ -326,3 +313,52 @@ class Layout:
             if mine != drawn:
                 raise RuntimeError(f"paint: slot {i} reads {mine!r} from its label but dot drew {drawn!r}: this "
                                    "dot writes SVG differently than micrornn.viz.paint expects")
+
+
+# -- the steppers' frames: one dot run, the other frames patched -------------------------------------------------
+_TABLE_LABEL = re.compile(r"^(\t+)(\S+) \[label=(<<TABLE.*?</TABLE>>)", re.M)  # a box, in a cluster or not
+
+
+def _skeleton(source: str) -> str:
+    """A picture's DOT with its boxes' table labels taken out: what must be equal for a patch to be right."""
+    return _TABLE_LABEL.sub(lambda m: f"{m[1]}{m[2]} [label=", source)
+
+
+def frame_svgs(graphs: Sequence[graphviz.Digraph], render: Callable[[list[graphviz.Digraph]], list[str]]
+               ) -> list[str]:
+    """The SVG of each frame of a stepper, ``dot`` run (``render``) only where a patch cannot be right.
+
+    The frames of ``backward_frames`` share one layout and differ only in their boxes' labels (the numbers,
+    the colours), so frame 0 is drawn and every frame whose DOT is frame 0's but for those labels is a
+    patch of it (``_Template``: texts alone in a coloured cell centred, as on a Layout). Any other frame
+    (another edge, an invisible node of the forward stepper, another structure) goes to ``render``.
+
+        >>> import numpy as np, micrornn as mr
+        >>> u = mr.unroll.many_to_one(mr.nn.RNN(1, 2, 1, seed=0), np.ones((3, 1)), np.array([1.0])); u.backward()
+        >>> graphs = [g for g, _ in mr.viz.backward_frames(u)]
+        >>> runs = []
+        >>> svgs = frame_svgs(graphs, lambda gs: runs.append(len(gs)) or [to_svg(g) for g in gs])
+        >>> len(svgs) == len(graphs), runs                 # one dot run for frame 0, the rest patched
+        (True, [1])
+    """
+    first = render([graphs[0]])[0]
+    template = _Template(first)
+    base = _skeleton(graphs[0].source)
+    out: list[str | None] = [template.svg(template.base)]
+    for g in graphs[1:]:
+        out.append(_patch_frame(template, g) if _skeleton(g.source) == base else None)
+    rest = [g for g, svg in zip(graphs, out) if svg is None]
+    drawn = iter(render(rest) if rest else [])
+    return [svg if svg is not None else next(drawn) for svg in out]
+
+
+def _patch_frame(template: _Template, graph: graphviz.Digraph) -> str | None:
+    """``graph``'s boxes painted into ``template`` (None where a box's cells and texts do not match its slots)."""
+    values = list(template.base)
+    for _, name, label in _TABLE_LABEL.findall(graph.source):
+        slots = template.groups.get(name)
+        painted = _label_paint(label)
+        if slots is None or len(painted) != len(slots):
+            return None
+        values[slots.start:slots.stop] = painted
+    return template.svg(values)

@@ -1,7 +1,9 @@
 """Steppers: step through pictures inline in Jupyter, on an offline HTML page, or as an animated GIF for slides.
 
 A ``Stepper`` is made from frames, a list of (graphviz.Digraph, caption) pairs such as
-``viz.backward_frames(u)`` returns. It runs ``dot`` once per frame and then shows the pictures three ways:
+``viz.backward_frames(u)`` returns. It runs ``dot`` once for frames that share a layout (the backward
+stepper's: the others are patches of frame 0's SVG, ``paint.frame_svgs``), once per frame otherwise, and
+then shows the pictures three ways:
 
 - in a notebook cell it displays itself (``_repr_html_``): buttons, ← → keys, a slider and the caption,
   all inline in the output (SVGs, style, a short script), so no widget server or extension is needed;
@@ -31,6 +33,7 @@ import graphviz
 from .. import files
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, _seconds, to_svg
 from .gif import MAX_FRAMES, MAX_PIXELS, _check_gif_args, _check_gif_size, _png, _write_gif
+from .paint import frame_svgs
 from .text import _printable
 
 __all__ = ["Stepper", "page"]
@@ -176,27 +179,31 @@ def page(svgs: list[str], captions: list[str], title: str) -> str:
 
 
 def _within(graphs: Sequence[graphviz.Digraph], run: Callable[[graphviz.Digraph, float], Any], timeout: float,
-            budget: float, who: str) -> list[Any]:
-    """``run(graph, seconds)`` for each graph: each within ``timeout`` seconds, all within ``budget``."""
-    deadline = time.perf_counter() + budget
+            budget: float, who: str, deadline: float | None = None, done: int = 0, total: int | None = None
+            ) -> list[Any]:
+    """``run(graph, seconds)`` for each graph: each within ``timeout`` seconds, all within ``budget`` (that
+    ends at ``deadline`` when a caller runs its frames in parts: ``done`` of its ``total`` are made)."""
+    deadline = time.perf_counter() + budget if deadline is None else deadline
+    total = len(graphs) if total is None else total
     out = []
     for i, g in enumerate(graphs):
         left = deadline - time.perf_counter()
         if left <= 0:
-            raise TimeoutError(f"{who}: the time budget of {budget:g} s ran out after {i} of {len(graphs)} frames; "
+            raise TimeoutError(f"{who}: the time budget of {budget:g} s ran out after {done + i} of {total} frames; "
                                "make fewer frames (max_steps=) or pass a larger budget=")
         try:
             out.append(run(g, min(timeout, left)))
         except TimeoutError:
             if left >= timeout:
                 raise  # dot's own timeout: its message says which picture
-            raise TimeoutError(f"{who}: the time budget of {budget:g} s ran out in frame {i + 1} of {len(graphs)}; "
+            raise TimeoutError(f"{who}: the time budget of {budget:g} s ran out in frame {done + i + 1} of {total}; "
                                "make fewer frames (max_steps=) or pass a larger budget=") from None
     return out
 
 
 class Stepper:
-    """Pictures to step through, one caption each; ``dot`` runs once per frame, when the Stepper is made.
+    """Pictures to step through, one caption each; ``dot`` runs when the Stepper is made: once for frames
+    that differ only in their boxes' numbers and colours (``backward_frames``), else once per frame.
 
     ``frames`` is a list of (graphviz.Digraph, caption) pairs, as ``viz.backward_frames`` returns. Each
     ``dot`` run stops after ``timeout`` seconds and all of them after ``budget`` (default: viz's
@@ -227,8 +234,15 @@ class Stepper:
         self.graphs = [g for g, _ in frames]
         self.captions = [_printable(c) for _, c in frames]
         self.title = _printable(title)
-        self.svgs: list[str] = _within(self.graphs, lambda g, s: to_svg(g, timeout=s), self.timeout,
-                                       self.budget, "Stepper")
+        # one dot run for the frames that share a layout (backward_frames'), the others' boxes patched in
+        deadline = time.perf_counter() + self.budget
+
+        def render(graphs: list[graphviz.Digraph]) -> list[str]:
+            done = 0 if graphs[0] is self.graphs[0] else len(self.graphs) - len(graphs)  # frame 0, or the rest
+            return _within(graphs, lambda g, s: to_svg(g, timeout=s), self.timeout, self.budget, "Stepper",
+                           deadline, done, len(self.graphs))
+
+        self.svgs: list[str] = frame_svgs(self.graphs, render)
 
     def __len__(self) -> int:
         return len(self.svgs)

@@ -87,3 +87,39 @@ def test_l1_another_structure_is_refused_and_wider_numbers_are_reported():
         layout.paint(net(0.9, T=6))
     assert layout.paint(net(0.9)).fits
     assert not layout.paint(net(1.234567, activation="tanh")).fits  # longer numbers than the layout was sized for
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_l1_a_stepper_runs_dot_once_and_patches_every_frame_it_can(cell, monkeypatch):
+    """[L] item 1 for the steppers: backward_frames share one layout and differ only in their boxes' texts
+    and colours (their line tables pinned alike), so a Stepper draws frame 0 and patches the rest; each
+    patched frame is the SVG dot draws for it (under the layout's rule: a lone text centred in its cell)."""
+    from micrornn.nn import LSTM, RNN
+    from micrornn.viz import stepper as stepper_module
+    from micrornn.viz.paint import _Template
+
+    net = (RNN if cell == "rnn" else LSTM)(2, 3, 2, seed=0)
+    rng = np.random.default_rng(0)
+    u = mr.unroll.many_to_many(net, rng.normal(size=(4, 2)), rng.normal(size=(4, 2)))
+    u.backward()
+    frames = viz.backward_frames(u)
+    runs = []
+    real = stepper_module.to_svg
+    monkeypatch.setattr(stepper_module, "to_svg", lambda g, timeout: runs.append(1) or real(g, timeout=timeout))
+    s = stepper_module.Stepper(frames)
+    assert len(runs) == 1 and len(s.svgs) == len(frames)
+    for svg, (g, _) in zip(s.svgs, frames):
+        fresh = _Template(real(g))
+        assert svg == fresh.svg(fresh.base)
+
+
+def test_l1_the_forward_stepper_draws_each_frame():
+    """Its later steps are invisible boxes: another DOT than frame 0's, so dot draws them (no patch)."""
+    from micrornn.viz.stepper import Stepper
+
+    rng = np.random.default_rng(0)
+    u = mr.unroll.many_to_many(mr.nn.RNN(2, 3, 2, seed=0), rng.normal(size=(3, 2)), rng.normal(size=(3, 2)))
+    u.backward()
+    frames = viz.forward_frames(u)
+    s = Stepper(frames)
+    assert [svg.count('class="node"') for svg in s.svgs] == [viz.to_svg(g).count('class="node"') for g, _ in frames]
