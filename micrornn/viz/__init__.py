@@ -29,8 +29,8 @@ as ``graph``, ``record``, ``tensor``, ``value``; no engine module imports a pict
 - ``dot``: running Graphviz with a guard · ``picture``: ``draw``
 - ``compare``: several graphs side by side on one colour scale
 - ``paint``: a ``Layout`` drawn by dot once per structure, each frame a patch of its cached SVG
-- ``gif``, ``stepper``: showing frames (a stepper patches frames that share a layout: ``paint.frame_svgs``)
-  · ``flow``: the backward captions · ``frames``: the steppers' frames
+- ``gif``: the slide GIF · ``flow``: the backward captions · ``frames``: the steppers' frames
+- ``stepper``: showing frames (patched where they share a layout: ``paint.frame_svgs``), ``save_stepper``
 - ``lesson``: the offline lesson page (one SVG per layout, frames as patches) · ``explore``: sliders over a
   net, repainted on its layouts (``mr.explore``: the ipywidgets widget, imported only when it is shown)
 
@@ -40,11 +40,12 @@ This file only re-exports the public API.
 from .compare import Comparison, compare
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, DotNotFound, dot_formats, render, to_svg
 from .explore import Explorer  # (mr.explore is the function; viz.explore stays the module)
-from .frames import backward_frames, forward_frames, save_stepper
+from .frames import backward_frames, forward_frames
 from .heat import Scale
 from .model import NODE_BUDGET
 from .paint import Layout, LayoutMismatch
 from .picture import MAX_WIDTH, VIEWS, draw, scale_of
+from .stepper import save_stepper
 
 __all__ = ["draw", "scale_of", "Scale", "compare", "Comparison", "render", "to_svg", "backward_frames",
            "forward_frames", "save_stepper",

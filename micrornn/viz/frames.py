@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import graphviz
 
-from .dot import DOT_TIMEOUT, FRAME_BUDGET, _seconds
+from .dot import FRAME_BUDGET, _seconds
 from .emit import _emit
 from .flow import _Flow
 from .heat import _given_scale
@@ -18,7 +17,6 @@ from .labels import _pinned, _tables, _Text
 from .model import NODE_BUDGET, _Frame, _Model, _steps
 from .nodes import _FOLD, _key
 from .picture import MAX_WIDTH, _check_draw_args, _fit
-from .stepper import Stepper
 from .text import _printable, _value
 
 
@@ -238,13 +236,3 @@ def _backward_by_label(m: _Model) -> Plan:
         f" (the last {rest} labelled nodes at once)." if rest > 0 else ".")))
     return plan
 
-
-def save_stepper(frames: list[tuple[graphviz.Digraph, str]], path: str | Path, title: str = "micrornn: backward, "
-                 "step by step", timeout: float = DOT_TIMEOUT, budget: float = FRAME_BUDGET) -> Path:
-    """One self-contained HTML page (SVGs inline; buttons, arrow keys, a slider) that works offline.
-
-    Each frame's ``dot`` run stops after ``timeout`` seconds and all of them after ``budget``
-    (TimeoutError either way); nothing is written then.
-    """
-    timeout, budget = _seconds("timeout", timeout), _seconds("budget", budget)
-    return Stepper(frames, title, timeout=timeout, budget=budget).save(path)

@@ -31,7 +31,11 @@ from typing import Any
 import graphviz
 
 from .. import files
+from ..record import Unrolled
+from ..tensor import Tensor
+from ..value import Value
 from .dot import DOT_TIMEOUT, FRAME_BUDGET, _seconds, to_svg
+from .frames import backward_frames
 from .gif import MAX_FRAMES, MAX_PIXELS, _check_gif_args, _check_gif_size, _png, _write_gif
 from .paint import frame_svgs
 from .text import _printable
@@ -205,7 +209,9 @@ class Stepper:
     """Pictures to step through, one caption each; ``dot`` runs when the Stepper is made: once for frames
     that differ only in their boxes' numbers and colours (``backward_frames``), else once per frame.
 
-    ``frames`` is a list of (graphviz.Digraph, caption) pairs, as ``viz.backward_frames`` returns. Each
+    ``frames`` is a list of (graphviz.Digraph, caption) pairs, as ``viz.backward_frames`` returns, or a graph
+    (an ``Unrolled``, ``Tensor`` or ``Value``): ``Stepper(u, scale=…)`` is ``Stepper(backward_frames(u,
+    scale=…))``, so two steppers read on one colour scale. Each
     ``dot`` run stops after ``timeout`` seconds and all of them after ``budget`` (default: viz's
     ``DOT_TIMEOUT`` and ``FRAME_BUDGET``), with a TimeoutError saying how far they got. Frames of
     different sizes are padded to the largest, so the picture never jumps.
@@ -218,10 +224,15 @@ class Stepper:
         'Backward step 1: ∂L/∂y = 1'
     """
 
-    def __init__(self, frames: Sequence[tuple[graphviz.Digraph, str]], title: str = "micrornn: step by step", *,
-                 timeout: float | None = None, budget: float | None = None) -> None:
+    def __init__(self, frames: Sequence[tuple[graphviz.Digraph, str]] | Any, title: str = "micrornn: step by step",
+                 *, scale: Any = None, timeout: float | None = None, budget: float | None = None) -> None:
         self.timeout = _seconds("timeout", DOT_TIMEOUT if timeout is None else timeout)
         self.budget = _seconds("budget", FRAME_BUDGET if budget is None else budget)
+        if isinstance(frames, (Unrolled, Tensor, Value)):  # a graph: its backward stepper, on ``scale``
+            frames = backward_frames(frames, scale=scale)
+        elif scale is not None:
+            raise TypeError("Stepper(frames, scale=…): these frames are drawn already, on their own scale; pass "
+                            "scale= to backward_frames/forward_frames, or give Stepper the graph: Stepper(u, scale=…)")
         if isinstance(frames, (graphviz.Digraph, str)) or not isinstance(frames, Sequence) or not all(
                 isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], graphviz.Digraph) and isinstance(f[1], str)
                 for f in frames):
@@ -293,3 +304,14 @@ def _file(path: Any, who: str, suffix: str) -> Path:
     if path.suffix.lower() not in (suffix, ".htm" if suffix == ".html" else suffix):
         raise ValueError(f"{who} writes a {suffix} file; got {path.name!r}")
     return path
+
+
+def save_stepper(frames: list[tuple[graphviz.Digraph, str]], path: str | Path, title: str = "micrornn: backward, "
+                 "step by step", timeout: float = DOT_TIMEOUT, budget: float = FRAME_BUDGET) -> Path:
+    """One self-contained HTML page (SVGs inline; buttons, arrow keys, a slider) that works offline.
+
+    Each frame's ``dot`` run stops after ``timeout`` seconds and all of them after ``budget``
+    (TimeoutError either way); nothing is written then.
+    """
+    timeout, budget = _seconds("timeout", timeout), _seconds("budget", budget)
+    return Stepper(frames, title, timeout=timeout, budget=budget).save(path)

@@ -286,3 +286,21 @@ def test_f3_a_notebook_shows_the_stepper_inline(tmp_path):
     (out,) = nb.cells[0].outputs
     html = out["data"]["text/html"]
     assert len(svgs_of(html)) == 4 and "<script>" in html and "text/plain" in out["data"]
+
+
+def test_l2_a_stepper_of_a_graph_takes_a_scale_and_frames_refuse_one():
+    """[L] item 2: scale= on the Stepper too. Given the graph, it draws the backward frames on that scale;
+    frames are drawn already, so a scale beside them is refused by name."""
+    import micrornn as mr
+    from micrornn import viz
+
+    a = mr.Value(2.0, label="a")
+    y = a * a
+    y.label = "y"
+    y.backward()
+    s = Stepper(y, "y = a·a", scale=(1e-3, 1e3))
+    assert len(s) == len(viz.backward_frames(y)) and "log scale, shared" in s.graphs[0].source
+    with pytest.raises(TypeError, match="these frames are drawn already"):
+        Stepper(viz.backward_frames(y), scale=(1e-3, 1e3))
+    with pytest.raises(TypeError, match="Stepper takes a list of"):
+        Stepper(viz.draw(y))
