@@ -233,11 +233,14 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
     targets = {id(c): j for j, c in enumerate(copies)}
     terms: list[list[tuple]] = [[] for _ in copies]
     cot: dict[int, list[Any]] = {}  # id → [lo, hi, G]
+    # where nothing is asked for: an input, a cut, another weight's copy (looked up once, not per edge)
+    ends = {id(n) for n in order if (not n._parents or _is_weight_copy(n)) and id(n) not in targets}
 
     def send(parent: Tensor, lo: int, hi: int, kind: str, a: np.ndarray, b: Any = None) -> None:
+        key = id(parent)
         if kind == "slice":  # a: the stack for parent[b]; added in place where the buffer is ours
-            have = cot.get(id(parent))
-            if have is not None and (have[0], have[1]) == (lo, hi) and id(parent) not in targets:
+            have = cot.get(key)
+            if have is not None and (have[0], have[1]) == (lo, hi) and key not in targets:
                 if not have[3]:
                     have[2], have[3] = have[2].copy(), True
                 have[2][b] += a
@@ -245,20 +248,20 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
             full = np.zeros((hi - lo, *parent._data.shape))
             full[b] = a
             kind, a, b = "dense", full, None
-            if have is None and id(parent) not in targets and parent._parents and not _is_weight_copy(parent):
-                cot[id(parent)] = [lo, hi, full, True]
+            if have is None and key not in targets and key not in ends:
+                cot[key] = [lo, hi, full, True]
                 return
-        j = targets.get(id(parent))
+        j = targets.get(key)
         if j is not None:
             terms[j].append((lo, hi, kind, a, b))
             return
-        if not parent._parents or _is_weight_copy(parent):  # a leaf, or another weight's copy: not asked for
+        if key in ends:  # a leaf, or another weight's copy: not asked for
             return
         if kind == "outer":
             a = _outer(a, b)
-        have = cot.get(id(parent))
+        have = cot.get(key)
         if have is None:  # a rule may hand on the very array it got ("+", "copy"): not ours to add into
-            cot[id(parent)] = [lo, hi, a, False]
+            cot[key] = [lo, hi, a, False]
             return
         lo0, hi0, g0, owned = have
         if (lo0, hi0) == (lo, hi):
@@ -271,7 +274,7 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
         g = np.zeros((h - l, *g0.shape[1:]))
         g[lo0 - l:hi0 - l] += g0
         g[lo - l:hi - l] += a
-        cot[id(parent)] = [l, h, g, True]
+        cot[key] = [l, h, g, True]
 
     for i, L in enumerate(losses):
         send(L, i, i + 1, "dense", np.ones((1, *L._data.shape)))
@@ -280,9 +283,13 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
         if entry is None or not node._op:
             continue
         lo, hi, G, _ = entry
+        rule = VJP[node._op] if node._op in _ELEMENTWISE else None  # most ops: the engine's rule on the stack
         for parent, which in zip(node._parents, node._which):
-            if id(parent) not in targets and (not parent._parents or _is_weight_copy(parent)):
+            if id(parent) in ends:
                 continue  # an input, a cut, another weight's copy: nothing asked for there, so no product
+            if rule is not None:  # _stacked_vjp's first case, without its call and list
+                send(parent, lo, hi, "dense", _unbroadcast(rule(G, node, which), parent._data.shape))
+                continue
             for kind, a, b in _stacked_vjp(G, node, which, parent):
                 send(parent, lo, hi, kind, a, b)
     return terms
@@ -357,6 +364,14 @@ def _stacked_getitem(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int,
     return [("slice", G, (slice(None), *parts))]  # added into the parent's stack in place (an LSTM's 4 slices)
 
 
+def _stacked_mean(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple] | None:
+    axis, _ = node._ctx
+    if axis is not None:
+        return None
+    share = np.full(pshape, 1.0 / node._parents[0]._data.size)  # every entry its 1/n of L_t
+    return [("dense", np.multiply.outer(G, share), None)]
+
+
 def _stacked_concatenate(G: np.ndarray, node: Tensor, which: int, pshape: tuple[int, ...]) -> list[tuple]:
     axis, splits = node._ctx
     return [("dense", np.split(G, splits, axis=axis + 1 if axis >= 0 else axis)[which], None)]
@@ -380,6 +395,7 @@ STACKED: dict[str, Callable[[np.ndarray, Tensor, int, tuple[int, ...]], list[tup
     "@": _stacked_matmul,
     "[]": _stacked_getitem,
     "concatenate": _stacked_concatenate,
+    "mean": _stacked_mean,
 }
 
 

@@ -532,7 +532,7 @@ VJP: dict[str, Callable[[np.ndarray, Tensor, int], np.ndarray]] = {
     "exp": lambda g, out, which: g * out._data,
     "log": lambda g, out, which: g / out._ctx,
     "tanh": lambda g, out, which: g * (1.0 - out._data * out._data),
-    "sigmoid": lambda g, out, which: g * out._data * (1.0 - out._data),
+    "sigmoid": lambda g, out, which: g * (out._data * (1.0 - out._data)),  # σ(1 − σ) first, as Value's edge
     "relu": lambda g, out, which: g * out._ctx,
     "copy": lambda g, out, which: g,
     "sum": _vjp_sum,
