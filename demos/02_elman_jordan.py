@@ -104,14 +104,21 @@ bx, by, position = data.xor_in_time(3000, rows=xor_rows, seed=0)
 tx, ty, test_position = data.xor_in_time(3000, rows=30, seed=1)  # a fresh stream to measure on
 xor_nets = {"Elman copy net": Elman(1, 8, 1, seed=0), "RNN with BPTT": RNN(1, 8, 1, seed=0)}
 by_position, position2_accuracy = {}, {}
-for name, net in xor_nets.items():
-    opt = optim.Adam(net.parameters(), lr=xor_lr)
-    for _ in range(xor_iters):
+
+
+def trained_outputs(net, xs, ys, test_xs, test_ys, iters, lr):
+    """Train ``net`` with Adam on the stream (xs, ys), many-to-many; its outputs O_t on the fresh stream."""
+    opt = optim.Adam(net.parameters(), lr=lr)
+    for _ in range(iters):
         net.zero_grad()
-        unroll.many_to_many(net, bx, by).backward()
+        unroll.many_to_many(net, xs, ys).backward()
         opt.step()
     with mr.no_grad():
-        O = np.stack([o.data for o in unroll.many_to_many(net, tx, ty).O])
+        return np.stack([o.data for o in unroll.many_to_many(net, test_xs, test_ys).O])
+
+
+for name, net in xor_nets.items():
+    O = trained_outputs(net, bx, by, tx, ty, xor_iters, xor_lr)
     error = (O - ty)[..., 0] ** 2
     by_position[name] = [float(error[test_position == k].mean()) for k in range(3)]
     position2_accuracy[name] = float(((O[..., 0] > 0.5) == (ty[..., 0] > 0.5))[test_position == 2].mean())
@@ -146,14 +153,7 @@ report.show(fig, "xor_in_time.png", "squared error by position in the triple: th
 letter_rows, letter_iters = (100, 150) if QUICK else (50, 300)
 lx, ly, _ = data.letters_in_time(3000, rows=letter_rows, seed=0)
 vx, vy, target_letter = data.letters_in_time(3000, rows=30, seed=1)  # a fresh stream to measure on
-letter_net = Elman(6, 20, 6, seed=0)
-opt = optim.Adam(letter_net.parameters(), lr=0.05)
-for _ in range(letter_iters):
-    letter_net.zero_grad()
-    unroll.many_to_many(letter_net, lx, ly).backward()
-    opt.step()
-with mr.no_grad():
-    O = np.stack([o.data for o in unroll.many_to_many(letter_net, vx, vy).O])
+O = trained_outputs(Elman(6, 20, 6, seed=0), lx, ly, vx, vy, letter_iters, lr=0.05)
 per_bit = (O - vy) ** 2  # (T, rows, 6)
 consonant = np.isin(target_letter, list("bdg"))
 letter_error = {"consonants": float(per_bit.sum(-1)[consonant].mean()),

@@ -59,18 +59,22 @@ def test_the_wall_is_between_b_minus_2_62_and_minus_2_61_on_w_5():
     assert abs(cliff_value(5.0, -2.6123)[1][1]) > 500  # the wall's gradient
 
 
-def test_an_elman_copy_net_predicts_the_xor_bit_and_only_it():
-    # 3,000 bits, H = 8, the context copied (no BPTT through it), as in the paper; seconds on 2 cores
-    xs, ys, _ = data.xor_in_time(3000, rows=60, seed=0)
-    tx, ty, position = data.xor_in_time(3000, rows=30, seed=1)
-    net = Elman(1, 8, 1, seed=0)
-    opt = optim.Adam(net.parameters(), lr=0.1)
-    for _ in range(150):
+def trained_outputs(net, xs, ys, tx, ty, lr, steps=150):
+    """Train ``net`` with Adam on the stream (xs, ys), many-to-many; its outputs O_t on the fresh stream tx."""
+    opt = optim.Adam(net.parameters(), lr=lr)
+    for _ in range(steps):
         net.zero_grad()
         unroll.many_to_many(net, xs, ys).backward()
         opt.step()
     with mr.no_grad():
-        O = np.stack([o.data for o in unroll.many_to_many(net, tx, ty).O])[..., 0]
+        return np.stack([o.data for o in unroll.many_to_many(net, tx, ty).O])
+
+
+def test_an_elman_copy_net_predicts_the_xor_bit_and_only_it():
+    # 3,000 bits, H = 8, the context copied (no BPTT through it), as in the paper; seconds on 2 cores
+    xs, ys, _ = data.xor_in_time(3000, rows=60, seed=0)
+    tx, ty, position = data.xor_in_time(3000, rows=30, seed=1)
+    O = trained_outputs(Elman(1, 8, 1, seed=0), xs, ys, tx, ty, lr=0.1)[..., 0]
     right = (O > 0.5) == (ty[..., 0] > 0.5)
     assert right[position == 2].mean() >= 0.9
     assert right[position != 2].mean() < 0.6  # coin flips stay coin flips
@@ -85,14 +89,7 @@ def test_an_elman_copy_net_predicts_the_vowels_and_knows_a_consonant_comes_but_n
     """Elman 1990's letters in time (b → ba, d → dii, g → guuu, 6 phonetic features): the sawtooth."""
     xs, ys, _ = data.letters_in_time(3000, rows=100, seed=0)
     tx, ty, letter = data.letters_in_time(3000, rows=30, seed=1)
-    net = Elman(6, 20, 6, seed=0)
-    opt = optim.Adam(net.parameters(), lr=0.05)
-    for _ in range(150):
-        net.zero_grad()
-        unroll.many_to_many(net, xs, ys).backward()
-        opt.step()
-    with mr.no_grad():
-        O = np.stack([o.data for o in unroll.many_to_many(net, tx, ty).O])
+    O = trained_outputs(Elman(6, 20, 6, seed=0), xs, ys, tx, ty, lr=0.05)
     per_bit = (O - ty) ** 2
     consonant = np.isin(letter, list("bdg"))
     assert per_bit.sum(-1)[consonant].mean() > 4 * per_bit.sum(-1)[~consonant].mean()
