@@ -93,6 +93,7 @@ class Cell(Module):
         self.output_size = positive_int(output_size, "output_size")
         self.num_layers = positive_int(num_layers, "num_layers")
         self.bidirectional, self.token_ids = flag(bidirectional, "bidirectional"), flag(token_ids, "token_ids")
+        self.directions = 2 if self.bidirectional else 1  # fixed with the weights it shapes
         if truncate is not None:
             truncate = positive_int(truncate, "truncate (None for full BPTT, or k ≥ 1)")
         self.truncate = truncate
@@ -123,10 +124,6 @@ class Cell(Module):
         setattr(self, name, Tensor(data, label=label))
         self._param_names.append(name)
         self._labels[name] = label
-
-    @property
-    def directions(self) -> int:
-        return 2 if self.bidirectional else 1
 
     @property
     def context_width(self) -> int:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -82,23 +82,24 @@ def _tricks(tricks: tuple[str, ...], who: str) -> frozenset[str]:
     return frozenset(known(trick, TRICKS, "trick", who) for trick in tricks) or frozenset(TRICKS)
 
 
-@contextmanager
-def off(*tricks: str) -> Iterator[None]:
+def off(*tricks: str) -> AbstractContextManager[None]:
     """Run the reading path for ``tricks`` (all when none is named) inside the block."""
-    token = OFF.set(OFF.get() | _tricks(tricks, "fast.off"))
-    try:
-        yield
-    finally:
-        OFF.reset(token)
+    return _switched(OFF.get() | _tricks(tricks, "fast.off"))
+
+
+def on(*tricks: str) -> AbstractContextManager[None]:
+    """Switch ``tricks`` (all when none is named) back on inside the block, e.g. under MICRORNN_REFERENCE=1."""
+    return _switched(OFF.get() - _tricks(tricks, "fast.on"))
 
 
 @contextmanager
-def on(*tricks: str) -> Iterator[None]:
-    """Switch ``tricks`` (all when none is named) back on inside the block, e.g. under MICRORNN_REFERENCE=1."""
-    token = OFF.set(OFF.get() - _tricks(tricks, "fast.on"))
+def _switched(off: frozenset[str]) -> Iterator[None]:
+    """The tricks in ``off`` off inside the block, and ``Tensor.backward``'s sweep chosen to match."""
+    token, sweep = OFF.set(off), tensor.SWEEP.set(_sweep_for(off))
     try:
         yield
     finally:
+        tensor.SWEEP.reset(sweep)
         OFF.reset(token)
 
 
@@ -356,11 +357,10 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, seed: np.ndarray) -> Any:
-    """``Tensor.backward``'s driver: ``graph.backward``, or ``factored_backward`` when "copies" is on."""
-    if "copies" in OFF.get():
-        return graph.backward(root, seed, None)
-    return factored_backward(root, seed)
+def _sweep_for(off: frozenset[str]) -> Any:
+    """``Tensor.backward``'s sweep: ``factored_backward`` when "copies" is on, else the spine's ``graph.backward``
+    (so with the tricks off a backward never enters this file)."""
+    return graph.backward if "copies" in off else factored_backward
 
 
 def factored_backward(root: Tensor, seed: np.ndarray) -> None:
@@ -467,4 +467,6 @@ def rnn_step(cell: Any, be: Any, p: Any, context: Any, X_t: Any) -> Any:
     return be.apply(cell.f, be.affine2(W_h, context, p.W_x, X_t, b))
 
 
-tensor.driver = backward  # Tensor.backward() sweeps through here; with "copies" off, graph.backward
+# Tensor.backward() sweeps through tensor.SWEEP: its default (every new thread's) becomes the one the
+# environment's switch chooses; off() and on() set it for their block (a function: nothing to mutate)
+tensor.SWEEP = ContextVar("micrornn_sweep", default=_sweep_for(OFF.get()))  # noqa: B039

@@ -188,13 +188,13 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
     return order
 
 
-def backward(root: Any, seed: Any, zero: Any) -> list[Any]:
+def backward(root: Any, seed: Any, zero: Any = None) -> list[Any]:
     """Reverse-mode sweep from ``root`` with dL/d(root) = ``seed``.
 
-    Grads of the graph's inner nodes are reset to ``zero`` first; leaves (parameters, inputs,
-    detached copies) accumulate, as in PyTorch, so two calls double leaf grads and nothing else
-    (a leaf root too: its grad grows by ``seed`` each call). Returns the nodes in the order their
-    gradients were completed. Each engine calls it from its own ``backward()``, which knows its zero.
+    Grads of the graph's inner nodes are reset to ``zero`` first (None: the Tensor engine's "none yet");
+    leaves (parameters, inputs, detached copies) accumulate, as in PyTorch, so two calls double leaf
+    grads and nothing else (a leaf root too: its grad grows by ``seed`` each call). Returns the nodes in
+    the order their gradients were completed. Each engine calls it from its own ``backward()``, which knows its zero.
 
     Raises RuntimeError, before any leaf's grad has changed, when ``root`` was computed under
     ``no_grad()`` or when a node's ``.data`` was assigned after a node computed from it was made.

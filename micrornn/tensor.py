@@ -27,6 +27,7 @@ and ``backward()`` on one raises — the rule the Value engine follows too (see 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any, Union
 
@@ -330,7 +331,7 @@ class Tensor:
     def backward(self, grad: ArrayLike | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on. Starts from a scalar unless ``grad`` is given."""
         seed = np.ones_like(self._data) if grad is None and self._data.size == 1 else _seed(self, grad)
-        driver(self, seed)  # graph.backward, or fast.backward when the fast tricks are on
+        SWEEP.get()(self, seed)  # graph.backward; fast.py's factored sweep when its tricks are on
 
     def _backward(self) -> None:
         """The chain rule at this node: each parent receives ``rule(g)``, summed back to its shape."""
@@ -402,8 +403,11 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     return v
 
 
-def constant(data: np.ndarray, label: str | None) -> Tensor:
-    """A leaf holding ``data`` itself: a float64 array already checked (the unroller's X_t, ``detach()``)."""
+def constant(data: Any, label: str | None) -> Tensor:
+    """A leaf holding ``data`` itself when it is a float64 array (the unroller's X_t, checked up front;
+    ``detach()``); anything else (a cell's ``be.constant(0.5)``) goes through ``Tensor``'s own checks."""
+    if type(data) is not np.ndarray or data.dtype != np.float64:
+        return Tensor(data, label=label)
     out = _node(data, (), (), None, "")
     out._op = ""  # a leaf the user asked for, also under no_grad(): backward() may start here
     out._grad, out.label = np.zeros(data.shape), label
@@ -417,9 +421,9 @@ def _copy(W: Tensor, label: str | None) -> Tensor:
     return c
 
 
-def driver(root: Tensor, seed: np.ndarray) -> None:
-    """The sweep behind ``Tensor.backward()``: the spine's ``graph.backward`` (``fast`` installs its own)."""
-    graph.backward(root, seed, None)
+# The sweep behind ``Tensor.backward()``, per thread like the fast switch: the spine's ``graph.backward``.
+# fast.py installs its own default at import and sets this back to the spine's in ``fast.off("copies")``.
+SWEEP: ContextVar[Callable[[Tensor, np.ndarray], Any]] = ContextVar("micrornn_sweep", default=graph.backward)
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

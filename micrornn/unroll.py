@@ -50,7 +50,7 @@ import numpy as np
 
 from . import checks, fast
 from . import functional as F
-from .backends import Node, TensorBackend, ValueBackend, _is_ids, data_of, grad_of
+from .backends import Node, TensorBackend, ValueBackend, data_of, grad_of
 from .cells import RNN, Cell, layer_suffix
 from .flags import flag, positive_int
 from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
@@ -306,7 +306,8 @@ def _run(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], states: li
                 if rec.jordan:
                     states[0] = O  # Jordan: the context is O_t
                 if s in targets:
-                    rec.loss(t, _loss(be, O, targets[s]))
+                    y, kind = targets[s]
+                    rec.loss(t, getattr(be, kind)(O, y))  # be.mse or be.cross_entropy
     return states
 
 
@@ -346,14 +347,9 @@ def _input(rec: Recorder, x: Any, t: int) -> Any:
         x = np.zeros((rec.cell.input_size,) if rec.batch is None else (rec.batch, rec.cell.input_size))
     if x is _PREV_OUTPUT:
         x = rec.u.O[-1]  # X_t = O_{t-1}, inside the graph
-    elif not _is_ids(x):
+    elif x.dtype.kind not in "iu":  # token ids stay ids (checks.inputs made every input an array)
         x = rec.be.constant(x, f"X_{t}")
     return rec.input(t, x)
-
-
-def _loss(be: Any, O: Node, target: tuple) -> Node:
-    y, kind = target
-    return be.cross_entropy(O, y) if kind == "cross_entropy" else be.mse(O, y)
 
 
 def _cut_due(cell: Cell, k: int) -> bool:
@@ -414,7 +410,8 @@ def _run_both(rec: Recorder, inputs: list[Any], targets: dict[int, tuple], state
             t = t0 + s
             with timestep(t):
                 O = rec.output(t, cell.output(be, params(t, 0, 0), layer_in[s - 1]))
-                rec.loss(t, _loss(be, O, targets[s]))
+                y, kind = targets[s]
+                rec.loss(t, getattr(be, kind)(O, y))  # be.mse or be.cross_entropy
     views.clear()
     return [row[0] for row in states]
 

@@ -7,7 +7,8 @@
 
 It traces (``sys.settrace``) one Elman net, ``unroll.many_to_many(Elman(2, 3, 2), xs, ys)`` with T = 4
 and ``u.backward()``, with every fast trick off (``mr.fast.off()``: the spine), and lists every function
-of the package that ran, with its file and the lines of its body. The argument checks (``checks.py``:
+of the package that ran, with its file and the lines of its body; a lambda (a rule of the VJP table) is a
+function of one line. The argument checks (``checks.py``:
 what the arguments mean and the memory budget; ``flags.py``; ``protocol.py``: a step's result against the
 cell's declarations) are not followed inside and count as ONE function of one line in one file, wherever
 they are called: a reader takes "the arguments are checked" as one line. Docstrings, blank and comment-only
@@ -57,6 +58,13 @@ def _body_lines(code: Any) -> int:
     return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
 
 
+def _lambda_name(code: Any) -> str:
+    """A lambda by the table entry it is: ``lambda "+"`` for the line ``"+": lambda g, out, which: g,``."""
+    line = Path(code.co_filename).read_text().splitlines()[code.co_firstlineno - 1].strip()
+    key = line.split(": lambda")[0] if ": lambda" in line else f"line {code.co_firstlineno}"
+    return f"lambda {key}"
+
+
 def trace(reference: bool = True) -> dict[tuple[str, str, int], int]:
     """(file, function, first line) → body lines, for every package function the spine runs, in the order
     they are first called. ``reference=False`` traces the fast path instead (what runs by default)."""
@@ -71,14 +79,15 @@ def trace(reference: bool = True) -> dict[tuple[str, str, int], int]:
             return None
         code = frame.f_code
         path = Path(code.co_filename)
-        if inside_checks[0] or PACKAGE not in path.parents or code.co_name.startswith("<"):
+        lam = code.co_name == "<lambda>"  # a rule of a table (VJP["+"] …): read as one line, counted as one
+        if inside_checks[0] or PACKAGE not in path.parents or (code.co_name.startswith("<") and not lam):
             return None
         if path.name in CHECKS:
             seen[CHECKS_KEY] = 1
             inside_checks[0] += 1
             return _leave_checks
-        name = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
-        seen.setdefault((str(path.relative_to(ROOT)), name, code.co_firstlineno), _body_lines(code))
+        name = _lambda_name(code) if lam else getattr(code, "co_qualname", code.co_name)  # co_qualname: 3.11+
+        seen.setdefault((str(path.relative_to(ROOT)), name, code.co_firstlineno), 1 if lam else _body_lines(code))
         return None
 
     def _leave_checks(frame: Any, event: str, arg: Any) -> Any:
@@ -102,7 +111,10 @@ def totals(seen: dict[tuple[str, str, int], int]) -> dict[str, int]:
 
 def span(file: str, line: int) -> tuple[int, str]:
     """The last line of the function that starts at ``file:line``, and the first line of its docstring."""
-    tree = ast.parse((ROOT / file).read_text())
+    source = (ROOT / file).read_text()
+    if ": lambda" in source.splitlines()[line - 1]:
+        return line, "a rule in the table: one line"
+    tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.decorator_list[0].lineno if node.decorator_list else node.lineno

@@ -142,6 +142,49 @@ def test_the_switch_belongs_to_the_thread():
     assert seen == [("main", True), ("lecture", False)]
 
 
+def _files_a_backward_enters(graph_u):
+    files = set()
+
+    def tracer(frame, event, arg):
+        if event == "call":
+            files.add(os.path.basename(frame.f_code.co_filename))
+
+    sys.settrace(tracer)
+    try:
+        graph_u.backward()
+    finally:
+        sys.settrace(None)
+    return files
+
+
+def test_the_sweep_follows_the_switch_and_off_never_enters_fast_py():
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    with fast.off():
+        u = U.many_to_many(Elman(2, 3, 2, seed=0), xs, ys)
+        assert "fast.py" not in _files_a_backward_enters(u)  # the spine: graph.backward, nothing of fast.py
+    u = U.many_to_many(Elman(2, 3, 2, seed=0), xs, ys)
+    assert "fast.py" in _files_a_backward_enters(u)  # on by default: the factored sweep
+    seen = []
+    inside, release = threading.Event(), threading.Event()
+
+    def lecture():  # another thread's switch does not change this one's sweep
+        with fast.off("copies"):
+            inside.set()
+            release.wait(5)
+            seen.append(mr.tensor.SWEEP.get() is mr.graph.backward)
+
+    t = threading.Thread(target=lecture)
+    t.start()
+    inside.wait(5)
+    seen.append(mr.tensor.SWEEP.get() is fast.factored_backward)
+    release.set()
+    t.join(5)
+    assert seen == [True, True]
+    code = "import micrornn as mr; print(mr.tensor.SWEEP.get() is mr.graph.backward)"
+    assert _run(code, "1").stdout.strip() == "True" and _run(code, "0").stdout.strip() == "False"
+
+
 def _run(code, value):
     env = {**os.environ, "MICRORNN_REFERENCE": value}
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
