@@ -148,9 +148,15 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
     futures = {}  # filled one by one: a Ctrl-C between two submits still stops what was started
     try:
         try:
+            # The submits start the workers. Each is born with Ctrl-C held back (a blocked SIGINT is inherited
+            # across fork and exec), so one pressed while a worker starts up cannot interrupt it half-made
+            # (which printed the interpreter's "Exception ignored" traceback); here it is delivered, not lost,
+            # when the block ends.
+            _hold_ctrl_c(True)
             for path in demos[-2:] + demos[:-2]:
                 futures[path] = pool.submit(_run_in_worker, path, out / path.stem, quick, injected)
         finally:
+            _hold_ctrl_c(False)
             if freeze:
                 gc.unfreeze()  # the workers exist (the first submit forks them all); this process is as it was
         for path in demos:
@@ -182,10 +188,20 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
+def _hold_ctrl_c(hold: bool) -> None:
+    """Block (or unblock) SIGINT in this thread; a SIGINT that came meanwhile is delivered on unblocking.
+    (POSIX; elsewhere a no-op.)"""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK if hold else signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _worker_signals() -> None:
-    """In each worker: Ctrl-C is the tour's to handle (it stops the workers), and SIGTERM unwinds the demo."""
+    """In each worker: Ctrl-C is the tour's to handle (it stops the workers), and SIGTERM unwinds the demo.
+    The worker was started with SIGINT blocked; ignored from here on, it is unblocked again (a pending one is
+    dropped), so a ``dot`` the demo runs starts with the usual mask."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_demo)
+    _hold_ctrl_c(False)
 
 
 def _exit_demo(signum: int, frame: Any) -> None:
