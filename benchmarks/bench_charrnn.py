@@ -76,20 +76,26 @@ class CopiesSwitchUnavailable(RuntimeError):
 def copies_off() -> Iterator[None]:
     """Build graphs whose per-step copies ``W_t`` are the parameter itself (a benchmark-only switch).
 
-    The unroller's backend takes its copy maker from ``micrornn.fast.copier()`` when an unroll starts;
-    one that returns the leaf gives the same graph minus the copy nodes, and every use then accumulates
-    straight into the parameter's ``.grad``. The difference in time is what the copies cost. (Not
-    ``mr.fast.off("copies")``: that keeps the copies, as plain nodes — the reading path's.)
+    The unroller's backend takes its copy maker (``be.copy``) when it is made, once per unroll; a backend
+    whose copy maker returns the leaf gives the same graph minus the copy nodes, and every use then
+    accumulates straight into the parameter's ``.grad``. The difference in time is what the copies cost.
+    (Not ``mr.fast.off("copies")``: that keeps the copies, as plain nodes — the reading path's.)
     """
-    fast = getattr(mr, "fast", None)
-    if fast is None or not callable(getattr(fast, "copier", None)):
-        raise CopiesSwitchUnavailable("micrornn.fast has no copier() to switch the copies off")
-    original = fast.copier
-    fast.copier = lambda: (lambda leaf, label: leaf)
+    from micrornn.backends import TensorBackend
+
+    original = TensorBackend.__init__
+    if not hasattr(TensorBackend(), "copy"):
+        raise CopiesSwitchUnavailable("micrornn's TensorBackend has no copy maker (be.copy) to switch off")
+
+    def without_copies(self: TensorBackend) -> None:
+        original(self)
+        self.copy = lambda leaf, label: leaf
+
+    TensorBackend.__init__ = without_copies
     try:
         yield
     finally:
-        fast.copier = original
+        TensorBackend.__init__ = original
 
 
 def micrornn_step(model, xs: np.ndarray, ys: np.ndarray, copies: bool = True,

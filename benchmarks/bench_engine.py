@@ -91,6 +91,13 @@ def engine_rnn(V, xs: list[float], ys: list[float], relu: bool = False):
     return loss, w, u, b
 
 
+def reference_rnn(xs: list[float], ys: list[float], relu: bool = False):
+    """``engine_rnn`` on the reading path (``mr.fast.off()``): the Value engine's sweep walks the graph, then
+    checks and resets it in a second pass, where the default ("walk") does both in one."""
+    with mr.fast.off():
+        return engine_rnn(mr.Value, xs, ys, relu)
+
+
 def check_agreement(T: int = 200) -> None:
     xs, ys = data(T)
     for relu in (False, True):
@@ -169,26 +176,29 @@ def main() -> None:
         gc.disable()
     sizes = [1000] if args.quick else [1000, 10_000]
     rows = [["T", "variant", "hand floor (ms)", "micrornn (ms)", "micrograd (ms)", "micrornn/floor",
-             "micrograd/micrornn"]]
+             "micrograd/micrornn", "reference/fast"]]
     worst_floor, speedup = 0.0, {}
     for T in sizes:
         xs, ys = data(T)
         repeats = 5 if args.quick else (15 if T <= 1000 else 7)
         for relu in (False, True):
-            fns = {"floor": lambda: hand_bptt(xs, ys, relu), "ours": lambda: engine_rnn(mr.Value, xs, ys, relu)}
+            fns = {"floor": lambda: hand_bptt(xs, ys, relu), "ours": lambda: engine_rnn(mr.Value, xs, ys, relu),
+                   "reference": lambda: reference_rnn(xs, ys, relu)}
             if MGValue and relu:
                 fns["micrograd"] = lambda: engine_rnn(MGValue, xs, ys, relu)
             times = median_times(fns, repeats)  # samples interleaved: the ratios share the machine's load
-            floor, ours, mg = times["floor"], times["ours"], times.get("micrograd")
+            floor, ours, mg, ref = times["floor"], times["ours"], times.get("micrograd"), times["reference"]
             worst_floor = max(worst_floor, ours / floor)
             if mg:
                 speedup[T] = mg / ours
             rows.append([
                 f"{T:,}", "relu" if relu else "tanh", f"{floor * 1e3:.2f}", f"{ours * 1e3:.2f}",
                 f"{mg * 1e3:.2f}" if mg else "-", f"{ours / floor:.1f}x", f"{mg / ours:.1f}x" if mg else "-",
+                f"{ref / ours:.2f}x",
             ])
     print(f"forward + backward, median wall time, garbage collector {'off' if args.gc_off else 'on'}; "
-          "ratios from this run")
+          "ratios from this run; reference/fast: micrornn with mr.fast.off() (the spine's two-pass sweep) over "
+          "the default")
     print(table(rows))
     ours_b = bytes_per_node(mr.Value)
     line = f"peak memory per node (tracemalloc, T=2,000 relu graph): micrornn {ours_b:.0f} B"

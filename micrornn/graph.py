@@ -151,21 +151,15 @@ NO_GRAD_ERROR = (
 )
 
 
-_KEEP = object()  # topological_order(): leave the grads alone
-
-
-def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
+def topological_order(*roots: Any) -> list[Any]:
     """Every node the roots depend on, each one after all of its parents (parents first).
 
+    An iterative depth-first walk (a recursive one would overflow Python's stack on a long sequence).
     Nodes already visited carry this walk's own token in ``node._mark`` (a fresh object per walk):
     reading an attribute is cheaper than a lookup in a set of a hundred thousand nodes.
-    With ``reset_inner`` given (backward's walk), each inner node's grad is set to it as the node is
-    placed, while the node is still in the CPU cache (a separate pass cost 5 of the 80 ms of a
-    10,000-step graph), and a stale edge raises (see ``edited``) before any gradient is passed on.
     """
     order: list[Any] = []
     mark = object()
-    reset = reset_inner is not _KEEP
     for root in roots:
         if root._mark is mark:
             continue
@@ -174,8 +168,6 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                if reset and parent._stamp > node._stamp:  # changed after node read it (see edited())
-                    raise stale_error(node, parent)
                 if parent._mark is not mark:
                     parent._mark = mark
                     stack.append((parent, iter(parent._parents)))
@@ -183,8 +175,6 @@ def topological_order(*roots: Any, reset_inner: Any = _KEEP) -> list[Any]:
             else:  # all parents placed: the node can follow them
                 stack.pop()
                 order.append(node)
-                if reset and node._op:
-                    node._grad = reset_inner  # the slot itself: the checked .grad setter is for users
     return order
 
 
@@ -194,28 +184,34 @@ def backward(root: Any, seed: Any, zero: Any = None) -> list[Any]:
     Grads of the graph's inner nodes are reset to ``zero`` first (None: the Tensor engine's "none yet");
     leaves (parameters, inputs, detached copies) accumulate, as in PyTorch, so two calls double leaf
     grads and nothing else (a leaf root too: its grad grows by ``seed`` each call). Returns the nodes in
-    the order their gradients were completed. Each engine calls it from its own ``backward()``, which knows its zero.
+    the order their gradients were completed. Each engine calls it from its own ``backward()``, which
+    knows its zero.
 
     Raises RuntimeError, before any leaf's grad has changed, when ``root`` was computed under
     ``no_grad()`` or when a node's ``.data`` was assigned after a node computed from it was made.
     """
     if root._op is None:
         raise RuntimeError(NO_GRAD_ERROR)
-    with _collector_paused():
-        order = topological_order(root, reset_inner=zero)
-        order.reverse()  # children first: a node's gradient is complete before it is passed on
-        root._grad = seed if root._op else root._grad + seed
-        for node in order:
-            if node._op:
-                node._backward()
+    order = topological_order(root)
+    for node in order:  # before any gradient moves: refuse a stale graph, start inner grads afresh
+        for parent in node._parents:
+            if parent._stamp > node._stamp:  # changed after node read it (see edited())
+                raise stale_error(node, parent)
+        if node._op:
+            node._grad = zero  # the slot itself: the checked .grad setter is for users
+    order.reverse()  # children first: a node's gradient is complete before it is passed on
+    root._grad = seed if root._op else root._grad + seed
+    for node in order:
+        if node._op:
+            node._backward()
     return order
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector out of the sweep.
+    """Keep Python's cyclic garbage collector out of a build or a sweep (fast.py's sweeps; the unroller).
 
-    The sweep makes only short-lived, acyclic temporaries, yet every few hundred of them the
+    A sweep makes only short-lived, acyclic temporaries, yet every few hundred of them the
     collector would rescan the whole (live, acyclic) graph: on a 10,000-step unroll that was a
     third of backward's time. Reference counting still frees everything as usual.
     """

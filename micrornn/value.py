@@ -27,8 +27,10 @@ not reach them; the Tensor engine would read the new array. Both engines therefo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextvars import ContextVar
 from numbers import Real
-from typing import Union
+from typing import Any, Union
 
 from . import graph
 from .graph import EDIT_CLOCK, current
@@ -65,6 +67,11 @@ def _power(x: float, k: float) -> float:
     except OverflowError:
         negative = x < 0 and k % 2 == 1  # a negative base to an odd integer power
         return -math.inf if negative else math.inf
+
+
+# The sweep behind ``Value.backward()``, per thread like the fast switch: the spine's ``graph.backward``.
+# fast.py installs its own default at import and sets this back to the spine's in ``fast.off("walk")``.
+SWEEP: ContextVar[Callable[[Any, float, float], Any]] = ContextVar("micrornn_value_sweep", default=graph.backward)
 
 
 class Value:
@@ -230,7 +237,7 @@ class Value:
     # -- graph -----------------------------------------------------------------------------------
     def backward(self, grad: float = 1.0) -> None:
         """Fill ``.grad`` of every node this one depends on with d(self)/d(node)."""
-        graph.backward(self, _check_number(grad, "backward(grad)"), 0.0)
+        SWEEP.get()(self, _check_number(grad, "backward(grad)"), 0.0)  # graph.backward (fast.py: one pass)
 
     def _backward(self) -> None:
         g = self._grad

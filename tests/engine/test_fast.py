@@ -72,6 +72,30 @@ def test_each_trick_alone_off_gives_the_same_numbers(cls, trick):
         _close(_grads(P(), scalar=True), fast_numbers)
 
 
+@pytest.mark.parametrize("tricks_off", [(), ("copies",), ("copies", "walk")])  # factored, one pass, spine
+@pytest.mark.parametrize("engine", ["value", "tensor"])
+def test_every_sweep_refuses_a_stale_graph_first_and_starts_inner_grads_afresh(engine, tricks_off):
+    def leaf(x, label):
+        return mr.Value(x, label=label) if engine == "value" else Tensor([x, 2 * x], label=label)
+
+    def total(y):
+        return y if engine == "value" else y.sum()
+
+    with fast.off(*tricks_off) if tricks_off else fast.on():
+        w, x = leaf(0.5, "w"), leaf(1.5, "x")
+        h = (w * x).tanh()
+        y = total(h * w)
+        y.backward()
+        first, dh = np.copy(w.grad), np.copy(h.grad)
+        y.backward()  # leaves accumulate, the inner node h starts again from zero
+        np.testing.assert_allclose(w.grad, 2 * first, rtol=1e-15)
+        np.testing.assert_allclose(h.grad, dh, rtol=1e-15)
+        w.data = 0.7 if engine == "value" else np.array([0.7, 1.4])
+        with pytest.raises(RuntimeError, match=r"'w'.* had its \.data assigned after"):
+            y.backward()
+        np.testing.assert_allclose(w.grad, 2 * first, rtol=1e-15)  # refused before any gradient moved
+
+
 def test_the_reference_graph_has_plain_copies_and_three_nodes_per_pre_activation():
     rnn = RNN(2, 3, 2, seed=0)
     xs, ys = np.ones((3, 2)), np.zeros((3, 2))
@@ -168,20 +192,22 @@ def test_the_sweep_follows_the_switch_and_off_never_enters_fast_py():
     seen = []
     inside, release = threading.Event(), threading.Event()
 
-    def lecture():  # another thread's switch does not change this one's sweep
+    def lecture():  # another thread's switch does not change this one's sweeps
         with fast.off("copies"):
-            inside.set()
-            release.wait(5)
-            seen.append(mr.tensor.SWEEP.get() is mr.graph.backward)
+            with fast.off("walk"):
+                inside.set()
+                release.wait(5)
+                seen.append(mr.tensor.SWEEP.get() is mr.value.SWEEP.get() is mr.graph.backward)
+            seen.append(mr.tensor.SWEEP.get() is mr.value.SWEEP.get() is fast.one_pass_backward)
 
     t = threading.Thread(target=lecture)
     t.start()
     inside.wait(5)
-    seen.append(mr.tensor.SWEEP.get() is fast.factored_backward)
+    seen.append(mr.tensor.SWEEP.get() is fast.factored_backward and mr.value.SWEEP.get() is fast.one_pass_backward)
     release.set()
     t.join(5)
-    assert seen == [True, True]
-    code = "import micrornn as mr; print(mr.tensor.SWEEP.get() is mr.graph.backward)"
+    assert seen == [True, True, True]
+    code = "import micrornn as mr; print(mr.tensor.SWEEP.get() is mr.value.SWEEP.get() is mr.graph.backward)"
     assert _run(code, "1").stdout.strip() == "True" and _run(code, "0").stdout.strip() == "False"
 
 
@@ -192,7 +218,7 @@ def _run(code, value):
 
 def test_the_environment_switches_every_trick_off():
     out = _run("import micrornn as mr; print([mr.fast.enabled(t) for t in mr.fast.TRICKS])", "1")
-    assert out.stdout.strip() == "[False, False]", out.stderr
+    assert out.stdout.strip() == "[False, False, False]", out.stderr
     assert _run("import micrornn as mr; print(mr.fast.enabled('copies'))", "0").stdout.strip() == "True"
     bad = _run("import micrornn", "yes")
     assert bad.returncode != 0 and "MICRORNN_REFERENCE must be 1 (every fast trick off) or 0/unset, got 'yes'" \
