@@ -11,11 +11,13 @@ an unroll's arguments mean).
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
-__all__ = ["flag", "known", "positive_int"]
+__all__ = ["flag", "known", "positive_int", "exponent"]
 
 
 def flag(value: Any, name: str, where: str | None = None) -> bool:
@@ -43,3 +45,13 @@ def positive_int(x: Any, name: str) -> int:
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
         raise ValueError(f"{name} must be a positive int, got {x!r}")
     return int(x)
+
+
+def exponent(k: Any, engine: str) -> None:
+    """The exponent of ``x ** k`` on either engine (``engine``: "Value" or "Tensor"): a plain finite number,
+    never a bool, a node (``x ** x`` is not an op here) or inf/nan."""
+    if isinstance(k, bool) or not isinstance(k, Real):
+        got = f"a {engine}: {engine} ** {engine} is not supported" if type(k).__name__ == engine else type(k).__name__
+        raise TypeError(f"{engine} ** k needs a plain number k, got {got}")
+    if not math.isfinite(k):
+        raise ValueError(f"{engine} ** {k}: the exponent must be a finite number")

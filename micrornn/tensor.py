@@ -34,7 +34,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import graph
-from .flags import flag
+from .flags import exponent, flag
 from .graph import EDIT_CLOCK, current
 
 __all__ = ["Tensor", "concatenate", "stack", "VJP"]
@@ -218,10 +218,7 @@ class Tensor:
     def __pow__(self, k: float) -> Tensor:
         """``x ** k`` for a plain number ``k``, with ``Value.__pow__``'s rules at 0: ``0 ** 0 = 1`` with
         derivative 0 (as PyTorch); an infinite derivative (0 ** k for k < 1, k ≠ 0) raises."""
-        if isinstance(k, (Tensor, bool)) or not isinstance(k, Real):
-            raise TypeError(f"Tensor ** k needs a plain number k, got {type(k).__name__}")
-        if not np.isfinite(k):
-            raise ValueError(f"Tensor ** {k}: the exponent must be a finite number")
+        exponent(k, "Tensor")  # a plain finite number (flags.py: the same rule as Value's)
         x = self._data
         if k % 1 != 0 and (x < 0).any():
             raise ValueError(f"Tensor ** {k}: a fractional power of a negative entry is not real")

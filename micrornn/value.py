@@ -33,6 +33,7 @@ from numbers import Real
 from typing import Any, Union
 
 from . import graph
+from .flags import exponent
 from .graph import EDIT_CLOCK, current
 
 __all__ = ["Value"]
@@ -48,16 +49,6 @@ def _check_number(x: object, what: str) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {x}")
     return x
-
-
-def _check_exponent(k: object) -> None:
-    """``x ** k`` takes a plain finite number k (the same rule as ``Tensor ** k``)."""
-    if isinstance(k, Value):
-        raise TypeError("Value ** Value is not supported: the exponent must be a plain number")
-    if isinstance(k, bool) or not isinstance(k, Real):
-        raise TypeError(f"Value ** k needs a plain number k, got {type(k).__name__}")
-    if not math.isfinite(k):
-        raise ValueError(f"Value ** {k}: the exponent must be a finite number")
 
 
 def _power(x: float, k: float) -> float:
@@ -148,7 +139,7 @@ class Value:
         infinite, and that raises ZeroDivisionError rather than passing inf on.
         """
         if type(k) is not int:
-            _check_exponent(k)
+            exponent(k, "Value")  # a plain finite number (flags.py: the same rule as Tensor's)
         x = self._data
         if k == 2:  # the square of every squared-error loss: worth a path without the general power
             return _node(x * x, self, None, 2.0 * x, 0.0, "**2")

@@ -592,3 +592,20 @@ def test_e6_an_optimiser_step_between_unroll_and_backward_raises_on_both_paths(s
     with pytest.raises(RuntimeError, match="had its .data assigned after"):
         u.backward()
     assert all(not p.grad.any() for p in rnn.parameters())  # refused before any gradient moved
+
+
+# -- the exponent of x ** k: one rule for both engines (flags.exponent) ------------------------------------
+@pytest.mark.parametrize("engine", ["Value", "Tensor"])
+@pytest.mark.parametrize("k,error,message", [
+    (True, TypeError, r"\*\* k needs a plain number k, got bool"),
+    ("2", TypeError, r"\*\* k needs a plain number k, got str"),
+    ("node", TypeError, r"\*\* k needs a plain number k, got a (Value|Tensor): \w+ \*\* \w+ is not supported"),
+    (float("nan"), ValueError, r"\*\* nan: the exponent must be a finite number"),
+    (float("inf"), ValueError, r"\*\* inf: the exponent must be a finite number"),
+])
+def test_both_engines_refuse_the_same_exponents_with_the_same_words(engine, k, error, message):
+    x = mr.Value(2.0) if engine == "Value" else mr.Tensor([2.0, 3.0])
+    if k == "node":
+        k = x
+    with pytest.raises(error, match=f"^{engine} " + message):
+        x ** k
