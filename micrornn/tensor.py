@@ -384,19 +384,25 @@ def _node(data: np.ndarray, parents: tuple, which: tuple, ctx: Any, op: str) -> 
     v._data = data
     v._grad = None
     grad_enabled, v.t = current()
-    if grad_enabled:
-        v._parents = parents
-        v._which = which
-        v._ctx = ctx
-        v._op = op
-    else:  # no graph: a leaf (no parents) with a grad of its own, marked as computed under no_grad
-        v._parents = v._which = ()
-        v._ctx = None
-        v._op = None
-        v._grad = np.zeros(data.shape)
     v.label = None
     v._mark = None
     v._stamp = EDIT_CLOCK[0]
+    if not grad_enabled:
+        return _no_graph(v)
+    v._parents = parents
+    v._which = which
+    v._ctx = ctx
+    v._op = op
+    return v
+
+
+def _no_graph(v: Tensor) -> Tensor:
+    """``_node``'s result under ``no_grad()``: a leaf (no parents) with a grad of its own, marked as computed
+    under no_grad (``_op`` None, so backward() refuses to start from it)."""
+    v._parents = v._which = ()
+    v._ctx = None
+    v._op = None
+    v._grad = np.zeros(v._data.shape)
     return v
 
 

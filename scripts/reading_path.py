@@ -105,6 +105,19 @@ def trace(reference: bool = True) -> dict[tuple[str, str, int], int]:
     return seen
 
 
+def recorder_as_one(seen: dict[tuple[str, str, int], int]) -> dict[tuple[str, str, int], int]:
+    """The same path with the recorder's calls (``record.py``'s ``Recorder.*``: the bookkeeping beside the
+    loop) counted as ONE function of one line, as the checks are: the count the issue's author may choose
+    (printed beside the real one, never instead of it)."""
+    def recorder(key: tuple[str, str, int]) -> bool:
+        return key[0] == "micrornn/record.py" and key[1].startswith("Recorder.")
+
+    kept = {key: n for key, n in seen.items() if not recorder(key)}
+    if len(kept) < len(seen):
+        kept[("micrornn/record.py", "(the recorder's calls)", 0)] = 1
+    return kept
+
+
 def totals(seen: dict[tuple[str, str, int], int]) -> dict[str, int]:
     return {"functions": len(seen), "lines": sum(seen.values()), "files": len({f for f, _, _ in seen})}
 
@@ -165,6 +178,9 @@ def main() -> None:
     t = totals(seen)
     print(f"{t['functions']} functions, {t['lines']} lines of their bodies, in {t['files']} files "
           "(fast off; the argument checks counted as one)")
+    r = totals(recorder_as_one(seen))
+    print(f"(were the recorder's calls counted as one too: {r['functions']} functions, {r['lines']} lines, "
+          f"{r['files']} files)")
 
 
 if __name__ == "__main__":
