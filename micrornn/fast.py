@@ -92,19 +92,22 @@ def _tricks(tricks: tuple[str, ...], who: str) -> frozenset[str]:
 
 def off(*tricks: str) -> AbstractContextManager[None]:
     """Run the reading path for ``tricks`` (all when none is named) inside the block."""
-    return _switched(OFF.get() | _tricks(tricks, "fast.off"))
+    return _switched(add=_tricks(tricks, "fast.off"))
 
 
 def on(*tricks: str) -> AbstractContextManager[None]:
     """Switch ``tricks`` (all when none is named) back on inside the block, e.g. under MICRORNN_REFERENCE=1."""
-    return _switched(OFF.get() - _tricks(tricks, "fast.on"))
+    return _switched(remove=_tricks(tricks, "fast.on"))
 
 
 @contextmanager
-def _switched(off: frozenset[str]) -> Iterator[None]:
-    """The tricks in ``off`` off inside the block, and ``Tensor.backward``'s sweep chosen to match."""
-    tensor_sweep, value_sweep = _sweeps_for(off)
-    token, tokens = OFF.set(off), (tensor.SWEEP.set(tensor_sweep), value.SWEEP.set(value_sweep))
+def _switched(add: frozenset[str] = frozenset(), remove: frozenset[str] = frozenset()) -> Iterator[None]:
+    """Inside the block: the running thread's switch with ``add`` off and ``remove`` on (read as the block is
+    entered, so a stored or decorating ``off(...)`` adds to whatever is off then), and the sweeps of
+    ``Tensor.backward`` and ``Value.backward`` chosen to match. OFF is set here and nowhere else."""
+    now = (OFF.get() | add) - remove
+    tensor_sweep, value_sweep = _sweeps_for(now)
+    token, tokens = OFF.set(now), (tensor.SWEEP.set(tensor_sweep), value.SWEEP.set(value_sweep))
     try:
         yield
     finally:

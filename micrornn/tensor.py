@@ -425,7 +425,8 @@ def _copy(W: Tensor, label: str | None) -> Tensor:
 
 
 # The sweep behind ``Tensor.backward()``, per thread like the fast switch: the spine's ``graph.backward``.
-# fast.py installs its own default at import and sets this back to the spine's in ``fast.off("copies")``.
+# fast.py replaces it at import with one whose default follows MICRORNN_REFERENCE, and ``fast.off()`` sets the
+# spine's back (``fast.off("copies")`` alone: its one-pass sweep, unless "walk" is off too).
 SWEEP: ContextVar[Callable[[Tensor, np.ndarray], Any]] = ContextVar("micrornn_sweep", default=graph.backward)
 
 

@@ -146,19 +146,20 @@ def _in_workers(demos: list[Path], out: Path, quick: bool, jobs: int) -> Iterato
     if freeze:
         gc.freeze()
     futures = {}  # filled one by one: a Ctrl-C between two submits still stops what was started
+    mask = None
     try:
         try:
             # The submits start the workers. Each is born with Ctrl-C held back (a blocked SIGINT is inherited
             # across fork and exec), so one pressed while a worker starts up cannot interrupt it half-made
             # (which printed the interpreter's "Exception ignored" traceback); here it is delivered, not lost,
             # when the block ends.
-            _hold_ctrl_c(True)
+            mask = _hold_ctrl_c()
             for path in demos[-2:] + demos[:-2]:
                 futures[path] = pool.submit(_run_in_worker, path, out / path.stem, quick, injected)
         finally:
-            _hold_ctrl_c(False)
             if freeze:
                 gc.unfreeze()  # the workers exist (the first submit forks them all); this process is as it was
+            _restore_mask(mask)  # last: a Ctrl-C held back is raised right here
         for path in demos:
             try:
                 yield futures[path].result()
@@ -188,11 +189,18 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def _hold_ctrl_c(hold: bool) -> None:
-    """Block (or unblock) SIGINT in this thread; a SIGINT that came meanwhile is delivered on unblocking.
-    (POSIX; elsewhere a no-op.)"""
+def _hold_ctrl_c() -> Any:
+    """Block SIGINT in this thread; returns the mask before, for ``_restore_mask``. (POSIX; elsewhere None.)"""
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK if hold else signal.SIG_UNBLOCK, {signal.SIGINT})
+        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return None
+
+
+def _restore_mask(mask: Any) -> None:
+    """Put back the mask ``_hold_ctrl_c`` returned (a caller's own blocked SIGINT stays blocked); a SIGINT
+    that came meanwhile is delivered now."""
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _worker_signals() -> None:
@@ -201,7 +209,8 @@ def _worker_signals() -> None:
     dropped), so a ``dot`` the demo runs starts with the usual mask."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_demo)
-    _hold_ctrl_c(False)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _exit_demo(signum: int, frame: Any) -> None:

@@ -268,7 +268,7 @@ def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tupl
     be = ValueBackend() if scalar else TensorBackend()
     u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
     rec = Recorder(u, be, batch)
-    # the collector is kept out of the build, as graph.backward keeps it out of the sweep: the growing graph
+    # the collector is kept out of the build, as fast.py's sweeps keep it out of theirs: the growing graph
     # is acyclic (finish() drops the recorder's links), yet every few hundred nodes it rescanned all of it —
     # at T = 10,000 (hidden 256) 10-15% of the forward pass, more with the per-step copies (half the nodes).
     # Reference counting frees as usual; a cycle a cell's own code makes is collected after the build.

@@ -176,6 +176,38 @@ def test_tour_workers_are_born_with_ctrl_c_held_back(tmp_path):
     assert out.stdout.split() == ["[True,", "True]", "11", "False"], out.stdout
 
 
+_HELD = r"""
+import gc, os, signal, sys
+from pathlib import Path
+import micrornn.tour as tour
+
+def demo(path, out, quick, injected):
+    return None, 0.0, ""
+
+tour._run_in_worker = demo
+real_submit = tour.ProcessPoolExecutor.submit
+
+def submit(self, *args, **kwargs):  # Ctrl-C pressed while the workers start: held back until the submits end
+    future = real_submit(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return future
+
+tour.ProcessPoolExecutor.submit = submit
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # the caller's own mask, to be kept
+try:
+    list(tour._in_workers([Path("a.py"), Path("b.py")], Path(sys.argv[1]), True, 2))
+except KeyboardInterrupt:
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    print("interrupted", gc.get_freeze_count(), signal.SIGUSR1 in mask, signal.SIGINT in mask)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork-started workers (Linux); the mask is POSIX")
+def test_a_ctrl_c_held_back_at_start_up_leaves_the_collector_and_the_callers_mask_as_they_were(tmp_path):
+    out = subprocess.run([sys.executable, "-c", _HELD, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["interrupted", "0", "True", "False"], (out.stdout, out.stderr[-2000:])
+
+
 def _running_in_group(pgid: int) -> list[str]:
     """The processes of a group that still run (a worker, a dot): ps lines, zombies left out (a container's
     first process may be slow to reap an orphan that has ended)."""

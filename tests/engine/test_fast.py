@@ -272,3 +272,14 @@ def test_a_copy_no_gradient_reached_reads_as_on_the_other_path(reference):
         assert all(c.grad is None for c in u.copies["W_h"])
         u.backward()  # the record's backward gives every copy the loss does not reach zeros
         assert all(isinstance(g, np.ndarray) for g in u.copy_grads("W_h"))
+
+
+def test_a_stored_or_decorating_switch_adds_to_what_is_off_when_it_is_entered():
+    @fast.off("copies")
+    def lecture():
+        return sorted(t for t in fast.TRICKS if not fast.enabled(t))
+
+    with fast.off("fused"):
+        assert lecture() == ["copies", "fused"]  # the decorator does not switch "fused" back on
+    assert lecture() == ["copies"]
+    assert fast.enabled("fused") and fast.enabled("copies")
