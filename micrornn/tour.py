@@ -180,7 +180,7 @@ _BROKEN = ("a worker process of the tour ended before its demo did. Where worker
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """End the workers now: SIGTERM, on which a worker unwinds its demo (``dot`` killed or finished) and exits.
+    """End the workers now: SIGTERM, on which a worker unwinds its demo (``dot`` killed) and exits (``_stop_worker``).
     (``terminate_workers`` from Python 3.14; the pool's own process table before.)"""
     if hasattr(pool, "terminate_workers"):
         pool.terminate_workers()
@@ -204,35 +204,68 @@ def _restore_mask(mask: Any) -> None:
 
 
 def _worker_signals() -> None:
-    """In each worker: Ctrl-C is the tour's to handle (it stops the workers), and SIGTERM unwinds the demo.
+    """In each worker: Ctrl-C is the tour's to handle (it stops the workers), and SIGTERM is the tour's stop.
     The worker was started with SIGINT blocked; ignored from here on, it is unblocked again (a pending one is
     dropped), so a ``dot`` the demo runs starts with the usual mask."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_demo)
+    signal.signal(signal.SIGTERM, _stop_worker)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _exit_demo(signum: int, frame: Any) -> None:
-    # once: the pool itself sends SIGTERM again when a worker ends, and that must not cut the unwinding short
-    # (which waits for a running dot to finish, and reaps it)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise SystemExit(128 + signum)
+# What a worker process is doing when the tour stops it (each worker has its own copy of these two).
+_IN_DEMO = False
+_STOPPING = False
+_UNWIND_SECONDS = 5  # a stopped worker is gone by then, whatever its demo does (SIGALRM's default action)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker. In a demo: unwind it (a running ``dot`` is killed and reaped), then exit. Handing a
+    result back: finish, then end (the tour's reader would wait for ever on half a message). Idle: exit now.
+
+    The pool's own loop catches whatever a task raises and goes on to the next, so a stopped worker never
+    leaves by an exception: ``_run_in_worker`` ends it with ``os._exit``, and an alarm ends it in any case.
+    The pool sends SIGTERM again when it sees a worker gone; that one changes nothing."""
+    global _STOPPING
+    if _STOPPING:
+        return
+    _STOPPING = True
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    if _IN_DEMO:
+        signal.alarm(_UNWIND_SECONDS)
+        raise SystemExit(128 + signum)
+    if _handing_back(frame):
+        signal.setitimer(signal.ITIMER_REAL, 0.5)  # a result takes milliseconds to send; then the worker idles
+        return
+    os._exit(128 + signum)
+
+
+def _handing_back(frame: Any) -> bool:
+    """Is the pool sending a result to the tour? (Its function for that is ``_sendback_result``, 3.8 to 3.14.)"""
+    while frame is not None:
+        if frame.f_code.co_name == "_sendback_result":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _run_in_worker(path: Path, out: Path, quick: bool, injected: dict[str, Any]) -> Run:
     """One demo in a worker process; its printout is kept for the tour to print whole, in order (also when
     the demo fails: it travels with the error)."""
+    global _IN_DEMO
     printed = io.StringIO()
     t0 = time.perf_counter()
     try:
+        _IN_DEMO = True
         with inject(**injected), contextlib.redirect_stdout(printed), no_progress_bars():
             report = execute(path, out, quick=quick)
-    except SystemExit as e:  # stopped by the tour: the demo has unwound; this worker takes no further demo
-        os._exit(e.code if isinstance(e.code, int) else 1)
     except Exception as e:
         e._micrornn_printed = printed.getvalue()  # an exception's attributes are pickled with it
         raise
+    finally:
+        _IN_DEMO = False
+        if _STOPPING:  # stopped by the tour: the demo has unwound (or caught the stop); no further demo here
+            os._exit(128 + signal.SIGTERM)
     # The pictures are on disk; the figures made from them stay here (a Future cannot cross processes).
     return replace(report, shown=[]), time.perf_counter() - t0, printed.getvalue()
 

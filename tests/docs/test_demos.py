@@ -332,6 +332,70 @@ def test_f6_a_failing_demo_stops_the_others_at_once_and_shows_what_it_printed(tm
     assert out.index("== 1/2 01_broken ==") < out.index("got this far")
 
 
+# A stop that lands while the pool hands a result back. The pool's worker loop catches whatever a task raises
+# (SystemExit too) and takes the next task: before the fix the worker swallowed the stop, ignored the pool's
+# second SIGTERM, and the pool's join waited for it for ever (CI's 5,400 s timeout, one run in 30 under load).
+_STOPPED_WHILE_HANDING_BACK = """
+import multiprocessing, os, signal
+from concurrent.futures import ProcessPoolExecutor
+from micrornn import tour
+
+class StoppedOnTheWayBack:
+    def __reduce__(self):  # runs as the pool pickles the result, inside its _sendback_result
+        os.kill(os.getpid(), signal.SIGTERM)
+        return (int, (7,))
+
+def handed_back():
+    return StoppedOnTheWayBack()
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=tour._worker_signals)
+    idle = pool.submit(int, 1)
+    idle.result()
+    try:
+        print("result", pool.submit(handed_back).result())
+    except BaseException as e:
+        print("result", type(e).__name__)
+    tour._stop(pool)  # as the tour does on an error: SIGTERM to every worker, then the pool's join
+    pool.shutdown(wait=True, cancel_futures=True)
+    print("shut down")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork, and signals sent to a process")
+def test_f6_a_worker_stopped_while_handing_back_a_result_finishes_it_and_ends(tmp_path):
+    script = tmp_path / "stopped.py"
+    script.write_text(_STOPPED_WHILE_HANDING_BACK)
+    try:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the pool's shutdown waited for ever for a worker that had swallowed the tour's stop")
+    assert done.stdout.split("\n")[:2] == ["result 7", "shut down"], done.stdout + done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork, and signals sent to a process")
+def test_f6_a_stopped_worker_outside_a_demo_exits_even_where_every_exception_is_caught(tmp_path):
+    script = tmp_path / "caught.py"
+    script.write_text("import os, signal, time\nfrom micrornn import tour\ntour._worker_signals()\n"
+                      "try:\n    os.kill(os.getpid(), signal.SIGTERM)\n    time.sleep(5)\n"
+                      "except BaseException:\n    pass\nprint('still running')\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (128 + 15, ""), done.stdout + done.stderr
+
+
+def test_f6_a_demo_that_catches_the_stop_is_ended_within_seconds(tmp_path, monkeypatch):
+    import time
+
+    demos = _fake_demos(tmp_path, {"01_broken": "time.sleep(0.5); raise ValueError('demo 01 is broken')",
+                                   "02_stubborn": "try:\n    time.sleep(60)\nexcept BaseException:\n"
+                                                  "    time.sleep(60)"})  # the last demo starts first
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="demo 01 is broken"):
+        tour.run_tour(tmp_path / "out", jobs=2)
+    assert time.monotonic() - t0 < 30, "the tour waited for a demo that had caught its stop"
+
+
 def test_f6_a_worker_that_dies_gets_an_error_that_says_why_and_what_to_do(tmp_path, monkeypatch):
     demos = _fake_demos(tmp_path, {"01_a": "print('a')", "02_dies": "os._exit(3)"})
     monkeypatch.setattr(tour, "find_demos", lambda: demos)
