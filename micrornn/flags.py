@@ -47,11 +47,12 @@ def positive_int(x: Any, name: str) -> int:
     return int(x)
 
 
-def exponent(k: Any, engine: str) -> None:
-    """The exponent of ``x ** k`` on either engine (``engine``: "Value" or "Tensor"): a plain finite number,
-    never a bool, a node (``x ** x`` is not an op here) or inf/nan."""
+def exponent(k: Any, engine: type) -> None:
+    """The exponent of ``x ** k`` on either engine (``engine``: the class, Value or Tensor): a plain finite
+    number, never a bool, a node of the engine or a subclass (``x ** x`` is not an op here) or inf/nan."""
+    name = engine.__name__
     if isinstance(k, bool) or not isinstance(k, Real):
-        got = f"a {engine}: {engine} ** {engine} is not supported" if type(k).__name__ == engine else type(k).__name__
-        raise TypeError(f"{engine} ** k needs a plain number k, got {got}")
+        got = f"a {name}: {name} ** {name} is not supported" if isinstance(k, engine) else type(k).__name__
+        raise TypeError(f"{name} ** k needs a plain number k, got {got}")
     if not math.isfinite(k):
-        raise ValueError(f"{engine} ** {k}: the exponent must be a finite number")
+        raise ValueError(f"{name} ** {k}: the exponent must be a finite number")

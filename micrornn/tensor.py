@@ -218,7 +218,7 @@ class Tensor:
     def __pow__(self, k: float) -> Tensor:
         """``x ** k`` for a plain number ``k``, with ``Value.__pow__``'s rules at 0: ``0 ** 0 = 1`` with
         derivative 0 (as PyTorch); an infinite derivative (0 ** k for k < 1, k ≠ 0) raises."""
-        exponent(k, "Tensor")  # a plain finite number (flags.py: the same rule as Value's)
+        exponent(k, Tensor)  # a plain finite number (flags.py: the same rule as Value's)
         x = self._data
         if k % 1 != 0 and (x < 0).any():
             raise ValueError(f"Tensor ** {k}: a fractional power of a negative entry is not real")

@@ -139,7 +139,7 @@ class Value:
         infinite, and that raises ZeroDivisionError rather than passing inf on.
         """
         if type(k) is not int:
-            exponent(k, "Value")  # a plain finite number (flags.py: the same rule as Tensor's)
+            exponent(k, Value)  # a plain finite number (flags.py: the same rule as Tensor's)
         x = self._data
         if k == 2:  # the square of every squared-error loss: worth a path without the general power
             return _node(x * x, self, None, 2.0 * x, 0.0, "**2")

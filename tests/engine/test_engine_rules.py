@@ -609,3 +609,13 @@ def test_both_engines_refuse_the_same_exponents_with_the_same_words(engine, k, e
         k = x
     with pytest.raises(error, match=f"^{engine} " + message):
         x ** k
+
+
+@pytest.mark.parametrize("engine", ["Value", "Tensor"])
+def test_a_node_of_a_subclass_as_the_exponent_is_named_as_a_node_of_the_engine(engine):
+    base = mr.Value if engine == "Value" else mr.Tensor
+    Sub = type("Sub", (base,), {})  # e.g. fast.py's FactoredCopy is a Tensor
+    x = base(2.0) if engine == "Value" else base([2.0, 3.0])
+    k = Sub(2.0) if engine == "Value" else Sub([1.0, 1.0])
+    with pytest.raises(TypeError, match=f"^{engine} \\*\\* k needs a plain number k, got a {engine}: "):
+        x ** k

@@ -96,6 +96,26 @@ def test_every_sweep_refuses_a_stale_graph_first_and_starts_inner_grads_afresh(e
         np.testing.assert_allclose(w.grad, 2 * first, rtol=1e-15)  # refused before any gradient moved
 
 
+@pytest.mark.parametrize("engine", ["value", "tensor"])
+def test_with_two_stale_edges_every_sweep_names_the_one_the_spine_names(engine):
+    """The walks meet edges in different orders (the fast ones as they descend, the spine's in its order):
+    the error must not depend on which sweep is on."""
+    def leaf(x, label):
+        return mr.Value(x, label=label) if engine == "value" else Tensor([x, 2 * x], label=label)
+
+    messages = {}
+    for tricks_off in [(), ("copies",), ("copies", "walk")]:
+        with fast.off(*tricks_off) if tricks_off else fast.on():
+            a, b = leaf(0.5, "a"), leaf(1.5, "b")
+            y = a * b.tanh()  # the fast walks meet the edge to a first, the spine's the one to b
+            y = y if engine == "value" else y.sum()
+            a.data, b.data = (0.7, 1.7) if engine == "value" else (np.array([0.7, 1.4]), np.array([1.7, 3.4]))
+            with pytest.raises(RuntimeError, match="had its .data assigned") as e:
+                y.backward()
+            messages[tricks_off] = str(e.value)
+    assert len(set(messages.values())) == 1, messages
+
+
 def test_the_reference_graph_has_plain_copies_and_three_nodes_per_pre_activation():
     rnn = RNN(2, 3, 2, seed=0)
     xs, ys = np.ones((3, 2)), np.zeros((3, 2))
