@@ -28,10 +28,21 @@ LOSSES = ("cross_entropy", "mse")
 
 
 def cell(rnn: Any, where: str) -> Cell:
-    """``rnn`` if it is a Cell, else a TypeError naming the call."""
+    """``rnn`` if it is a Cell whose layers and directions are still the ones its weights were made for."""
     if not isinstance(rnn, Cell):
         raise TypeError(f"{where}: the first argument must be a micrornn.nn.Cell (RNN, LSTM, GRU, or your own), "
                         f"got {type(rnn).__name__}")
+    name = type(rnn).__name__
+    if "_suffixes" not in vars(rnn):
+        raise TypeError(f"{where}: this {name} has no weights: its __init__ must call super().__init__(input_size, "
+                        "hidden_size, output_size, ...), which makes them")
+    layers = len({layer for layer, _ in rnn._suffixes})  # what the weights were made for
+    directions = len({direction for _, direction in rnn._suffixes})
+    if (rnn.num_layers, rnn.directions, 2 if rnn.bidirectional else 1) != (layers, directions, directions):
+        raise ValueError(f"{where}: this {name} was made with num_layers={layers}, bidirectional="
+                         f"{directions == 2} and its weights have those shapes, but it now says num_layers="
+                         f"{rnn.num_layers}, bidirectional={rnn.bidirectional}. They are fixed when a cell is made: "
+                         "make a new one with the layers and directions you want")
     return rnn
 
 

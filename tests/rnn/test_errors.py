@@ -5,6 +5,8 @@ import pytest
 
 import micrornn as mr
 from micrornn import functional as F
+from micrornn import unroll
+from micrornn.nn import RNN
 
 pytestmark = [pytest.mark.lesson_bptt]  # this file's lessons: pytest -m lesson_bptt
 
@@ -99,3 +101,24 @@ def test_failed_op_leaves_operands_unchanged():
     with pytest.raises(ValueError):
         a @ mr.Tensor(np.ones(5))
     assert np.array_equal(a.data, before[0]) and np.array_equal(a.grad, before[1]) and a._parents == before[2]
+
+
+# -- a cell whose layers or directions no longer match its weights -----------------------------------------
+@pytest.mark.parametrize("change,said", [("bidirectional", "num_layers=1, bidirectional=True"),
+                                         ("num_layers", "num_layers=2, bidirectional=False")])
+def test_a_cell_changed_after_it_was_made_is_refused_at_the_call(change, said):
+    rnn = RNN(2, 3, 2)
+    setattr(rnn, change, True if change == "bidirectional" else 2)  # was an IndexError / KeyError in the loop
+    with pytest.raises(ValueError, match=rf"^many_to_many: this RNN was made with num_layers=1, "
+                                         rf"bidirectional=False .* now says {said}\. They are fixed"):
+        unroll.many_to_many(rnn, np.ones((3, 2)), np.zeros((3, 2)))
+
+
+def test_a_cell_whose_init_skips_cell_init_is_told_to_call_it():
+    class Mine(RNN):
+        def __init__(self):  # forgot super().__init__(...): was an AttributeError deep in the loop
+            pass
+
+    with pytest.raises(TypeError, match=r"^one_to_many: this Mine has no weights: its __init__ must call "
+                                        r"super\(\).__init__"):
+        unroll.one_to_many(Mine(), np.ones(2), 3)
