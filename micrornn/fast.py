@@ -45,7 +45,9 @@ Switch them off for a lecture, a trace, or to check a result against the reading
 ``MICRORNN_REFERENCE=1`` in the environment (read at import) starts every thread with all of them off.
 The switch belongs to the running thread (and asyncio task), like ``no_grad()``. A graph keeps what it
 was built with: a graph built fast and swept with the tricks off (or the other way round) still gives
-the right gradients.
+the right gradients, but its fast nodes still pass them back by rules from this file (an op that reads a
+``FactoredCopy`` by ``RULES``, a fused "affine" by the rule it adds to ``VJP``): to watch only the spine
+run, build the graph inside the block too.
 """
 
 from __future__ import annotations
@@ -237,14 +239,8 @@ _new = object.__new__
 
 def copy(W: Tensor, label: str | None) -> Tensor:
     """The per-step copy ``W_t`` labelled ``label``: a ``FactoredCopy`` when "copies" is on, else the
-    spine's plain copy node (``tensor._copy``)."""
-    return copier()(W, label)
-
-
-def copier() -> Any:
-    """The copy maker the running thread's switch chooses: ``factored_copy``, or the spine's ``tensor._copy``
-    with "copies" off. The unroller's backend asks once per graph, not once per copy."""
-    return tensor._copy if "copies" in OFF.get() else factored_copy
+    spine's plain copy node (``tensor._copy``). (The unroller's backend chooses once per graph instead.)"""
+    return (tensor._copy if "copies" in OFF.get() else factored_copy)(W, label)
 
 
 def factored_copy(W: Tensor, label: str | None) -> Tensor:
