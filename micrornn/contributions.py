@@ -231,13 +231,41 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
     order = topological_order(*losses)
     _check_fresh(order)
     targets = {id(c): j for j, c in enumerate(copies)}
-    terms: list[list[tuple]] = [[] for _ in copies]
-    cot: dict[int, list[Any]] = {}  # id → [lo, hi, G]
     # where nothing is asked for: an input, a cut, another weight's copy (looked up once, not per edge)
     ends = {id(n) for n in order if (not n._parents or _is_weight_copy(n)) and id(n) not in targets}
+    stacks = _Stacks(targets, ends, len(copies))
+    send, cot = stacks.send, stacks.cot
+    for i, L in enumerate(losses):
+        send(L, i, i + 1, "dense", np.ones((1, *L._data.shape)))
+    for node in reversed(order):
+        entry = cot.pop(id(node), None)
+        if entry is None or not node._op:
+            continue
+        lo, hi, G, _ = entry
+        rule = VJP[node._op] if node._op in _ELEMENTWISE else None  # most ops: the engine's rule on the stack
+        for parent, which in zip(node._parents, node._which):
+            if id(parent) in ends:
+                continue  # an input, a cut, another weight's copy: nothing asked for there, so no product
+            if rule is not None:  # _stacked_vjp's first case, without its call and list
+                send(parent, lo, hi, "dense", _unbroadcast(rule(G, node, which), parent._data.shape))
+                continue
+            for kind, a, b in _stacked_vjp(G, node, which, parent):
+                send(parent, lo, hi, kind, a, b)
+    return stacks.terms
 
-    def send(parent: Tensor, lo: int, hi: int, kind: str, a: np.ndarray, b: Any = None) -> None:
-        key = id(parent)
+
+class _Stacks:
+    """The sweep's stacked cotangents: ``cot[id(node)] = [lo, hi, G, owned]``, rows lo…hi−1 of the losses
+    that have reached the node so far and their stack G; what reaches an asked-for copy j is kept apart as a
+    term of ``terms[j]``, never added (the Contributions keep each entry as the factors it arrived in)."""
+
+    def __init__(self, targets: dict[int, int], ends: set[int], copies: int) -> None:
+        self.targets, self.ends = targets, ends
+        self.terms: list[list[tuple]] = [[] for _ in range(copies)]
+        self.cot: dict[int, list[Any]] = {}
+
+    def send(self, parent: Tensor, lo: int, hi: int, kind: str, a: np.ndarray, b: Any = None) -> None:
+        cot, targets, ends, key = self.cot, self.targets, self.ends, id(parent)
         if kind == "slice":  # a: the stack for parent[b]; added in place where the buffer is ours
             have = cot.get(key)
             if have is not None and (have[0], have[1]) == (lo, hi) and key not in targets:
@@ -253,7 +281,7 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
                 return
         j = targets.get(key)
         if j is not None:
-            terms[j].append((lo, hi, kind, a, b))
+            self.terms[j].append((lo, hi, kind, a, b))
             return
         if key in ends:  # a leaf, or another weight's copy: not asked for
             return
@@ -275,24 +303,6 @@ def _tensor_sweep(losses: list[Tensor], copies: list[Tensor], shape: tuple[int, 
         g[lo0 - l:hi0 - l] += g0
         g[lo - l:hi - l] += a
         cot[key] = [l, h, g, True]
-
-    for i, L in enumerate(losses):
-        send(L, i, i + 1, "dense", np.ones((1, *L._data.shape)))
-    for node in reversed(order):
-        entry = cot.pop(id(node), None)
-        if entry is None or not node._op:
-            continue
-        lo, hi, G, _ = entry
-        rule = VJP[node._op] if node._op in _ELEMENTWISE else None  # most ops: the engine's rule on the stack
-        for parent, which in zip(node._parents, node._which):
-            if id(parent) in ends:
-                continue  # an input, a cut, another weight's copy: nothing asked for there, so no product
-            if rule is not None:  # _stacked_vjp's first case, without its call and list
-                send(parent, lo, hi, "dense", _unbroadcast(rule(G, node, which), parent._data.shape))
-                continue
-            for kind, a, b in _stacked_vjp(G, node, which, parent):
-                send(parent, lo, hi, kind, a, b)
-    return terms
 
 
 def _is_weight_copy(node: Tensor) -> bool:
