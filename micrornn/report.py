@@ -148,12 +148,16 @@ def render_behind() -> Iterator[None]:
     """Inside this block ``Report.show`` hands Graphviz pictures to one background thread: ``dot`` is a
     subprocess, so it draws on the second core while Python computes the next result. The tour uses it
     and calls ``Report.wait()``, which raises any render error, before it reads the files."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dot") as pool:
-        token = _dot_thread.set(pool)
-        try:
-            yield
-        finally:
-            _dot_thread.reset(token)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dot")
+    token = _dot_thread.set(pool)
+    try:
+        yield
+    except BaseException:  # the demo failed or was stopped: the pictures still queued are not drawn
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        _dot_thread.reset(token)
+        pool.shutdown(wait=True)
 
 
 def save(picture: Any, path: str | Path) -> Path:

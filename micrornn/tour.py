@@ -8,7 +8,9 @@ matter, and writes ``index.html``.
 
 from __future__ import annotations
 
+import concurrent.futures.process as pool_worker
 import contextlib
+import functools
 import gc
 import html
 import io
@@ -211,42 +213,50 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, _stop_worker)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    send = getattr(pool_worker, "_sendback_result", None)  # the pool's own (3.8 to 3.14): looked up per result
+    if send is not None:
+        pool_worker._sendback_result = functools.partial(_send_then_stop, send)
 
 
-# What a worker process is doing when the tour stops it (each worker has its own copy of these two).
+# What a worker process is doing when the tour stops it (each worker has its own copy of these).
 _IN_DEMO = False
+_SENDING = False
 _STOPPING = False
-_UNWIND_SECONDS = 5  # a stopped worker is gone by then, whatever its demo does (SIGALRM's default action)
+_UNWIND_SECONDS = 5  # a stopped worker is gone by then, whatever it is doing (SIGALRM's default action)
 
 
 def _stop_worker(signum: int, frame: Any) -> None:
-    """SIGTERM in a worker. In a demo: unwind it (a running ``dot`` is killed and reaped), then exit. Handing a
-    result back: finish, then end (the tour's reader would wait for ever on half a message). Idle: exit now.
+    """SIGTERM in a worker. In a demo: its ``dot`` runs are ended, the demo unwinds, and ``_run_in_worker``
+    exits. Handing a result back: ``_send_then_stop`` exits once it is sent (half a message would leave the
+    tour's reader waiting for the rest). Idle: exit now.
 
-    The pool's own loop catches whatever a task raises and goes on to the next, so a stopped worker never
-    leaves by an exception: ``_run_in_worker`` ends it with ``os._exit``, and an alarm ends it in any case.
-    The pool sends SIGTERM again when it sees a worker gone; that one changes nothing."""
+    A stopped worker never leaves by an exception alone: the pool's loop catches whatever a task raises and
+    takes the next task. The pool sends SIGTERM again when it sees a worker gone; that one changes nothing."""
     global _STOPPING
     if _STOPPING:
         return
     _STOPPING = True
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(_UNWIND_SECONDS)
     if _IN_DEMO:
-        signal.alarm(_UNWIND_SECONDS)
+        dots = sys.modules.get(f"{__package__}.viz.dot")  # not imported yet: no picture drawn, no dot running
+        if dots is not None:
+            dots.stop_running()  # the demo's pictures are drawn in a thread of their own, which SystemExit skips
         raise SystemExit(128 + signum)
-    if _handing_back(frame):
-        signal.setitimer(signal.ITIMER_REAL, 0.5)  # a result takes milliseconds to send; then the worker idles
-        return
-    os._exit(128 + signum)
+    if not _SENDING:
+        os._exit(128 + signum)
 
 
-def _handing_back(frame: Any) -> bool:
-    """Is the pool sending a result to the tour? (Its function for that is ``_sendback_result``, 3.8 to 3.14.)"""
-    while frame is not None:
-        if frame.f_code.co_name == "_sendback_result":
-            return True
-        frame = frame.f_back
-    return False
+def _send_then_stop(send: Any, *args: Any, **kwargs: Any) -> None:
+    """The pool's ``_sendback_result``, after which a worker stopped meanwhile exits (no next demo)."""
+    global _SENDING
+    _SENDING = True
+    try:
+        send(*args, **kwargs)
+    finally:
+        _SENDING = False
+    if _STOPPING:
+        os._exit(128 + signal.SIGTERM)
 
 
 def _run_in_worker(path: Path, out: Path, quick: bool, injected: dict[str, Any]) -> Run:

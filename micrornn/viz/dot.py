@@ -7,6 +7,7 @@ import math
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -92,13 +93,39 @@ def _dot(graph: graphviz.Digraph, fmt: str, timeout: float, where: str) -> bytes
     exe = shutil.which("dot")
     if exe is None:
         raise DotNotFound(f"Graphviz's `dot` program is not installed ({where}). Install it: {INSTALL_DOT}")
-    try:
-        done = subprocess.run([exe, f"-K{graph.engine}", f"-T{fmt}"], input=graph.source.encode("utf-8"),
-                              capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(f"dot took longer than {timeout:g} s and was stopped ({where}); draw fewer steps "
-                           "(max_steps=) or the coarse view") from None
-    if done.returncode != 0:
-        message = " ".join(done.stderr.decode(errors="replace").split())  # one line
-        raise RuntimeError(f"dot failed ({where}): {message}")
-    return done.stdout
+    if _STOPPED.is_set():
+        raise RuntimeError(f"dot was not run: this program is stopping ({where})")
+    with subprocess.Popen([exe, f"-K{graph.engine}", f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as run:  # leaving the block reaps it
+        _RUNNING.add(run)
+        try:
+            if _STOPPED.is_set():  # stop_running() came as it started
+                run.kill()
+            out, err = run.communicate(graph.source.encode("utf-8"), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            raise TimeoutError(f"dot took longer than {timeout:g} s and was stopped ({where}); draw fewer steps "
+                               "(max_steps=) or the coarse view") from None
+        except BaseException:  # this thread stopped (Ctrl-C, a tour worker's SIGTERM): dot goes too
+            run.kill()
+            raise
+        finally:
+            _RUNNING.discard(run)
+    if run.returncode != 0:
+        message = " ".join(err.decode(errors="replace").split())  # one line
+        raise RuntimeError(f"dot failed ({where}): {message or f'it ended with code {run.returncode}'}")
+    return out
+
+
+# The dot runs of this process, in any thread, so that a stop can end them (the tour's workers do).
+_RUNNING: set[subprocess.Popen] = set()
+_STOPPED = threading.Event()
+
+
+def stop_running() -> None:
+    """End every ``dot`` this process is running, and refuse new runs: for a process about to exit (a stopped
+    tour worker), whose pictures are drawn in a background thread that no exception reaches. Added to the
+    set before the flag is read, removed after: a run that starts meanwhile sees the flag or is in the set."""
+    _STOPPED.set()
+    for run in list(_RUNNING):
+        run.kill()

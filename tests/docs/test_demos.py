@@ -373,6 +373,73 @@ def test_f6_a_worker_stopped_while_handing_back_a_result_finishes_it_and_ends(tm
     assert done.stdout.split("\n")[:2] == ["result 7", "shut down"], done.stdout + done.stderr
 
 
+_STOPPED_THEN_NEXT_DEMO = """
+import multiprocessing, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from micrornn import tour
+from stopped import handed_back
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=tour._worker_signals)
+    first = pool.submit(handed_back)
+    second = pool.submit(Path(sys.argv[1]).write_text, "the next demo ran")  # queued behind it
+    print("first", first.result())
+    try:
+        second.result()
+        print("second ran")
+    except BaseException as e:
+        print("second", type(e).__name__)
+    pool.shutdown(wait=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork, and signals sent to a process")
+def test_f6_a_worker_stopped_while_handing_back_takes_no_further_task(tmp_path):
+    (tmp_path / "stopped.py").write_text(_STOPPED_WHILE_HANDING_BACK)
+    script, marker = tmp_path / "next.py", tmp_path / "marker"
+    script.write_text(_STOPPED_THEN_NEXT_DEMO)
+    done = subprocess.run([sys.executable, str(script), str(marker)], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.stdout.split("\n")[:2] == ["first 7", "second BrokenProcessPool"], done.stdout + done.stderr
+    assert not marker.exists(), "the stopped worker went on to the next task in its queue"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a fake dot on PATH, and signals sent to a process")
+def test_f6_a_stopped_demo_leaves_no_dot_running(tmp_path, monkeypatch):
+    import time
+
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = '-T?' ]; then echo 'Use one of: svg png' >&2; exit 1; fi\n"
+                    f"echo $$ >> {tmp_path / 'dots'}\nexec sleep 30\n")  # a dot that takes its time to draw
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    demos = _fake_demos(tmp_path, {
+        "01_broken": "time.sleep(1.5); raise ValueError('demo 01 is broken')",
+        "02_draws": "import graphviz\nfor i in range(3):\n"
+                    "    report.show(graphviz.Digraph(body=['a -> b']), f'p{i}.svg', 'a picture')\n"
+                    "time.sleep(30)"})  # the last demo starts first; its pictures are drawn behind
+    monkeypatch.setattr(tour, "find_demos", lambda: demos)
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="demo 01 is broken"):
+        tour.run_tour(tmp_path / "out", jobs=2)
+    assert time.monotonic() - t0 < 15, "the tour waited for the drawing demo"
+    pids = [int(line) for line in (tmp_path / "dots").read_text().split()]
+    assert len(pids) == 1, f"the pictures still queued were drawn after the stop: {pids}"
+    time.sleep(0.5)  # the worker kills dot as it stops; the kill takes a moment to land
+    alive = [pid for pid in pids if _running(pid)]
+    assert not alive, f"dot processes left running after the tour stopped: {alive}"
+
+
+def _running(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended (reaped by init once orphaned)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="fork, and signals sent to a process")
 def test_f6_a_stopped_worker_outside_a_demo_exits_even_where_every_exception_is_caught(tmp_path):
     script = tmp_path / "caught.py"
