@@ -374,15 +374,19 @@ def test_f6_a_worker_stopped_while_handing_back_a_result_finishes_it_and_ends(tm
 
 
 _STOPPED_THEN_NEXT_DEMO = """
-import multiprocessing, sys
+import multiprocessing, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from micrornn import tour
-from stopped import handed_back
+from stopped import StoppedOnTheWayBack
+
+def handed_back_later():
+    time.sleep(1)  # the second task is queued by then, however loaded the machine
+    return StoppedOnTheWayBack()
 
 if __name__ == "__main__":
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=tour._worker_signals)
-    first = pool.submit(handed_back)
+    first = pool.submit(handed_back_later)
     second = pool.submit(Path(sys.argv[1]).write_text, "the next demo ran")  # queued behind it
     print("first", first.result())
     try:
