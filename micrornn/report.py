@@ -21,7 +21,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,7 +191,12 @@ class Figure:
     def wait(self) -> Path:
         """The file, once written; a failed render raises its error here."""
         if self.pending is not None:
-            self.pending.result()
+            try:
+                self.pending.result()
+            except CancelledError:
+                raise RuntimeError(f"{self.path} was not drawn: the render_behind() block it was queued in "
+                                   "ended by an error (or a stop) before its turn; run the code that shows it "
+                                   "again") from None
         return self.path
 
     def _repr_svg_(self) -> str | None:

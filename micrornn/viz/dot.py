@@ -108,6 +108,7 @@ def _dot(graph: graphviz.Digraph, fmt: str, timeout: float, where: str) -> bytes
                                "(max_steps=) or the coarse view") from None
         except BaseException:  # this thread stopped (Ctrl-C, a tour worker's SIGTERM): dot goes too
             run.kill()
+            run.wait()  # reaped here: on a KeyboardInterrupt, leaving the block does not wait
             raise
         finally:
             _RUNNING.discard(run)

@@ -217,6 +217,67 @@ def test_f6_background_renders_are_waited_for_and_their_errors_raised(tmp_path):
             r.wait()
 
 
+def _slow_fake_dot(tmp_path, monkeypatch, seconds=30):
+    """A ``dot`` on PATH that answers ``-T?`` at once and takes ``seconds`` to draw; each run's pid goes to
+    ``tmp_path / "dots"``."""
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = '-T?' ]; then echo 'Use one of: svg png' >&2; exit 1; fi\n"
+                    f"echo $$ >> {tmp_path / 'dots'}\nexec sleep {seconds}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "dots"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a fake dot on PATH, and /proc")
+def test_f6_a_failing_block_draws_none_of_its_queued_pictures_and_says_so(tmp_path, monkeypatch):
+    import threading
+
+    import graphviz
+
+    from micrornn.report import render_behind
+    from micrornn.viz import dot
+
+    dots = _slow_fake_dot(tmp_path, monkeypatch, seconds=2)
+    r = Report("t", out=tmp_path)
+    with pytest.raises(ValueError, match="the demo broke"), render_behind():
+        shown = [r.show(graphviz.Digraph(body=["a -> b"]), f"p{i}.svg", "a picture") for i in range(3)]
+        while not dots.exists():  # the first picture is being drawn
+            threading.Event().wait(0.01)
+        raise ValueError("the demo broke")
+    assert len(dots.read_text().split()) == 1, "the pictures still queued were drawn after the error"
+    with pytest.raises(RuntimeError, match=r"p1\.svg was not drawn: the render_behind\(\) block it was queued in"):
+        shown[1].wait()
+    assert not dot._STOPPED.is_set()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a fake dot on PATH, a signal, and /proc")
+def test_f6_ctrl_c_while_dot_draws_ends_and_reaps_it(tmp_path, monkeypatch):
+    import signal
+    import threading
+
+    import graphviz
+
+    from micrornn import viz
+
+    dots = _slow_fake_dot(tmp_path, monkeypatch)
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        viz.to_svg(graphviz.Digraph(body=["a -> b"]), timeout=60)
+    (pid,) = [int(line) for line in dots.read_text().split()]
+    assert not Path(f"/proc/{pid}").exists(), "dot was left running, or unreaped (a zombie)"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a fake dot on PATH")
+def test_f6_after_stop_running_no_dot_is_started(tmp_path, monkeypatch):
+    dots = _slow_fake_dot(tmp_path, monkeypatch, seconds=1)
+    code = ("import graphviz\nfrom micrornn import viz\nfrom micrornn.viz import dot\ndot.stop_running()\n"
+            "try:\n    viz.to_svg(graphviz.Digraph(body=['a -> b']))\nexcept RuntimeError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)  # never here
+    assert done.stdout.startswith("dot was not run: this program is stopping"), done.stdout + done.stderr
+    assert not dots.exists()
+
+
 def test_f1_execute_reads_the_report_and_still_runs_a_main_style_demo(tmp_path):
     old = tmp_path / "10_old.py"
     old.write_text("from micrornn.report import Report\n\n"
