@@ -61,12 +61,11 @@ def execute(path: Path, out: Path, quick: bool = False) -> Report:
     quick = flag(quick, "quick", "execute")
     with inject(QUICK=quick, OUT=Path(out)), render_behind():
         names = runpy.run_path(str(path), run_name=f"micrornn_demo_{path.stem}")
-        if "report" not in names and callable(names.get("main")):
-            return names["main"](Path(out), quick=quick)
-        report = names.get("report")
+        main = names.get("main")
+        report = main(Path(out), quick=quick) if "report" not in names and callable(main) else names.get("report")
         if not isinstance(report, Report):
             raise RuntimeError(f"{path.name} did not leave a `report` (a micrornn.report.Report) at the end")
-        return report.wait()
+        return report.wait()  # its pictures are on disk, or their errors raised here
 
 
 def run_demo(name: str, out: Path | None = None, quick: bool = False) -> Report:

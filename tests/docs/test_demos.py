@@ -290,6 +290,16 @@ def test_f1_execute_reads_the_report_and_still_runs_a_main_style_demo(tmp_path):
         execute(empty, tmp_path / "out")
 
 
+def test_f1_a_main_style_demo_s_render_errors_are_raised_too(tmp_path):
+    old = tmp_path / "10_old.py"
+    old.write_text("import graphviz\nfrom micrornn.report import Report\n\n"
+                   "def main(out_dir, quick=False):\n    r = Report('old style', out_dir)\n"
+                   "    r.show(graphviz.Digraph(body=['a -> {']), 'broken.svg', 'dot cannot draw this')\n"
+                   "    return r\n")  # before: the error was dropped, and the tour listed a missing file
+    with pytest.raises(RuntimeError, match="dot failed"):
+        execute(old, tmp_path / "out")
+
+
 def test_f1_report_table_keeps_bars_inside_cells():
     # "max |engine − hand|" once split the notebook's last table into stray columns (4 of 9 demos)
     from micrornn.report import Report
