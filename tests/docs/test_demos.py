@@ -484,12 +484,7 @@ def test_f6_a_worker_stopped_while_handing_back_takes_no_further_task(tmp_path):
 def test_f6_a_stopped_demo_leaves_no_dot_running(tmp_path, monkeypatch):
     import time
 
-    fake = tmp_path / "bin" / "dot"
-    fake.parent.mkdir()
-    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = '-T?' ]; then echo 'Use one of: svg png' >&2; exit 1; fi\n"
-                    f"echo $$ >> {tmp_path / 'dots'}\nexec sleep 30\n")  # a dot that takes its time to draw
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    dots = _slow_fake_dot(tmp_path, monkeypatch)
     demos = _fake_demos(tmp_path, {
         "01_broken": "time.sleep(1.5); raise ValueError('demo 01 is broken')",
         "02_draws": "import graphviz\nfor i in range(3):\n"
@@ -500,7 +495,7 @@ def test_f6_a_stopped_demo_leaves_no_dot_running(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="demo 01 is broken"):
         tour.run_tour(tmp_path / "out", jobs=2)
     assert time.monotonic() - t0 < 15, "the tour waited for the drawing demo"
-    pids = [int(line) for line in (tmp_path / "dots").read_text().split()]
+    pids = [int(line) for line in dots.read_text().split()]
     assert len(pids) == 1, f"the pictures still queued were drawn after the stop: {pids}"
     time.sleep(0.5)  # the worker kills dot as it stops; the kill takes a moment to land
     alive = [pid for pid in pids if _running(pid)]
