@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from .backends import ParamValue, _flat
-from .graph import _collector_paused, stale_error, topological_order
+from .fast import collector_paused
+from .graph import stale_error, topological_order
 from .tensor import VJP, Tensor
 from .tensor import _unbroadcast as _engine_unbroadcast
 
@@ -165,7 +166,7 @@ def contributions(u: Any, name: str, part: str | None = None) -> Contributions:
     loss_steps = list(u.steps.get("L", [])) or [None] * len(u.L)
     copy_steps = [_step_of(c) for c in copies]
     sweep = _value_sweep if u.scalar else _tensor_sweep
-    with _collector_paused():  # as in backward(): the collector would rescan the live graph every few arrays
+    with collector_paused():  # as in backward(): the collector would rescan the live graph every few arrays
         terms = sweep(u.L, copies, shape)
     return Contributions(name, shape, loss_steps, copy_steps, terms)
 

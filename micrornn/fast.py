@@ -5,7 +5,7 @@ reads; every trick here computes the same numbers faster, is on by default, and 
 function it replaces (tests/engine/test_fast.py, ≤ 1e-12 relative). Gains: a char-RNN step (vocab 65,
 hidden 100, T = 25, token ids) with the trick switched off over with it on, medians of 60 interleaved
 steps in one process on the 2-core CI machine (``benchmarks/bench_charrnn.py --quick`` prints the
-reference/fast column for both off):
+reference/fast column, every trick off; ``benchmarks/bench_tricks.py`` each trick alone off, T = 25 to 10,000):
 
 =========  ====================================================  =================================================
 trick      replaces (on the spine)                               what it does differently
@@ -30,6 +30,12 @@ walk       ``graph.backward`` (walk, then a pass that checks     one pass: each 
                                                                  forward + backward: 1.10–1.14× at T = 1,000
                                                                  and 10,000 (``bench_engine.py``,
                                                                  reference/fast)
+collector  ``unroll._unroll``'s build (Python's cyclic           the collector paused while an unroll builds: the
+           collector running, as in any Python program)          growing graph is acyclic, yet every few hundred
+                                                                 nodes the collector rescanned all of it.
+                                                                 Forward + backward: 1.00× at T = 25, 1.04× at
+                                                                 1,000, 1.06× at 10,000; the build alone at
+                                                                 T = 10,000: 1.15× (``bench_tricks.py``)
 =========  ====================================================  =================================================
 
 Switch them off for a lecture, a trace, or to check a result against the reading path::
@@ -52,6 +58,7 @@ run, build the graph inside the block too.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -66,9 +73,9 @@ from .flags import known
 from .graph import EDIT_CLOCK, current
 from .tensor import VJP, Tensor, _node, _unbroadcast
 
-__all__ = ["TRICKS", "enabled", "off", "on", "FactoredCopy", "Outer", "Columns"]
+__all__ = ["TRICKS", "enabled", "off", "on", "FactoredCopy", "Outer", "Columns", "collector_paused"]
 
-TRICKS = ("copies", "fused", "walk")
+TRICKS = ("copies", "fused", "walk", "collector")
 
 
 def _from_environment() -> frozenset[str]:
@@ -116,6 +123,30 @@ def _switched(add: frozenset[str] = frozenset(), remove: frozenset[str] = frozen
         tensor.SWEEP.reset(tokens[0])
         value.SWEEP.reset(tokens[1])
         OFF.reset(token)
+
+
+# -- collector: the cyclic collector kept out of a build or a sweep ----------------------------------------
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside the block, and restore it as it was found.
+
+    A build or a sweep makes only acyclic nodes and temporaries, yet every few hundred new objects the
+    collector rescans every live one — the whole growing graph. Reference counting still frees everything
+    as usual, and a cycle a cell's own code makes is collected after the block. The unroller's build uses it
+    when the "collector" trick is on; this file's sweeps (and ``contributions``) always do.
+
+        >>> import gc
+        >>> with collector_paused():
+        ...     gc.isenabled()
+        False
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # -- copies: factored gradients ------------------------------------------------------------------------
@@ -381,7 +412,7 @@ def one_pass_backward(root: Any, seed: Any, zero: Any = None) -> list[Any]:
     cyclic collector kept out of the sweep."""
     if root._op is None:
         raise RuntimeError(graph.NO_GRAD_ERROR)
-    with graph._collector_paused():
+    with collector_paused():
         order = one_pass_order(root, zero)
         order.reverse()
         root._grad = seed if root._op else root._grad + seed
@@ -433,7 +464,7 @@ def factored_backward(root: Tensor, seed: np.ndarray) -> None:
     owed: dict[int, tuple[Tensor, list[Outer]]] = {}
     token = _OWED.set(owed)
     try:
-        with graph._collector_paused():
+        with collector_paused():
             order = topological_order(root)
             order.reverse()
             root._grad = seed if root._op else root._grad + seed

@@ -37,7 +37,6 @@ PyTorch: ``no_grad()`` in a sampling thread leaves a training thread's graph alo
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -205,23 +204,6 @@ def backward(root: Any, seed: Any, zero: Any = None) -> list[Any]:
         if node._op:
             node._backward()
     return order
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector out of a build or a sweep (fast.py's sweeps; the unroller).
-
-    A sweep makes only short-lived, acyclic temporaries, yet every few hundred of them the
-    collector would rescan the whole (live, acyclic) graph: on a 10,000-step unroll that was a
-    third of backward's time. Reference counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def zero_grad(nodes: Iterable[Any]) -> None:

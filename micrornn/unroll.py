@@ -44,6 +44,7 @@ from __future__ import annotations
 import threading
 import tracemalloc
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,7 @@ from . import functional as F
 from .backends import Node, TensorBackend, ValueBackend, data_of, grad_of
 from .cells import RNN, Cell, layer_suffix
 from .flags import flag, positive_int
-from .graph import _collector_paused, is_grad_enabled, no_grad, timestep
+from .graph import is_grad_enabled, no_grad, timestep
 from .protocol import CellError, affine_error, check_state
 from .record import ROLE_KINDS, Recorder, Role, Unrolled
 from .tensor import Tensor
@@ -268,11 +269,8 @@ def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tupl
     be = ValueBackend() if scalar else TensorBackend()
     u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
     rec = Recorder(u, be, batch)
-    # the collector is kept out of the build, as fast.py's sweeps keep it out of theirs: the growing graph
-    # is acyclic (finish() drops the recorder's links), yet every few hundred nodes it rescanned all of it —
-    # at T = 10,000 (hidden 256) 10-15% of the forward pass, more with the per-step copies (half the nodes).
-    # Reference counting frees as usual; a cycle a cell's own code makes is collected after the build.
-    with _collector_paused():
+    # fast.py's "collector" trick, when on: the cyclic collector paused for the build
+    with nullcontext() if "collector" in fast.OFF.get() else fast.collector_paused():
         _run(rec, inputs, targets, _start(rec, h0))
         rec.finish()
     return u
@@ -518,7 +516,7 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
     be = ValueBackend() if scalar else TensorBackend()
     enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
     rec_enc = Recorder(enc, be, batch, part="encoder")
-    with _collector_paused():  # as in _unroll
+    with nullcontext() if "collector" in fast.OFF.get() else fast.collector_paused():  # as in _unroll
         last = _run(rec_enc, x_in, {}, _start(rec_enc, None))
         rec_enc.finish()
         u = Unrolled("seq2seq", decoder, scalar, T_dec, loss=None, encoder=enc)

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.lesson_fast]  # this file's lessons: pytest -m lesson_
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the path is today: a ratchet. Lower these when the path shrinks; never raise them.
-TODAY = {"functions": 59, "lines": 311, "files": 8}
+TODAY = {"functions": 58, "lines": 304, "files": 8}
 BAR = {"functions": 25, "lines": 200, "files": 6}  # issue #19's "done when"
 
 

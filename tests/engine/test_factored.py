@@ -237,6 +237,29 @@ def test_h_copies_cost_the_collector_stays_out_of_a_long_build():
     assert len(u.copies["W_h"]) == 1_999 and len(graph.topological_order(u.loss)) > 10_000
 
 
+@pytest.mark.parametrize("off", [(), ("collector",)])
+def test_the_collector_trick_pauses_the_build_and_off_the_build_runs_as_written(off):
+    """The pause is fast.py's "collector" trick, not the reading path's: switched off (a lecture, a trace),
+    the build runs with the collector on, as any Python program; the numbers are the same either way."""
+    rnn = RNN(3, 4, 3, token_ids=True, seed=0)
+    ids = np.arange(30) % 3
+    seen = []
+
+    class Spy(RNN):
+        def step(self, be, p, context, X_t):
+            seen.append(gc.isenabled())
+            return RNN.step(self, be, p, context, X_t)
+
+    spy = Spy(3, 4, 3, token_ids=True, seed=0)
+    with fast.off(*off) if off else fast.on():
+        u = U.many_to_many(spy, ids, (ids + 1) % 3)
+        u.backward()
+    assert seen == [bool(off)] * 30 and gc.isenabled()
+    plain = U.many_to_many(rnn, ids, (ids + 1) % 3)
+    plain.backward()
+    np.testing.assert_allclose(spy.W_h.grad, rnn.W_h.grad, rtol=1e-12)
+
+
 def test_h_copies_cost_a_failing_build_leaves_the_collector_as_it_was():
     class Broken(RNN):
         def step(self, be, p, context, X_t):
