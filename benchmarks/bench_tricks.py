@@ -8,8 +8,12 @@ over all of them on, and with every trick off (the reading path), in one process
     --quick      fewer repeats
     --long       also the RNN at T = 10,000, and its build alone (about a minute more)
 
-A ratio above 1 is what the trick saves (off takes that many times as long as on). The tricks' table in
-``micrornn/fast.py`` quotes these ratios. Every variant's loss is checked equal to the default's first.
+A ratio above 1 is what the trick saves (off takes that many times as long as on); a trick that cannot touch a
+workload reads 1.00× give or take the machine's noise (±3-6% with --quick). The "collector" row of the tricks'
+table in ``micrornn/fast.py`` quotes this benchmark (its other rows quote ``bench_charrnn.py`` and
+``bench_engine.py``, measured on their own workloads). Every variant's loss is checked equal to the default's
+first. "on" is every trick on whatever the environment says (``mr.fast.on()``, so MICRORNN_REFERENCE=1 does not
+turn the baseline into the reading path).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # si
 import argparse  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -54,7 +57,7 @@ def workload(cell: str, T: int, backward: bool = True) -> Callable[[tuple[str, .
 
     def run(off: tuple[str, ...] | None) -> float:
         net.zero_grad()
-        with nullcontext() if off is None else mr.fast.off(*off):
+        with mr.fast.on() if off is None else mr.fast.off(*off):
             u = U.many_to_many(net, xs, ys, scalar=scalar)
             if backward:
                 u.backward()
@@ -98,7 +101,7 @@ def main() -> None:
     print(table(rows))
     print("medians of interleaved samples in one process, one thread; x/on above 1: what the trick saves. "
           "A trick that does not touch a workload reads ~1.00x (copies and fused: Tensors; walk: Values, "
-          "and Tensors with copies off).")
+          "and Tensors with copies off; collector: the build of either, so most in the build-only rows).")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ very same step builds either graph.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any, Union
 
 import numpy as np
@@ -45,10 +46,12 @@ class TensorBackend:
     def __init__(self) -> None:
         # the fast tricks this backend's graph is built with, read once per graph (a graph keeps what it was
         # built with): copy(leaf, label) makes the per-step copy W_t, the spine's plain copy node or a
-        # FactoredCopy; fused: the simple RNN's step as one node (unroll._step)
+        # FactoredCopy; fused: the simple RNN's step as one node (unroll._step); building(): the block the
+        # unroller builds in, as written or with the cyclic collector paused
         off = fast.OFF.get()  # the tricks switched off in the running thread
         self.copy = tensor._copy if "copies" in off else fast.factored_copy
         self.fused = "fused" not in off
+        self.building = nullcontext if "collector" in off else fast.collector_paused
 
     constant = staticmethod(constant)  # be.constant(x, label): a leaf, tensor.constant
 
@@ -148,6 +151,7 @@ class ValueBackend(TensorBackend):
 
     def __init__(self) -> None:
         self.fused = fast.enabled("fused")  # (copies are the method below: Values have no factored copy)
+        self.building = nullcontext if not fast.enabled("collector") else fast.collector_paused
 
     def copy(self, leaf: np.ndarray, label: str) -> np.ndarray:
         return self.label(_map(lambda v: v.identity(), leaf), label)

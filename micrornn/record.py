@@ -271,9 +271,8 @@ class Recorder:
     """
 
     def __init__(self, u: Unrolled, be: Any, batch: int | None, part: str = "") -> None:
-        self.u, self.be, self.cell, self.batch = u, be, u.rnn, batch
-        u.part = part
-        cell = self.cell
+        self.u, self.be, self.batch, u.part = u, be, batch, part
+        cell = self.cell = u.rnn
         self.leaves = {name: be.leaf(getattr(cell, name)) for name in cell._param_names}
         u.leaves, u.copies = self.leaves, {name: [] for name in self.leaves}
         u.steps = {k: [] for k in "XHCOL"}

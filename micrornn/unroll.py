@@ -44,7 +44,6 @@ from __future__ import annotations
 import threading
 import tracemalloc
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -269,8 +268,7 @@ def _unroll(topology: str, rnn: Cell, inputs: list[Any], targets: dict[int, tupl
     be = ValueBackend() if scalar else TensorBackend()
     u = Unrolled(topology, rnn, scalar, len(inputs), loss=None)
     rec = Recorder(u, be, batch)
-    # fast.py's "collector" trick, when on: the cyclic collector paused for the build
-    with nullcontext() if "collector" in fast.OFF.get() else fast.collector_paused():
+    with be.building():  # the cyclic collector paused while it builds, when fast.py's "collector" trick is on
         _run(rec, inputs, targets, _start(rec, h0))
         rec.finish()
     return u
@@ -516,7 +514,7 @@ def seq2seq(encoder: Cell, decoder: Cell, xs: Any, ys: Any, teacher_forcing: boo
     be = ValueBackend() if scalar else TensorBackend()
     enc = Unrolled("seq2seq encoder", encoder, scalar, T_enc, loss=None)
     rec_enc = Recorder(enc, be, batch, part="encoder")
-    with nullcontext() if "collector" in fast.OFF.get() else fast.collector_paused():  # as in _unroll
+    with be.building():  # as in _unroll
         last = _run(rec_enc, x_in, {}, _start(rec_enc, None))
         rec_enc.finish()
         u = Unrolled("seq2seq", decoder, scalar, T_dec, loss=None, encoder=enc)

@@ -6,6 +6,9 @@ unroll must not hold a matrix per step.
 """
 
 import gc
+import os
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -237,27 +240,58 @@ def test_h_copies_cost_the_collector_stays_out_of_a_long_build():
     assert len(u.copies["W_h"]) == 1_999 and len(graph.topological_order(u.loss)) > 10_000
 
 
+class _SpyRNN(RNN):
+    """An RNN whose every step notes whether the cyclic collector is running while it builds."""
+
+    seen: list
+
+    def step(self, be, p, context, X_t):
+        self.seen.append(gc.isenabled())
+        return RNN.step(self, be, p, context, X_t)
+
+
+def _spy(seed=0):
+    spy = _SpyRNN(3, 4, 3, token_ids=True, seed=seed)
+    spy.seen = []
+    return spy
+
+
+@pytest.mark.parametrize("topology", ["many_to_many", "seq2seq"])
 @pytest.mark.parametrize("off", [(), ("collector",)])
-def test_the_collector_trick_pauses_the_build_and_off_the_build_runs_as_written(off):
+def test_the_collector_trick_pauses_the_build_and_off_the_build_runs_as_written(off, topology):
     """The pause is fast.py's "collector" trick, not the reading path's: switched off (a lecture, a trace),
-    the build runs with the collector on, as any Python program; the numbers are the same either way."""
-    rnn = RNN(3, 4, 3, token_ids=True, seed=0)
+    the build runs with the collector on (in a process where no other thread is pausing it: the collector is
+    one per process); the numbers are the same either way."""
     ids = np.arange(30) % 3
-    seen = []
-
-    class Spy(RNN):
-        def step(self, be, p, context, X_t):
-            seen.append(gc.isenabled())
-            return RNN.step(self, be, p, context, X_t)
-
-    spy = Spy(3, 4, 3, token_ids=True, seed=0)
+    spies = [_spy(0), _spy(1)]
     with fast.off(*off) if off else fast.on():
-        u = U.many_to_many(spy, ids, (ids + 1) % 3)
+        if topology == "many_to_many":
+            u = U.many_to_many(spies[0], ids, (ids + 1) % 3)
+        else:  # both halves: the encoder's build and the decoder's
+            u = U.seq2seq(spies[0], spies[1], ids, (ids[:5] + 1) % 3)
         u.backward()
-    assert seen == [bool(off)] * 30 and gc.isenabled()
-    plain = U.many_to_many(rnn, ids, (ids + 1) % 3)
-    plain.backward()
-    np.testing.assert_allclose(spy.W_h.grad, rnn.W_h.grad, rtol=1e-12)
+    assert spies[0].seen == [bool(off)] * 30 and gc.isenabled()
+    assert topology == "many_to_many" or spies[1].seen == [bool(off)] * 5
+    with fast.off():  # the same graph on the reading path: the same gradients
+        plain = [_spy(0), _spy(1)]
+        v = (U.many_to_many(plain[0], ids, (ids + 1) % 3) if topology == "many_to_many"
+             else U.seq2seq(plain[0], plain[1], ids, (ids[:5] + 1) % 3))
+        v.backward()
+    for a, b in zip(spies, plain):
+        np.testing.assert_allclose(a.W_h.grad, b.W_h.grad, rtol=1e-12)
+
+
+def test_the_environment_switch_runs_the_build_with_the_collector_on():
+    code = ("import gc, numpy as np; from micrornn import unroll as U; from micrornn.nn import RNN\n"
+            "class Spy(RNN):\n"
+            "    def step(self, be, p, c, x):\n"
+            "        seen.append(gc.isenabled()); return RNN.step(self, be, p, c, x)\n"
+            "seen = []; U.many_to_many(Spy(3, 4, 3, token_ids=True), np.arange(6) % 3, np.arange(6) % 3)\n"
+            "print(seen)")
+    for value, enabled in (("1", True), ("0", False)):
+        env = {**os.environ, "MICRORNN_REFERENCE": value}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip() == str([enabled] * 6), out.stderr
 
 
 def test_h_copies_cost_a_failing_build_leaves_the_collector_as_it_was():
