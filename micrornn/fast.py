@@ -34,10 +34,11 @@ collector  ``unroll._unroll``'s build (Python's cyclic           the collector p
            collector running, as in any Python program)          finds nothing in the acyclic graph, yet ran a
                                                                  young-generation pass every 700 new objects
                                                                  (131 of them, 11 middle and 1 full pass for a
-                                                                 10,000-step build). Forward + backward: 1.00×
-                                                                 at T = 25, 1.02–1.06× at 1,000 and 10,000; the
-                                                                 build alone at T = 10,000: 1.07–1.15×
-                                                                 (``bench_tricks.py``). The collector is one per
+                                                                 10,000-step build). Forward + backward: within
+                                                                 noise at T = 25 and 1,000 (0.97–1.04×),
+                                                                 1.06–1.10× at 10,000; the build alone there:
+                                                                 1.13–1.15× (``bench_tricks.py --long``, two
+                                                                 runs). The collector is one per
                                                                  process: a thread's switch decides its own
                                                                  builds, but while another thread's build holds
                                                                  the collector paused, every thread runs paused
