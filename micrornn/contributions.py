@@ -166,7 +166,7 @@ def contributions(u: Any, name: str, part: str | None = None) -> Contributions:
     loss_steps = list(u.steps.get("L", [])) or [None] * len(u.L)
     copy_steps = [_step_of(c) for c in copies]
     sweep = _value_sweep if u.scalar else _tensor_sweep
-    with collector_paused():  # as in backward(): the collector would rescan the live graph every few arrays
+    with collector_paused():  # as in fast's sweeps: no collector passes over the live graph while it sweeps
         terms = sweep(u.L, copies, shape)
     return Contributions(name, shape, loss_steps, copy_steps, terms)
 
