@@ -2,10 +2,11 @@
 
 The spine (``graph.backward``, ``Tensor._receive``, ``cells.RNN.step``, ``unroll``) is what a lecture
 reads; every trick here computes the same numbers faster, is on by default, and is tested equal to the
-function it replaces (tests/engine/test_fast.py, ≤ 1e-12 relative). Gains: a char-RNN step (vocab 65,
-hidden 100, T = 25, token ids) with the trick switched off over with it on, medians of 60 interleaved
-steps in one process on the 2-core CI machine (``benchmarks/bench_charrnn.py --quick`` prints the
-reference/fast column, every trick off; ``benchmarks/bench_tricks.py`` each trick alone off, T = 25 to 10,000):
+function it replaces (tests/engine/test_fast.py, ≤ 1e-12 relative). Gains, unless a row says otherwise:
+a char-RNN step (vocab 65, hidden 100, T = 25, token ids) with the trick switched off over with it on,
+medians of 60 interleaved steps in one process on the 2-core CI machine (``benchmarks/bench_charrnn.py
+--quick`` prints the reference/fast column, every trick off; ``benchmarks/bench_tricks.py`` each trick
+alone off, T = 25 to 10,000):
 
 =========  ====================================================  =================================================
 trick      replaces (on the spine)                               what it does differently
